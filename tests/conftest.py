@@ -1,0 +1,1 @@
+pytest_plugins = ["tests.daemons.rtorrent", "tests.daemons.transmission"]

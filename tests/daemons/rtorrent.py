@@ -1,0 +1,1 @@
+"""Placeholder: fixtures for real rtorrent (SCGI) and nginx in front of it."""

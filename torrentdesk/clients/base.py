@@ -1,0 +1,121 @@
+"""The interface every torrent server type implements, and the normalized types it returns."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .errors import ClientError
+
+TorrentState = Literal["downloading", "seeding", "stopped", "checking", "queued"]
+FilePriority = Literal["skip", "low", "normal", "high"]
+
+DEFAULT_TIMEOUT = 10.0
+
+
+@dataclass(slots=True)
+class TorrentFile:
+    path: str
+    size: int
+    progress: float  # 0.0-1.0
+    priority: FilePriority
+
+
+@dataclass(slots=True)
+class TorrentInfo:
+    info_hash: str  # 40 lowercase hex
+    name: str
+    state: TorrentState
+    progress: float  # 0.0-1.0
+    size: int  # bytes wanted
+    downloaded: int  # bytes of the torrent's data we have (verified/completed)
+    uploaded: int  # bytes uploaded over the torrent's life
+    download_rate: int  # bytes/s
+    upload_rate: int  # bytes/s
+    ratio: float
+    eta: int | None  # seconds, None when unknown or not downloading
+    peers: int  # connected peers
+    seeds: int  # connected seeds
+    added_at: int  # unix seconds
+    download_dir: str
+    label: str | None
+    error: str | None
+    files: list[TorrentFile] | None = None  # only with files=True
+
+
+@dataclass(slots=True, frozen=True)
+class AddedTorrent:
+    """What an add returns: the hash is known for files and magnets, maybe not for URLs."""
+
+    info_hash: str | None
+    name: str | None
+
+
+@dataclass(slots=True, frozen=True)
+class ServerConnection:
+    """Everything needed to reach one server; built by services from a stored server."""
+
+    name: str
+    server_type: Literal["rtorrent", "transmission"]
+    host: str
+    port: int
+    protocol: Literal["http", "https", "scgi"] = "http"
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    rpc_path: str | None = None
+    timeout: float = DEFAULT_TIMEOUT
+    id: str | None = None
+
+
+class BaseTorrentClient(ABC):
+    """A blocking client for one server. Methods raise only `ClientError` subclasses."""
+
+    server_type: str
+
+    def __init__(self, name: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.name = name
+        self.timeout = timeout
+
+    @abstractmethod
+    def list_torrents(self, info_hash: str | None = None, files: bool = False) -> list[TorrentInfo]:
+        """All torrents, or the one with `info_hash` (raises TorrentNotFound if absent)."""
+
+    @abstractmethod
+    def add_torrent(self, data: bytes, start: bool = True) -> AddedTorrent:
+        """Add a .torrent file's bytes; raises DuplicateTorrent if already there."""
+
+    @abstractmethod
+    def add_magnet(self, uri: str, start: bool = True) -> AddedTorrent:
+        """Add a magnet link; raises DuplicateTorrent if already there."""
+
+    @abstractmethod
+    def add_torrent_url(self, url: str, start: bool = True) -> AddedTorrent:
+        """Have the server fetch a .torrent from an http(s) URL."""
+
+    @abstractmethod
+    def start(self, info_hash: str) -> None: ...
+
+    @abstractmethod
+    def stop(self, info_hash: str) -> None: ...
+
+    @abstractmethod
+    def erase(self, info_hash: str, delete_data: bool = False) -> None: ...
+
+    @abstractmethod
+    def version(self) -> str:
+        """The server software and its version, e.g. 'rTorrent 0.9.8'."""
+
+    def check_connection(self) -> bool:
+        """True when the server answers with our credentials; never raises."""
+        try:
+            self.version()
+        except ClientError:
+            return False
+        return True
+
+    def get_torrent(self, info_hash: str, files: bool = False) -> TorrentInfo:
+        return self.list_torrents(info_hash=info_hash, files=files)[0]
+
+    def close(self) -> None:
+        """Release connections; the client may not be used afterwards."""
