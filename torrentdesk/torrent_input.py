@@ -85,7 +85,9 @@ def parse_torrent_file(data: bytes) -> TorrentMetainfo:
     info = meta[b"info"]
     name = _text(info.get(b"name.utf-8") or info.get(b"name")) or ""
     if not isinstance(info.get(b"piece length"), int) or not isinstance(info.get(b"pieces"), bytes):
-        raise InvalidTorrentInput("not a .torrent file: its 'info' lacks 'piece length' or 'pieces'")
+        raise InvalidTorrentInput(
+            "not a .torrent file: its 'info' lacks 'piece length' or 'pieces'"
+        )
     if isinstance(info.get(b"length"), int):
         size, file_count = info[b"length"], 1
     elif isinstance(info.get(b"files"), list) and info[b"files"]:
@@ -94,7 +96,9 @@ def parse_torrent_file(data: bytes) -> TorrentMetainfo:
             raise InvalidTorrentInput("not a .torrent file: a file entry has no length")
         size, file_count = sum(lengths), len(lengths)
     else:
-        raise InvalidTorrentInput("not a .torrent file: its 'info' has neither 'length' nor 'files'")
+        raise InvalidTorrentInput(
+            "not a .torrent file: its 'info' has neither 'length' nor 'files'"
+        )
     start, end = _info_span(data)
     return TorrentMetainfo(hashlib.sha1(data[start:end]).hexdigest(), name, size, file_count)
 
@@ -133,4 +137,3 @@ def _text(value: object) -> str | None:
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="replace")
     return value if isinstance(value, str) else None
-

@@ -1,1 +1,160 @@
-"""Placeholder: fixtures for a real transmission-daemon."""
+"""A real transmission-daemon on loopback, with RPC auth on; fixtures and a plain context manager.
+
+`running_transmission` works outside pytest too (benchmarks start several daemons).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from .common import free_port, require_tool, stop_process, wait_for_port
+
+
+@dataclass
+class TransmissionDaemon:
+    host: str
+    port: int
+    username: str
+    password: str = field(repr=False)
+    download_dir: Path
+    config_dir: Path
+    process: subprocess.Popen
+    executable: str = "transmission-daemon"
+    log_file: Path | None = None
+
+    def restart(self) -> None:
+        """Stop and start the daemon on the same port and config (torrents are kept)."""
+        stop_process(self.process)
+        self.process = _spawn(self.executable, self.config_dir, self.log_file)
+        wait_for_port(self.port, self.process)
+
+
+def _settings(port: int, peer_port: int, username: str, password: str, workdir: Path) -> dict:
+    return {
+        "rpc-enabled": True,
+        "rpc-port": port,
+        "rpc-bind-address": "127.0.0.1",
+        "rpc-authentication-required": True,
+        "rpc-username": username,
+        "rpc-password": password,  # the daemon salts and hashes it on first start
+        "rpc-whitelist-enabled": False,
+        "rpc-host-whitelist-enabled": False,
+        "dht-enabled": False,
+        "lpd-enabled": False,
+        "pex-enabled": False,
+        "utp-enabled": False,
+        "port-forwarding-enabled": False,
+        "peer-port": peer_port,
+        "peer-port-random-on-start": False,
+        "bind-address-ipv4": "127.0.0.1",
+        "bind-address-ipv6": "::1",
+        "download-dir": str(workdir / "downloads"),
+        "incomplete-dir": str(workdir / "incomplete"),
+        # Data stays in download-dir, so tests (and erase with data) know where files live.
+        "incomplete-dir-enabled": False,
+        "watch-dir-enabled": False,
+        "blocklist-enabled": False,
+        "message-level": 1,  # errors only
+        "cache-size-mb": 1,
+        "prefetch-enabled": False,
+        "scrape-paused-torrents-enabled": False,
+        "rename-partial-files": False,
+        "start-added-torrents": True,
+        "trash-original-torrent-files": False,
+        # No queueing by default: a started torrent is downloading, not "download pending".
+        "download-queue-enabled": False,
+        "seed-queue-enabled": False,
+        "queue-stalled-enabled": False,
+        "ratio-limit-enabled": False,
+        "idle-seeding-limit-enabled": False,
+        "encryption": 1,
+        "umask": 18,
+    }
+
+
+def _spawn(executable: str, config_dir: Path, log_file: Path | None) -> subprocess.Popen:
+    out = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115
+    try:
+        return subprocess.Popen(
+            [executable, "-f", "-g", str(config_dir)],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    finally:
+        if log_file:
+            out.close()
+
+
+@contextmanager
+def running_transmission(
+    workdir: Path,
+    username: str = "td",
+    password: str | None = None,
+    executable: str | None = None,
+) -> Iterator[TransmissionDaemon]:
+    """Start `transmission-daemon -f -g workdir/config`; stop it (SIGTERM, then wait) on exit."""
+    executable = executable or shutil.which("transmission-daemon") or "/usr/bin/transmission-daemon"
+    password = password or secrets.token_urlsafe(12)
+    workdir = Path(workdir)
+    config_dir = workdir / "config"
+    download_dir = workdir / "downloads"
+    for folder in (config_dir, download_dir, workdir / "incomplete"):
+        folder.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    settings = _settings(port, free_port(), username, password, workdir)
+    (config_dir / "settings.json").write_text(json.dumps(settings, indent=2))
+    log_file = workdir / "transmission.log"
+    process = _spawn(executable, config_dir, log_file)
+    daemon = TransmissionDaemon(
+        host="127.0.0.1",
+        port=port,
+        username=username,
+        password=password,
+        download_dir=download_dir,
+        config_dir=config_dir,
+        process=process,
+        executable=executable,
+        log_file=log_file,
+    )
+    try:
+        try:
+            wait_for_port(port, process)
+        except RuntimeError as exc:
+            log = log_file.read_text(errors="replace")[-2000:] if log_file.exists() else ""
+            raise RuntimeError(f"{exc}\n{log}") from None
+        yield daemon
+    finally:
+        stop_process(daemon.process)
+
+
+@pytest.fixture(scope="session")
+def transmission_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TransmissionDaemon]:
+    executable = require_tool("transmission-daemon")
+    with running_transmission(tmp_path_factory.mktemp("transmission"), executable=executable) as d:
+        yield d
+
+
+@pytest.fixture
+def transmission_client(transmission_daemon: TransmissionDaemon):
+    from torrentdesk.clients.transmission import TransmissionClient
+
+    client = TransmissionClient(
+        transmission_daemon.host,
+        transmission_daemon.port,
+        username=transmission_daemon.username,
+        password=transmission_daemon.password,
+        timeout=5.0,
+        name="test-transmission",
+    )
+    yield client
+    client.close()

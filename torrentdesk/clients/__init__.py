@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .async_client import AsyncTorrentClient
 from .base import (
     DEFAULT_TIMEOUT,
     AddedTorrent,
@@ -25,6 +26,7 @@ from .transmission import TransmissionClient
 __all__ = [
     "DEFAULT_TIMEOUT",
     "AddedTorrent",
+    "AsyncTorrentClient",
     "AuthError",
     "BaseTorrentClient",
     "ClientError",

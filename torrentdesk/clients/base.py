@@ -117,5 +117,5 @@ class BaseTorrentClient(ABC):
     def get_torrent(self, info_hash: str, files: bool = False) -> TorrentInfo:
         return self.list_torrents(info_hash=info_hash, files=files)[0]
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook: not every client holds connections
         """Release connections; the client may not be used afterwards."""

@@ -20,7 +20,7 @@ class AuthError(ClientError):
     """The server refused our credentials."""
 
 
-class TimeoutError(ClientError):  # noqa: A001 - deliberately our own, named as in the spec
+class TimeoutError(ClientError):
     """The server did not answer within the timeout."""
 
 

@@ -1,7 +1,454 @@
-"""Placeholder: replaced by the Transmission client."""
+"""Transmission over its JSON RPC (via transmission-rpc 7), normalized to the base types.
 
-from .base import BaseTorrentClient
+Only `torrentdesk.clients.errors` come out of this module: every transmission_rpc, requests,
+urllib3, socket and JSON failure is translated, and the message names the server.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from typing import Any, NoReturn
+
+import requests
+import transmission_rpc
+from transmission_rpc.error import (
+    TransmissionAuthError,
+    TransmissionConnectError,
+    TransmissionError,
+    TransmissionTimeoutError,
+)
+
+from ..torrent_input import is_info_hash, parse_magnet, parse_torrent_file, parse_torrent_url
+from .base import (
+    DEFAULT_TIMEOUT,
+    AddedTorrent,
+    BaseTorrentClient,
+    FilePriority,
+    TorrentFile,
+    TorrentInfo,
+    TorrentState,
+)
+from .errors import (
+    AuthError,
+    ClientError,
+    ConnectError,
+    DuplicateTorrent,
+    ProtocolError,
+    TimeoutError,
+    TorrentNotFound,
+)
+
+DEFAULT_RPC_PATH = "/transmission/rpc"
+
+# Transmission's tr_torrent_activity codes.
+_STATES: dict[int, TorrentState] = {
+    0: "stopped",
+    1: "queued",  # check pending
+    2: "checking",
+    3: "queued",  # download pending
+    4: "downloading",
+    5: "queued",  # seed pending
+    6: "seeding",
+}
+_DOWNLOADING = 4
+
+# Exactly what TorrentInfo needs; asking for less makes torrent-get much faster on big lists.
+# (transmission-rpc adds "id" and "hashString" itself.)
+LIST_FIELDS = (
+    "hashString",
+    "name",
+    "status",
+    "percentDone",
+    "sizeWhenDone",
+    "haveValid",
+    "uploadedEver",
+    "rateDownload",
+    "rateUpload",
+    "uploadRatio",
+    "eta",
+    "peersConnected",
+    "peersSendingToUs",
+    "addedDate",
+    "downloadDir",
+    "labels",  # absent on daemons older than RPC 16; handled as no label
+    "error",
+    "errorString",
+)
+FILE_FIELDS = ("files", "fileStats")
+
+_PRIORITIES: dict[int, FilePriority] = {-1: "low", 0: "normal", 1: "high"}
+
+# transmission-rpc logs handled conditions (a non-JSON reply) with logger.exception; we turn
+# them into our own errors, so keep its ERROR records out of the application's logs.
+_rpc_logger = logging.getLogger(__name__ + ".rpc")
+_rpc_logger.addFilter(lambda record: record.levelno < logging.ERROR)
 
 
-class TransmissionClient(BaseTorrentClient):  # type: ignore[abstract]
+class TransmissionClient(BaseTorrentClient):
     server_type = "transmission"
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        protocol: str = "http",
+        username: str | None = None,
+        password: str | None = None,
+        rpc_path: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        name: str | None = None,
+    ) -> None:
+        if protocol not in ("http", "https"):
+            raise ValueError(
+                f"Transmission is reached over http or https, not {protocol!r}"
+                + (" (SCGI is rTorrent's protocol)" if protocol == "scgi" else "")
+            )
+        super().__init__(name or f"{host}:{port}", timeout)
+        self.host = host
+        self.port = int(port)
+        self.protocol = protocol
+        self.username = username
+        self._password = password
+        path = (rpc_path or DEFAULT_RPC_PATH).strip() or DEFAULT_RPC_PATH
+        self.rpc_path = path if path.startswith("/") else "/" + path
+        self._rpc: transmission_rpc.Client | None = None
+        self._lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        return (
+            f"TransmissionClient({self.name!r}, {self.protocol}://{self.host}:{self.port}"
+            f"{self.rpc_path})"
+        )
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def list_torrents(self, info_hash: str | None = None, files: bool = False) -> list[TorrentInfo]:
+        fields = LIST_FIELDS + FILE_FIELDS if files else LIST_FIELDS
+        if info_hash is None:
+            rows = self._call(lambda rpc: rpc.get_torrents(arguments=fields))
+        else:
+            info_hash = self._check_hash(info_hash)
+            rows = self._call(lambda rpc: rpc.get_torrents(ids=[info_hash], arguments=fields))
+            rows = [t for t in rows if t.fields.get("hashString", "").lower() == info_hash]
+            if not rows:
+                raise self._not_found(info_hash)
+        try:
+            return [_torrent_info(t.fields, files) for t in rows]
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ProtocolError(
+                self.name, f"unexpected torrent data in the reply ({type(exc).__name__}: {exc})"
+            ) from None
+
+    def version(self) -> str:
+        session = self._call(lambda rpc: rpc.get_session())
+        try:
+            return f"Transmission {session.version}"
+        except KeyError:
+            raise ProtocolError(self.name, "the session reply has no 'version'") from None
+
+    # -- adding -------------------------------------------------------------------------------
+
+    def add_torrent(self, data: bytes, start: bool = True) -> AddedTorrent:
+        meta = parse_torrent_file(data)  # InvalidTorrentInput (a ValueError) propagates
+        with self._lock:
+            if self._exists(meta.info_hash):
+                raise self._duplicate(meta.info_hash, meta.name)
+            return self._add(data, start)
+
+    def add_magnet(self, uri: str, start: bool = True) -> AddedTorrent:
+        magnet = parse_magnet(uri)
+        with self._lock:
+            if self._exists(magnet.info_hash):
+                raise self._duplicate(magnet.info_hash, magnet.name)
+            return self._add(magnet.uri, start)
+
+    def add_torrent_url(self, url: str, start: bool = True) -> AddedTorrent:
+        url = parse_torrent_url(url)
+        with self._lock:
+            # The hash is unknown until the daemon has fetched the file, and transmission-rpc 7
+            # does not say whether the reply was "torrent-added" or "torrent-duplicate": compare
+            # with the hashes present before the add.
+            rows = self._call(lambda rpc: rpc.get_torrents(arguments=("hashString",)))
+            before = {str(t.fields.get("hashString", "")).lower() for t in rows}
+            added = self._add(url, start)
+            if added.info_hash in before:
+                raise self._duplicate(added.info_hash, added.name)
+            return added
+
+    def _add(self, torrent: bytes | str, start: bool) -> AddedTorrent:
+        result = self._call(lambda rpc: rpc.add_torrent(torrent, paused=not start))
+        fields = result.fields
+        info_hash = fields.get("hashString")
+        if not isinstance(info_hash, str) or not is_info_hash(info_hash):
+            raise ProtocolError(self.name, f"the add reply has no valid hashString: {fields!r}")
+        name = fields.get("name")
+        return AddedTorrent(info_hash.lower(), name if isinstance(name, str) else None)
+
+    # -- changing -----------------------------------------------------------------------------
+
+    def start(self, info_hash: str) -> None:
+        info_hash = self._existing(info_hash)
+        self._call(lambda rpc: rpc.start_torrent(ids=[info_hash]))
+
+    def stop(self, info_hash: str) -> None:
+        info_hash = self._existing(info_hash)
+        self._call(lambda rpc: rpc.stop_torrent(ids=[info_hash]))
+
+    def erase(self, info_hash: str, delete_data: bool = False) -> None:
+        info_hash = self._existing(info_hash)
+        self._call(lambda rpc: rpc.remove_torrent(ids=[info_hash], delete_data=delete_data))
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop_rpc()
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _existing(self, info_hash: str) -> str:
+        """The normalized hash; TorrentNotFound unless the daemon has it.
+
+        Transmission silently ignores unknown ids in torrent-start/stop/remove, so ask first.
+        """
+        info_hash = self._check_hash(info_hash)
+        if not self._exists(info_hash):
+            raise self._not_found(info_hash)
+        return info_hash
+
+    def _exists(self, info_hash: str) -> bool:
+        rows = self._call(lambda rpc: rpc.get_torrents(ids=[info_hash], arguments=("hashString",)))
+        return any(t.fields.get("hashString", "").lower() == info_hash for t in rows)
+
+    def _check_hash(self, info_hash: str) -> str:
+        value = info_hash.strip().lower() if isinstance(info_hash, str) else ""
+        if not is_info_hash(value):
+            raise TorrentNotFound(
+                self.name,
+                f"no torrent with info hash {info_hash!r}: an info hash is 40 hex characters",
+            )
+        return value
+
+    def _not_found(self, info_hash: str) -> TorrentNotFound:
+        return TorrentNotFound(self.name, f"no torrent with info hash {info_hash} on this server")
+
+    def _duplicate(self, info_hash: str | None, name: str | None) -> DuplicateTorrent:
+        what = f"{name!r} ({info_hash})" if name else str(info_hash)
+        return DuplicateTorrent(
+            self.name, f"torrent {what} is already on this server", info_hash=info_hash
+        )
+
+    def _client(self) -> transmission_rpc.Client:
+        if self._rpc is None:
+            # The constructor already calls session-get, so it can fail like any call.
+            self._rpc = transmission_rpc.Client(
+                protocol=self.protocol,  # type: ignore[arg-type]
+                host=self.host,
+                port=self.port,
+                path=self.rpc_path,
+                username=self.username,
+                password=self._password,
+                timeout=self.timeout,
+                logger=_rpc_logger,
+            )
+        return self._rpc
+
+    def _drop_rpc(self) -> None:
+        rpc, self._rpc = self._rpc, None
+        if rpc is not None:
+            # Client's context-manager exit closes its HTTP session; best effort.
+            with suppress(Exception):
+                rpc.__exit__(None, None, None)
+
+    def _call(self, fn):
+        """Run `fn(rpc)` with a live library client, translating every failure."""
+        with self._lock, self._translate():
+            return fn(self._client())
+
+    @contextmanager
+    def _translate(self) -> Iterator[None]:
+        try:
+            yield
+        except ClientError:
+            raise
+        except TransmissionError as exc:
+            if not _daemon_answered(exc):
+                self._drop_rpc()  # a fresh connection and session id on the next call
+            self._raise_for_transmission_error(exc)
+        except requests.exceptions.RequestException as exc:
+            # transmission-rpc lets some requests errors through (e.g. a broken chunked body).
+            self._drop_rpc()
+            if isinstance(exc, requests.exceptions.Timeout):
+                raise self._timeout_error() from None
+            if isinstance(exc, requests.exceptions.ConnectionError) and not _is_protocol_failure(
+                exc
+            ):
+                raise self._connect_error(exc) from None
+            raise ProtocolError(
+                self.name,
+                f"the reply is not valid HTTP ({_describe(exc)}) — check the host, port and "
+                "protocol point at Transmission's RPC",
+            ) from None
+        except OSError as exc:
+            self._drop_rpc()
+            raise self._connect_error(exc) from None
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            # transmission-rpc indexes the JSON reply without checking its shape.
+            self._drop_rpc()
+            raise ProtocolError(
+                self.name,
+                f"unexpected reply from the server ({type(exc).__name__}: {exc}) — is this "
+                "Transmission's RPC?",
+            ) from None
+
+    def _raise_for_transmission_error(self, exc: TransmissionError) -> NoReturn:
+        if isinstance(exc, TransmissionAuthError):
+            status = getattr(exc.original, "status_code", 401)
+            if status == 403:
+                body = _snippet(getattr(exc.original, "text", ""))
+                raise AuthError(
+                    self.name,
+                    f"access refused (HTTP 403{': ' + body if body else ''}) — check the "
+                    "server's rpc-whitelist and credentials",
+                ) from None
+            raise AuthError(
+                self.name, "wrong username or password — check the server's credentials"
+            ) from None
+        if isinstance(exc, TransmissionTimeoutError):
+            raise self._timeout_error() from None
+        if isinstance(exc, TransmissionConnectError):
+            cause = exc.__cause__
+            if cause is not None and _is_protocol_failure(cause):
+                raise ProtocolError(
+                    self.name,
+                    f"the reply is not valid HTTP ({_describe(cause)}) — check the host, port "
+                    "and protocol point at Transmission's RPC",
+                ) from None
+            raise self._connect_error(cause or exc) from None
+        if isinstance(exc.__cause__, json.JSONDecodeError):
+            body = _snippet(exc.raw_response or "")
+            raise ProtocolError(
+                self.name,
+                "the reply is not Transmission RPC JSON"
+                + (f" (it begins {body!r})" if body else " (it is empty)")
+                + f" — check the host, port and RPC path ({self.rpc_path})",
+            ) from None
+        response = exc.response if isinstance(exc.response, dict) else None
+        if response is not None and isinstance(response.get("result"), str):
+            raise ProtocolError(
+                self.name, f"Transmission refused the request: {response['result']}"
+            ) from None
+        raise ProtocolError(self.name, f"Transmission RPC failed: {exc.message or exc}") from None
+
+    def _timeout_error(self) -> TimeoutError:
+        return TimeoutError(
+            self.name,
+            f"no answer within {self.timeout:g} s — check that the server is running and "
+            "reachable, or raise its timeout",
+        )
+
+    def _connect_error(self, exc: BaseException) -> ConnectError:
+        return ConnectError(
+            self.name,
+            f"cannot connect to {self.protocol}://{self.host}:{self.port} ({_describe(exc)}) — "
+            "check that Transmission is running and the host and port are right",
+        )
+
+
+def _torrent_info(f: dict[str, Any], files: bool) -> TorrentInfo:
+    status = f["status"]
+    eta = f["eta"]
+    ratio = f["uploadRatio"]
+    labels = f.get("labels")
+    error_code = f["error"]
+    return TorrentInfo(
+        info_hash=f["hashString"].lower(),
+        name=f["name"],
+        state=_STATES.get(status, "stopped"),
+        progress=float(f["percentDone"]),
+        size=f["sizeWhenDone"],
+        # Verified bytes we have (haveValid), not downloadedEver, which counts re-downloads
+        # and bytes that failed their hash check.
+        downloaded=f["haveValid"],
+        uploaded=f["uploadedEver"],
+        download_rate=f["rateDownload"],
+        upload_rate=f["rateUpload"],
+        ratio=float(ratio) if ratio > 0 else 0.0,  # -1 not available, -2 infinite
+        eta=eta if status == _DOWNLOADING and eta >= 0 else None,  # -1 n/a, -2 unknown
+        peers=f["peersConnected"],
+        # Peers we are downloading from: the connected seeds that matter to us.
+        seeds=f["peersSendingToUs"],
+        added_at=f["addedDate"],
+        download_dir=f["downloadDir"],
+        label=labels[0] if labels else None,
+        error=(f.get("errorString") or f"error code {error_code}") if error_code else None,
+        files=_files(f) if files else None,
+    )
+
+
+def _files(f: dict[str, Any]) -> list[TorrentFile]:
+    """Paths relative to the torrent's root (a multi-file torrent's top folder left out)."""
+    prefix = f["name"] + "/"
+    out = []
+    for entry, stat in zip(f["files"], f["fileStats"], strict=True):
+        path = entry["name"]
+        if path.startswith(prefix):
+            path = path[len(prefix) :]
+        size = entry["length"]
+        done = stat["bytesCompleted"]
+        priority: FilePriority = (
+            _PRIORITIES.get(stat["priority"], "normal") if stat["wanted"] else "skip"
+        )
+        out.append(TorrentFile(path, size, done / size if size else 1.0, priority))
+    return out
+
+
+def _daemon_answered(exc: TransmissionError) -> bool:
+    """True when the daemon replied with a well-formed failure result (connection is fine)."""
+    return isinstance(exc.response, dict) and "result" in exc.response
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    stack: list[BaseException] = [exc]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        stack.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+        stack.extend(a for a in getattr(current, "args", ()) if isinstance(a, BaseException))
+
+
+def _is_protocol_failure(exc: BaseException) -> bool:
+    """The peer answered, but not with HTTP (a bad status line, a broken body)."""
+    for e in _causes(exc):
+        if isinstance(e, http.client.RemoteDisconnected):
+            return False  # closed without a reply: a connection problem
+        if isinstance(e, http.client.HTTPException):  # BadStatusLine, LineTooLong, ...
+            return True
+    return False
+
+
+def _describe(exc: BaseException) -> str:
+    """The innermost useful reason, short."""
+    reason = exc
+    for e in _causes(exc):
+        if isinstance(e, (ConnectionRefusedError, ConnectionResetError, http.client.HTTPException)):
+            reason = e
+            break
+        if isinstance(e, OSError) and e.errno is not None:
+            reason = e
+    text = str(reason) or type(reason).__name__
+    if isinstance(reason, OSError) and reason.strerror:
+        text = reason.strerror
+    return _snippet(text, 160)
+
+
+def _snippet(text: str, limit: int = 80) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,6 @@
+"""Persistence: Pony entities and opening/upgrading the database."""
+
+from .database import MIGRATIONS, SCHEMA_VERSION, SchemaTooNew, open_database
+from .models import utcnow
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SchemaTooNew", "open_database", "utcnow"]

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Install what the tests need (Debian daemons when root, ./.venv) and run the whole suite.
+# With CI=true a tool that can't be installed fails the run; arguments go to pytest.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+source "$ROOT/scripts/common.sh"
+
+DEBIAN_TOOLS=(transmission-daemon rtorrent nginx-light)
+if ! apt_install_missing "${DEBIAN_TOOLS[@]}"; then
+  if [ "${CI:-}" = true ]; then
+    echo "CI: could not install ${DEBIAN_TOOLS[*]}; the daemon tests cannot run" >&2
+    exit 1
+  fi
+  echo "warning: could not install ${DEBIAN_TOOLS[*]}; daemon tests will be skipped" >&2
+fi
+ensure_venv test
+cd "$ROOT"
+"$VENV/bin/ruff" check torrentdesk tests
+exec "$VENV/bin/python" -m pytest -ra "$@"

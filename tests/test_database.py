@@ -1,0 +1,156 @@
+import sqlite3
+import stat
+
+import pytest
+from pony.orm import db_session
+
+from torrentdesk import db as db_package
+from torrentdesk.config import ensure_data_dir, load_settings, normalize_db_url, transmission_defaults
+from torrentdesk.db import SCHEMA_VERSION, SchemaTooNew, open_database
+from torrentdesk.services.secrets import FERNET_KEY_FILE, SESSION_SECRET_FILE, SecretStore
+
+
+@pytest.fixture
+def db_url(tmp_path):
+    return f"sqlite:///{tmp_path / 'data' / 'td.sqlite'}"
+
+
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(db_url, tmp_path):
+    db = open_database(db_url)
+    with db_session:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert db.execute("PRAGMA busy_timeout").fetchone()[0] == 10000
+        assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    # WAL is a property of the file: a plain sqlite3 connection sees it too.
+    with sqlite3.connect(tmp_path / "data" / "td.sqlite") as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_new_database_has_every_table_and_the_current_schema_version(db_url, tmp_path):
+    open_database(db_url)
+    with sqlite3.connect(tmp_path / "data" / "td.sqlite") as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        version = conn.execute("SELECT version FROM SchemaInfo").fetchall()
+        server_columns = {r[1] for r in conn.execute("PRAGMA table_info(TorrentServer)")}
+    expected = {"User", "ApiToken", "TorrentServer", "Torrent", "UserTorrent", "Status", "Action"}
+    assert expected <= tables
+    assert version == [(SCHEMA_VERSION,)]
+    assert {
+        "id", "user", "name", "server_type", "protocol", "host", "port", "username", "password",
+        "rpc_path", "enabled", "created_at", "last_status", "last_error", "last_checked_at",
+    } <= server_columns  # fmt: skip
+
+
+def test_schema_upgrades_run_in_order_once(db_url, tmp_path, monkeypatch):
+    open_database(db_url)
+    ran: list[int] = []
+
+    def step(number):
+        def upgrade(db):
+            ran.append(number)
+            db.execute(f"CREATE TABLE upgrade_{number} (x INTEGER)")
+
+        return upgrade
+
+    monkeypatch.setattr(db_package.database, "SCHEMA_VERSION", SCHEMA_VERSION + 2)
+    monkeypatch.setitem(db_package.database.MIGRATIONS, SCHEMA_VERSION + 2, step(SCHEMA_VERSION + 2))
+    monkeypatch.setitem(db_package.database.MIGRATIONS, SCHEMA_VERSION + 1, step(SCHEMA_VERSION + 1))
+    open_database(db_url)
+    open_database(db_url)
+    assert ran == [SCHEMA_VERSION + 1, SCHEMA_VERSION + 2]
+    with sqlite3.connect(tmp_path / "data" / "td.sqlite") as conn:
+        assert conn.execute("SELECT version FROM SchemaInfo").fetchone()[0] == SCHEMA_VERSION + 2
+        assert conn.execute("SELECT count(*) FROM upgrade_2").fetchone()[0] == 0
+
+
+def test_a_database_from_a_newer_torrentdesk_is_refused(db_url, tmp_path):
+    open_database(db_url)
+    with sqlite3.connect(tmp_path / "data" / "td.sqlite") as conn:
+        conn.execute("UPDATE SchemaInfo SET version = ?", (SCHEMA_VERSION + 5,))
+    with pytest.raises(SchemaTooNew, match="upgrade torrentdesk"):
+        open_database(db_url)
+
+
+def test_deleting_a_server_keeps_its_audit_rows_and_drops_its_torrents(db_url):
+    db = open_database(db_url)
+    with db_session:
+        user = db.User(username="u", password_hash="h")
+        server = db.TorrentServer(user=user, name="s", server_type="rtorrent", host="h", port=1)
+        db.Torrent(server=server, info_hash="a" * 40, name="t", size=2**40)
+        db.Action(user=user, server=server, action="server.add", ok=True)
+        server_id = server.id
+    assert len(server_id) == 36
+    with db_session:
+        db.TorrentServer[server_id].delete()
+    with db_session:
+        assert db.Torrent.select().count() == 0
+        action = db.Action.select().first()
+        assert action.server is None and action.action == "server.add"
+        assert db.Torrent.select().count() == 0
+
+
+def test_settings_precedence_and_absolute_paths(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORRENTDESK_DATA_DIR", str(tmp_path / "env"))
+    monkeypatch.delenv("TORRENTDESK_DB_URL", raising=False)
+    assert load_settings().data_dir == tmp_path / "env"
+    assert load_settings().db_url == f"sqlite:///{tmp_path / 'env' / 'torrentdesk.sqlite'}"
+    explicit = load_settings(data_dir=tmp_path / "cli")
+    assert explicit.data_dir == tmp_path / "cli"
+    monkeypatch.chdir(tmp_path)
+    relative = load_settings(db_url="sqlite:///rel/db.sqlite")
+    assert relative.db_url == f"sqlite:///{tmp_path / 'rel' / 'db.sqlite'}"
+    monkeypatch.setenv("TORRENTDESK_DB_URL", "postgres://u:p@db:5432/td")
+    assert load_settings().db_url == "postgres://u:p@db:5432/td"
+
+
+def test_default_data_dir_is_the_platform_user_data_dir(monkeypatch, tmp_path):
+    monkeypatch.delenv("TORRENTDESK_DATA_DIR", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert load_settings().data_dir == tmp_path / "xdg" / "torrentdesk"
+
+
+def test_data_dir_is_private(tmp_path):
+    settings = load_settings(data_dir=tmp_path / "private")
+    ensure_data_dir(settings)
+    assert stat.S_IMODE((tmp_path / "private").stat().st_mode) == 0o700
+
+
+def test_unsupported_database_urls_are_rejected():
+    with pytest.raises(ValueError, match="unsupported database URL 'mysql://x'"):
+        normalize_db_url("mysql://x")
+
+
+def test_transmission_defaults_come_from_the_environment(monkeypatch):
+    for name in ("HOST", "PORT", "USERNAME", "PASSWORD"):
+        monkeypatch.delenv(f"TRANSMISSION_{name}", raising=False)
+    defaults = transmission_defaults()
+    assert (defaults.host, defaults.port, defaults.username, defaults.password) == (
+        "localhost",
+        9091,
+        None,
+        None,
+    )
+    monkeypatch.setenv("TRANSMISSION_HOST", "nas.lan")
+    monkeypatch.setenv("TRANSMISSION_PORT", "19091")
+    monkeypatch.setenv("TRANSMISSION_USERNAME", "me")
+    monkeypatch.setenv("TRANSMISSION_PASSWORD", "pw")
+    assert transmission_defaults() == type(defaults)("nas.lan", 19091, "me", "pw")
+    monkeypatch.setenv("TRANSMISSION_PORT", "not-a-port")
+    assert transmission_defaults().port == 9091
+
+
+def test_secret_files_are_created_once_with_mode_0600(tmp_path):
+    first = SecretStore(tmp_path)
+    for name in (FERNET_KEY_FILE, SESSION_SECRET_FILE):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600
+    token = first.encrypt("hunter22")
+    assert "hunter22" not in token
+    second = SecretStore(tmp_path)
+    assert second.decrypt(token) == "hunter22"
+    assert second.session_secret == first.session_secret and len(first.session_secret) >= 48
+
+
+def test_a_replaced_key_file_gives_an_actionable_error(tmp_path):
+    token = SecretStore(tmp_path / "a").encrypt("pw")
+    with pytest.raises(ValueError, match="enter the server's password again"):
+        SecretStore(tmp_path / "b").decrypt(token)

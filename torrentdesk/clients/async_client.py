@@ -1,0 +1,77 @@
+"""The async face of a client: every call bounded by a timeout, one call at a time per server.
+
+Each server gets its own single worker thread, so calls to one server are serialized (even
+after a timed-out call that is still stuck in its socket) while different servers run
+concurrently. The event loop never blocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import functools
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from .base import AddedTorrent, BaseTorrentClient, TorrentInfo
+from .errors import ClientError, TimeoutError
+
+
+class AsyncTorrentClient:
+    def __init__(self, client: BaseTorrentClient, timeout: float | None = None) -> None:
+        self.client = client
+        self.name = client.name
+        self.timeout = client.timeout if timeout is None else timeout
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="torrent-server")
+
+    async def list_torrents(
+        self, info_hash: str | None = None, files: bool = False
+    ) -> list[TorrentInfo]:
+        return await self._call(self.client.list_torrents, info_hash, files)
+
+    async def get_torrent(self, info_hash: str, files: bool = False) -> TorrentInfo:
+        return await self._call(self.client.get_torrent, info_hash, files)
+
+    async def add_torrent(self, data: bytes, start: bool = True) -> AddedTorrent:
+        return await self._call(self.client.add_torrent, data, start)
+
+    async def add_magnet(self, uri: str, start: bool = True) -> AddedTorrent:
+        return await self._call(self.client.add_magnet, uri, start)
+
+    async def add_torrent_url(self, url: str, start: bool = True) -> AddedTorrent:
+        return await self._call(self.client.add_torrent_url, url, start)
+
+    async def start(self, info_hash: str) -> None:
+        await self._call(self.client.start, info_hash)
+
+    async def stop(self, info_hash: str) -> None:
+        await self._call(self.client.stop, info_hash)
+
+    async def erase(self, info_hash: str, delete_data: bool = False) -> None:
+        await self._call(self.client.erase, info_hash, delete_data)
+
+    async def version(self) -> str:
+        return await self._call(self.client.version)
+
+    async def check_connection(self) -> bool:
+        try:
+            await self.version()
+        except ClientError:
+            return False
+        return True
+
+    async def aclose(self) -> None:
+        self._worker.shutdown(wait=False, cancel_futures=True)
+        await asyncio.to_thread(self.client.close)
+
+    async def _call(self, method, *args: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self._worker, functools.partial(method, *args))
+        try:
+            return await asyncio.wait_for(future, self.timeout)
+        except builtins.TimeoutError:
+            raise TimeoutError(
+                self.name,
+                f"no answer within {self.timeout:g} s; check that the server is running and "
+                "reachable, or raise its timeout",
+            ) from None

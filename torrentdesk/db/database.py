@@ -1,0 +1,99 @@
+"""Open a database: bind, tune SQLite, upgrade the schema in order, map the entities."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from pony.orm import Database, db_session
+
+from .models import define_entities
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_SECONDS = 10.0
+
+# Step N upgrades a database at version N-1 to N, in raw SQL, before the entities are mapped.
+# `generate_mapping(create_tables=True)` only creates missing tables, so every column change
+# to an existing table needs a step here.
+MIGRATIONS: dict[int, Callable[[Database], None]] = {}
+
+
+class SchemaTooNew(RuntimeError):
+    pass
+
+
+def open_database(url: str) -> Database:
+    """A mapped, upgraded database for `url` (sqlite:///abs/path or postgres://...)."""
+    db = Database()
+    _bind(db, url)
+    define_entities(db)
+    found = _stored_version(db)
+    if found is not None and found > SCHEMA_VERSION:
+        raise SchemaTooNew(
+            f"the database at {_redacted(url)} has schema version {found}, newer than this "
+            f"torrentdesk understands ({SCHEMA_VERSION}): upgrade torrentdesk"
+        )
+    if found is not None:  # a fresh database is created at the current version below
+        for step in range(found + 1, SCHEMA_VERSION + 1):
+            if step in MIGRATIONS:
+                with db_session:
+                    MIGRATIONS[step](db)
+    db.generate_mapping(create_tables=True)
+    with db_session:
+        info = db.SchemaInfo.get(id=1)
+        if info is None:
+            db.SchemaInfo(id=1, version=SCHEMA_VERSION)
+        else:
+            info.version = SCHEMA_VERSION
+    return db
+
+
+def _bind(db: Database, url: str) -> None:
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.is_absolute():
+            raise ValueError(f"SQLite path must be absolute, got {path}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+        @db.on_connect(provider="sqlite")
+        def tune_sqlite(_db, connection) -> None:
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the poller's writes
+            cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL, far fewer fsyncs
+            cursor.execute("PRAGMA foreign_keys=ON")
+
+        db.bind(provider="sqlite", filename=str(path), create_db=True, timeout=BUSY_TIMEOUT_SECONDS)
+        return
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql"):
+        raise ValueError(f"unsupported database URL scheme {parts.scheme!r}")
+    db.bind(
+        provider="postgres",
+        user=unquote(parts.username or ""),
+        password=unquote(parts.password or ""),
+        host=parts.hostname or "localhost",
+        port=parts.port or 5432,
+        database=parts.path.lstrip("/"),
+    )
+
+
+def _stored_version(db: Database) -> int | None:
+    """The schema version on disk, or None for an empty database."""
+    with db_session:
+        table = db.SchemaInfo._table_
+        if db.provider.dialect == "SQLite":
+            exists = db.select("name FROM sqlite_master WHERE type='table' AND name=$table")
+        else:
+            exists = db.select("tablename FROM pg_tables WHERE tablename = $table")
+        if not exists:
+            return None
+        rows = db.select(f'version FROM "{table}" WHERE id = 1')
+        return rows[0] if rows else None
+
+
+def _redacted(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@")
+    return url

@@ -1,0 +1,111 @@
+"""Pony entities (SPEC §3) and nothing else.
+
+Entities are defined per `Database` so tests and tools can open several databases in one process.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from pony.orm import Database, Optional, PrimaryKey, Required, Set, composite_index, composite_key
+
+
+def utcnow() -> datetime:
+    # Stored naive in UTC: Pony's SQLite and PostgreSQL converters agree on naive datetimes.
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def new_server_id() -> str:
+    return str(uuid.uuid4())
+
+
+def define_entities(db: Database) -> None:
+    class SchemaInfo(db.Entity):
+        """One row: the schema version this database has been upgraded to."""
+
+        _table_ = "SchemaInfo"  # named explicitly: it is read before the mapping exists
+        id = PrimaryKey(int)
+        version = Required(int)
+
+    class User(db.Entity):
+        id = PrimaryKey(int, auto=True)
+        username = Required(str, 64, unique=True)
+        password_hash = Required(str)
+        is_admin = Required(bool, default=False)
+        created_at = Required(datetime, default=utcnow)
+        tokens = Set("ApiToken", cascade_delete=True)
+        servers = Set("TorrentServer", cascade_delete=True)
+        user_torrents = Set("UserTorrent", cascade_delete=True)
+        actions = Set("Action", cascade_delete=True)
+
+    class ApiToken(db.Entity):
+        user = Required(User)
+        token_hash = Required(str, 64, unique=True)  # sha256 hex; the token itself is never kept
+        created_at = Required(datetime, default=utcnow)
+        last_used_at = Optional(datetime)
+
+    class TorrentServer(db.Entity):
+        id = PrimaryKey(str, 36, default=new_server_id)
+        user = Required(User)
+        name = Required(str, 100)
+        server_type = Required(str, 16)  # rtorrent | transmission
+        protocol = Required(str, 8, default="http")  # http | https | scgi
+        host = Required(str, 255)
+        port = Required(int)
+        username = Optional(str, 255, nullable=True)
+        password = Optional(str, nullable=True)  # Fernet token, never the clear password
+        rpc_path = Optional(str, 255, nullable=True)
+        enabled = Required(bool, default=True)
+        created_at = Required(datetime, default=utcnow)
+        last_status = Required(str, 16, default="unknown")  # connected | error | unknown
+        last_error = Optional(str, nullable=True)
+        last_checked_at = Optional(datetime)
+        torrents = Set("Torrent", cascade_delete=True)
+        user_torrents = Set("UserTorrent", cascade_delete=True)
+        statuses = Set("Status", cascade_delete=True)
+        actions = Set("Action")  # the audit log outlives the server: set to null on delete
+
+    class Torrent(db.Entity):
+        """The last known list of each server."""
+
+        server = Required(TorrentServer)
+        info_hash = Required(str, 40)
+        name = Required(str)
+        size = Required(int, size=64)
+        added_at = Optional(datetime)
+        last_seen_at = Required(datetime, default=utcnow)
+        composite_key(server, info_hash)
+        composite_index(info_hash, server)  # "which server holds this hash?"
+
+    class UserTorrent(db.Entity):
+        """Who added which torrent where."""
+
+        user = Required(User)
+        server = Required(TorrentServer)
+        info_hash = Required(str, 40)
+        added_at = Required(datetime, default=utcnow)
+        composite_index(server, info_hash)
+
+    class Status(db.Entity):
+        """Speed history samples, kept 24 h."""
+
+        server = Required(TorrentServer)
+        at = Required(datetime, default=utcnow)
+        download_rate = Required(int, size=64)
+        upload_rate = Required(int, size=64)
+        torrent_count = Required(int)
+        active_count = Required(int)
+        reachable = Required(bool)
+        composite_index(server, at)
+
+    class Action(db.Entity):
+        """The audit log of every change."""
+
+        user = Required(User)
+        server = Optional(TorrentServer)
+        info_hash = Optional(str, 40, nullable=True)
+        action = Required(str, 32)
+        at = Required(datetime, default=utcnow, index=True)
+        ok = Required(bool)
+        detail = Optional(str, nullable=True)

@@ -1,0 +1,111 @@
+"""User accounts: argon2 password hashes, the first-start admin."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from pony.orm import Database, db_session
+
+from .errors import AlreadyExists, InvalidInput, NotFound
+
+USERNAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
+MIN_PASSWORD_LENGTH = 8
+INITIAL_ADMIN = "admin"
+
+_hasher = PasswordHasher()
+# Verifying an unknown username costs the same as a known one, so timing can't tell them apart.
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+@dataclass(frozen=True, slots=True)
+class UserInfo:
+    id: int
+    username: str
+    is_admin: bool
+    created_at: datetime
+
+
+class UserService:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def create(self, username: str, password: str, is_admin: bool = False) -> UserInfo:
+        _check_username(username)
+        _check_password(password)
+        with db_session:
+            if self._db.User.get(username=username):
+                raise AlreadyExists(f"user {username!r} already exists")
+            user = self._db.User(
+                username=username, password_hash=_hasher.hash(password), is_admin=is_admin
+            )
+            user.flush()
+            return _info(user)
+
+    def list(self) -> list[UserInfo]:
+        with db_session:
+            return [_info(u) for u in self._db.User.select().order_by(lambda u: u.username)]
+
+    def delete(self, username: str) -> None:
+        with db_session:
+            self._get(username).delete()
+
+    def set_password(self, username: str, password: str) -> None:
+        _check_password(password)
+        with db_session:
+            user = self._get(username)
+            user.password_hash = _hasher.hash(password)
+            user.tokens.clear()  # a new password signs out every API client
+
+    def authenticate(self, username: str, password: str) -> UserInfo | None:
+        """The user when the password matches, else None."""
+        with db_session:
+            user = self._db.User.get(username=username)
+            stored = user.password_hash if user else _DUMMY_HASH
+            try:
+                _hasher.verify(stored, password)
+            except (VerificationError, InvalidHashError):
+                return None
+            if user is None:
+                return None
+            if _hasher.check_needs_rehash(stored):
+                user.password_hash = _hasher.hash(password)
+            return _info(user)
+
+    def ensure_initial_admin(self) -> str | None:
+        """With no users at all, create `admin` with a random password and return it once."""
+        with db_session:
+            if self._db.User.select().exists():
+                return None
+            password = secrets.token_urlsafe(12)
+            self._db.User(
+                username=INITIAL_ADMIN, password_hash=_hasher.hash(password), is_admin=True
+            )
+            return password
+
+    def _get(self, username: str):
+        user = self._db.User.get(username=username)
+        if user is None:
+            raise NotFound(f"no user named {username!r}")
+        return user
+
+
+def _info(user) -> UserInfo:
+    return UserInfo(user.id, user.username, user.is_admin, user.created_at)
+
+
+def _check_username(username: str) -> None:
+    if not USERNAME_PATTERN.fullmatch(username):
+        raise InvalidInput(
+            "a username is 1-64 characters: letters, digits and _ . @ -, starting with a "
+            "letter or digit"
+        )
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
