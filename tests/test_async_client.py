@@ -74,7 +74,7 @@ async def test_calls_to_one_server_are_serialized_in_order():
     await asyncio.gather(*(facade.start(str(i)) for i in range(5)))
     assert client.most_at_once == 1
     assert client.calls == [f"start {i}" for i in range(5)]
-    await facade.aclose()
+    facade.close()
 
 
 async def test_different_servers_run_concurrently():
@@ -86,7 +86,7 @@ async def test_different_servers_run_concurrently():
     assert results == [[], [], [], []]
     assert elapsed < 0.3 * 2.5, f"4 servers x 0.3 s took {elapsed:.2f} s: not concurrent"
     for facade in facades:
-        await facade.aclose()
+        facade.close()
 
 
 async def test_a_slow_call_times_out_naming_the_server_and_blocks_nothing_else():
@@ -99,8 +99,8 @@ async def test_a_slow_call_times_out_naming_the_server_and_blocks_nothing_else()
     assert str(outcomes[0]).startswith("slow box: no answer within 0.3 s")
     assert outcomes[1] == []
     assert elapsed < 1.0
-    await fast.aclose()
-    await slow.aclose()
+    fast.close()
+    slow.close()
 
 
 async def test_a_call_after_a_timeout_waits_for_the_stuck_one_instead_of_overlapping():
@@ -112,7 +112,7 @@ async def test_a_call_after_a_timeout_waits_for_the_stuck_one_instead_of_overlap
     await facade.start("y")
     assert client.most_at_once == 1
     assert client.calls == ["stop x", "start y"]
-    await facade.aclose()
+    facade.close()
 
 
 async def test_every_method_reaches_the_client_with_its_arguments():
@@ -127,4 +127,4 @@ async def test_every_method_reaches_the_client_with_its_arguments():
     assert client.calls == ["add", "magnet", "url", "erase h True", "version", "version"]
     client.delay = -1
     assert await facade.check_connection() is False
-    await facade.aclose()
+    facade.close()

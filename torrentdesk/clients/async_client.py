@@ -60,9 +60,10 @@ class AsyncTorrentClient:
             return False
         return True
 
-    async def aclose(self) -> None:
-        self._worker.shutdown(wait=False, cancel_futures=True)
-        await asyncio.to_thread(self.client.close)
+    def close(self) -> None:
+        """Close after the calls already queued; never blocks, callable from any thread."""
+        self._worker.submit(self.client.close)
+        self._worker.shutdown(wait=False)
 
     async def _call(self, method, *args: Any) -> Any:
         loop = asyncio.get_running_loop()

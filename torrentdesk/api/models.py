@@ -1,0 +1,208 @@
+"""Request and response bodies of the REST API (SPEC §5)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from ..services import servers as rules
+from ..torrent_input import InvalidTorrentInput, parse_magnet, parse_torrent_url
+
+
+def _rule(check, value, *args):
+    """Run a service field check; its error becomes pydantic's, so 422 keeps FastAPI's format."""
+    try:
+        return check(value, *args)
+    except rules.InvalidField as exc:
+        raise ValueError(str(exc)) from None
+
+
+class _ServerFieldRules(BaseModel):
+    """The services' field checks, applied to whichever of these fields a request carries."""
+
+    @field_validator(
+        "name", "server_type", "host", "port", "rpc_path", "protocol", check_fields=False
+    )
+    @classmethod
+    def _check_field(cls, value, info):
+        checks = {
+            "name": rules.check_name,
+            "server_type": rules.check_server_type,
+            "host": rules.check_host,
+            "port": rules.check_port,
+            "rpc_path": rules.check_rpc_path,
+            "protocol": rules.check_protocol,
+        }
+        return value if value is None else _rule(checks[info.field_name], value)
+
+    @model_validator(mode="after")
+    def _protocol_fits_type(self):
+        if self.protocol is not None and self.server_type is not None:
+            _rule(rules.check_protocol, self.protocol, self.server_type)
+        return self
+
+
+class AddServerRequest(_ServerFieldRules):
+    name: str
+    server_type: str = Field(description="rtorrent | transmission")
+    host: str = Field(description="host name or address, no scheme or path")
+    port: int
+    username: str | None = None
+    password: str | None = Field(default=None, description="stored encrypted, never returned")
+    rpc_path: str | None = Field(
+        default=None, description="default /RPC2 (rtorrent over http) or /transmission/rpc"
+    )
+    protocol: str = Field(default="http", description="http | https | scgi (rtorrent only)")
+    enabled: bool = True
+
+
+class UpdateServerRequest(_ServerFieldRules):
+    """Fields left out keep their value; `password` null keeps it, "" clears it."""
+
+    name: str | None = None
+    server_type: str | None = None
+    host: str | None = None
+    port: int | None = None
+    username: str | None = None
+    password: str | None = None
+    rpc_path: str | None = None
+    protocol: str | None = None
+    enabled: bool | None = None
+
+
+class ServerResponse(BaseModel):
+    id: str
+    name: str
+    server_type: str
+    protocol: str
+    host: str
+    port: int
+    username: str | None
+    rpc_path: str | None
+    enabled: bool
+    has_password: bool
+    status: Literal["connected", "error", "unknown"]
+    error: str | None
+    checked_at: datetime | None
+
+
+class TestServerResponse(BaseModel):
+    ok: bool
+    status: Literal["connected", "error"]
+    version: str | None
+    latency_ms: float | None
+    error: str | None
+
+
+class TokenRequest(BaseModel):
+    username: str
+    password: str
+
+
+class UserResponse(BaseModel):
+    id: int
+    username: str
+    is_admin: bool
+
+
+class TokenResponse(BaseModel):
+    token: str
+    token_type: Literal["bearer"] = "bearer"
+    user: UserResponse
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok"]
+    version: str
+
+
+class TorrentFileResponse(BaseModel):
+    path: str
+    size: int
+    progress: float
+    priority: Literal["skip", "low", "normal", "high"]
+
+
+class TorrentResponse(BaseModel):
+    info_hash: str
+    name: str
+    state: Literal["downloading", "seeding", "stopped", "checking", "queued"]
+    progress: float
+    size: int
+    downloaded: int
+    uploaded: int
+    download_rate: int
+    upload_rate: int
+    ratio: float
+    eta: int | None
+    peers: int
+    seeds: int
+    added_at: int
+    download_dir: str
+    label: str | None
+    error: str | None
+    files: list[TorrentFileResponse] | None = None
+    server_id: str
+    server_name: str
+    server_type: str
+
+
+class ServerListingResponse(BaseModel):
+    id: str
+    name: str
+    server_type: str
+    status: Literal["connected", "error"]
+    error: str | None
+    count: int
+
+
+class TorrentListResponse(BaseModel):
+    torrents: list[TorrentResponse]
+    servers: list[ServerListingResponse]
+
+
+class AddTorrentRequest(BaseModel):
+    uri: str = Field(
+        description="a magnet link (hex or base32 btih) or an http(s) URL of a .torrent"
+    )
+    server_id: str
+    start: bool = True
+
+    @field_validator("uri")
+    @classmethod
+    def _magnet_or_url(cls, value: str) -> str:
+        try:
+            if value.strip().lower().startswith("magnet:"):
+                parse_magnet(value)
+            else:
+                parse_torrent_url(value)
+        except InvalidTorrentInput as exc:
+            raise ValueError(str(exc)) from None
+        return value.strip()
+
+
+class AddedTorrentResponse(BaseModel):
+    info_hash: str | None
+    server_id: str
+    name: str | None
+
+
+class AmbiguousResponse(BaseModel):
+    detail: str
+    server_ids: list[str]
+
+
+class ErrorResponse(BaseModel):
+    detail: str
+
+
+class ActionResponse(BaseModel):
+    id: int
+    at: datetime
+    action: str
+    ok: bool
+    server_id: str | None
+    info_hash: str | None
+    detail: str | None

@@ -1,0 +1,75 @@
+"""A user's torrent servers: CRUD and connection test."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+from fastapi import APIRouter, Response
+
+from ..services.servers import ServerFields, ServerView
+from .deps import ServicesDep, UserDep
+from .models import (
+    AddServerRequest,
+    ErrorResponse,
+    ServerResponse,
+    TestServerResponse,
+    UpdateServerRequest,
+)
+
+router = APIRouter(prefix="/servers", tags=["servers"], responses={401: {"model": ErrorResponse}})
+_NOT_FOUND = {404: {"model": ErrorResponse, "description": "no such server of yours"}}
+
+
+def _response(view: ServerView) -> dict:
+    return dataclasses.asdict(view)
+
+
+@router.post("", status_code=201, response_model=ServerResponse)
+def add_server(body: AddServerRequest, user: UserDep, services: ServicesDep) -> dict:
+    view = services.servers.create(user.id, ServerFields(**body.model_dump()))
+    services.audit.record(user.id, "server.add", True, view.id, detail=_describe(view))
+    return _response(view)
+
+
+@router.get("", response_model=list[ServerResponse])
+def list_servers(user: UserDep, services: ServicesDep) -> list[dict]:
+    return [_response(v) for v in services.servers.list(user.id)]
+
+
+@router.get("/{server_id}", response_model=ServerResponse, responses=_NOT_FOUND)
+def get_server(server_id: str, user: UserDep, services: ServicesDep) -> dict:
+    return _response(services.servers.get(user.id, server_id))
+
+
+@router.put("/{server_id}", response_model=ServerResponse, responses=_NOT_FOUND)
+def update_server(
+    server_id: str, body: UpdateServerRequest, user: UserDep, services: ServicesDep
+) -> dict:
+    # Left out or null: keep. The password's "" clears it (see UpdateServerRequest).
+    changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
+    view = services.servers.update(user.id, server_id, changes)
+    services.torrents.pool.discard(server_id)
+    changed = ", ".join(sorted("password" if k == "password" else k for k in changes)) or "nothing"
+    services.audit.record(user.id, "server.edit", True, view.id, detail=f"changed {changed}")
+    return _response(view)
+
+
+@router.delete("/{server_id}", status_code=204, responses=_NOT_FOUND)
+def delete_server(server_id: str, user: UserDep, services: ServicesDep) -> Response:
+    view = services.servers.delete(user.id, server_id)
+    services.torrents.pool.discard(server_id)
+    services.audit.record(user.id, "server.remove", True, detail=_describe(view))
+    return Response(status_code=204)
+
+
+@router.post("/{server_id}/test", response_model=TestServerResponse, responses=_NOT_FOUND)
+async def test_server(server_id: str, user: UserDep, services: ServicesDep) -> dict:
+    connection = await asyncio.to_thread(services.servers.connection, user.id, server_id)
+    result = await services.servers.test(connection)
+    await asyncio.to_thread(services.servers.record_status, server_id, result.error)
+    return dataclasses.asdict(result)
+
+
+def _describe(view: ServerView) -> str:
+    return f"{view.name} ({view.server_type} {view.protocol}://{view.host}:{view.port})"

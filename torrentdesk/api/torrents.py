@@ -1,0 +1,150 @@
+"""Torrents across all of the caller's servers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Path, Query, Response, UploadFile
+from fastapi.responses import JSONResponse
+
+from ..clients import ServerConnection, TorrentInfo
+from ..services.torrents import LocatedTorrent
+from ..torrent_input import MAX_TORRENT_FILE_SIZE
+from .deps import ServicesDep, UserDep
+from .models import (
+    AddedTorrentResponse,
+    AddTorrentRequest,
+    AmbiguousResponse,
+    ErrorResponse,
+    TorrentListResponse,
+    TorrentResponse,
+)
+
+router = APIRouter(prefix="/torrents", tags=["torrents"], responses={401: {"model": ErrorResponse}})
+
+InfoHash = Annotated[str, Path(pattern=r"^[0-9a-fA-F]{40}$", description="40 hex characters")]
+ServerIdQuery = Annotated[
+    str | None, Query(description="the server; found automatically if left out")
+]
+_REMOTE_ERRORS = {
+    502: {"model": ErrorResponse, "description": "the torrent server failed; the message names it"},
+    504: {"model": ErrorResponse, "description": "the torrent server did not answer in time"},
+}
+_LOCATE_ERRORS = {
+    404: {"model": ErrorResponse, "description": "not on the given server, or on none of yours"},
+    409: {"model": AmbiguousResponse, "description": "on several of your servers"},
+    **_REMOTE_ERRORS,
+}
+
+
+def torrent_response(server: ServerConnection, torrent: TorrentInfo) -> dict:
+    row = {name: getattr(torrent, name) for name in TorrentInfo.__slots__}
+    if torrent.files is not None:
+        row["files"] = [{name: getattr(f, name) for name in f.__slots__} for f in torrent.files]
+    row["server_id"] = server.id
+    row["server_name"] = server.name
+    row["server_type"] = server.server_type
+    return row
+
+
+def _located(located: LocatedTorrent) -> dict:
+    return torrent_response(located.server, located.torrent)
+
+
+@router.get("", response_model=TorrentListResponse, responses={404: {"model": ErrorResponse}})
+async def list_torrents(user: UserDep, services: ServicesDep, server_id: str | None = None) -> dict:
+    listing = await services.torrents.list(user.id, server_id)
+    return {
+        "torrents": [torrent_response(part.server, t) for part in listing for t in part.torrents],
+        "servers": [
+            {
+                "id": part.server.id,
+                "name": part.server.name,
+                "server_type": part.server.server_type,
+                "status": part.status,
+                "error": str(part.error) if part.error else None,
+                "count": len(part.torrents),
+            }
+            for part in listing
+        ],
+    }
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=AddedTorrentResponse,
+    responses={404: {"model": ErrorResponse}, 409: {"model": ErrorResponse}, **_REMOTE_ERRORS},
+)
+async def add_torrent(body: AddTorrentRequest, user: UserDep, services: ServicesDep) -> dict:
+    added = await services.torrents.add(user.id, body.server_id, body.uri, body.start)
+    return {"info_hash": added.info_hash, "server_id": body.server_id, "name": added.name}
+
+
+@router.post(
+    "/upload",
+    status_code=201,
+    response_model=AddedTorrentResponse,
+    responses={
+        404: {"model": ErrorResponse},
+        409: {"model": ErrorResponse},
+        413: {"model": ErrorResponse},
+        **_REMOTE_ERRORS,
+    },
+)
+async def upload_torrent(
+    user: UserDep,
+    services: ServicesDep,
+    server_id: Annotated[str, Query()],
+    file: Annotated[UploadFile, File(description="a .torrent file, at most 10 MiB")],
+    start: bool = True,
+) -> dict | Response:
+    data = await file.read(MAX_TORRENT_FILE_SIZE + 1)
+    if len(data) > MAX_TORRENT_FILE_SIZE:
+        return _too_large()
+    added = await services.torrents.upload(user.id, server_id, data, start)
+    return {"info_hash": added.info_hash, "server_id": server_id, "name": added.name}
+
+
+def _too_large() -> Response:
+    return JSONResponse(
+        {"detail": f"the .torrent file is larger than {MAX_TORRENT_FILE_SIZE} bytes (10 MiB)"},
+        status_code=413,
+    )
+
+
+@router.get("/{info_hash}", response_model=TorrentResponse, responses=_LOCATE_ERRORS)
+async def get_torrent(
+    info_hash: InfoHash,
+    user: UserDep,
+    services: ServicesDep,
+    server_id: ServerIdQuery = None,
+    files: bool = False,
+) -> dict:
+    return _located(await services.torrents.get(user.id, info_hash, server_id, files))
+
+
+@router.post("/{info_hash}/start", response_model=TorrentResponse, responses=_LOCATE_ERRORS)
+async def start_torrent(
+    info_hash: InfoHash, user: UserDep, services: ServicesDep, server_id: ServerIdQuery = None
+) -> dict:
+    return _located(await services.torrents.start(user.id, info_hash, server_id))
+
+
+@router.post("/{info_hash}/stop", response_model=TorrentResponse, responses=_LOCATE_ERRORS)
+async def stop_torrent(
+    info_hash: InfoHash, user: UserDep, services: ServicesDep, server_id: ServerIdQuery = None
+) -> dict:
+    return _located(await services.torrents.stop(user.id, info_hash, server_id))
+
+
+@router.delete("/{info_hash}", status_code=204, responses=_LOCATE_ERRORS)
+async def delete_torrent(
+    info_hash: InfoHash,
+    user: UserDep,
+    services: ServicesDep,
+    server_id: ServerIdQuery = None,
+    delete_data: bool = False,
+) -> Response:
+    await services.torrents.remove(user.id, info_hash, server_id, delete_data)
+    return Response(status_code=204)

@@ -1,0 +1,66 @@
+"""The audit log: every change, who made it, on which server, and whether it worked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from pony.orm import Database, db_session, desc
+
+MAX_LIMIT = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class ActionView:
+    id: int
+    at: datetime
+    action: str
+    ok: bool
+    server_id: str | None
+    info_hash: str | None
+    detail: str | None
+
+
+class AuditService:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def record(
+        self,
+        user_id: int,
+        action: str,
+        ok: bool,
+        server_id: str | None = None,
+        info_hash: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        with db_session:
+            server = self._db.TorrentServer.get(id=server_id) if server_id else None
+            self._db.Action(
+                user=self._db.User[user_id],
+                server=server,
+                info_hash=info_hash,
+                action=action,
+                ok=ok,
+                detail=detail,
+            )
+
+    def latest(self, user_id: int, limit: int = 100) -> list[ActionView]:
+        with db_session:
+            rows = (
+                self._db.Action.select(lambda a: a.user.id == user_id)
+                .order_by(lambda a: (desc(a.at), desc(a.id)))
+                .limit(min(limit, MAX_LIMIT))
+            )
+            return [
+                ActionView(
+                    a.id,
+                    a.at,
+                    a.action,
+                    a.ok,
+                    a.server.id if a.server else None,
+                    a.info_hash,
+                    a.detail,
+                )
+                for a in rows
+            ]

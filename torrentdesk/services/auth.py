@@ -1,0 +1,131 @@
+"""Signing in: API tokens (stored hashed) and login throttling shared by the form and the API."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time
+from collections import defaultdict, deque
+from datetime import timedelta
+
+from pony.orm import Database, db_session
+
+from ..db import utcnow
+from .errors import ServiceError
+from .users import UserInfo, UserService
+
+TOKEN_BYTES = 32
+MAX_FAILURES = 5
+FAILURE_WINDOW_SECONDS = 15 * 60
+# Writing last_used_at on every request would turn each API read into a database write.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class InvalidCredentials(ServiceError):
+    def __init__(self) -> None:
+        super().__init__("wrong username or password")
+
+
+class TooManyAttempts(ServiceError):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many failed sign-ins; try again in {retry_after} s")
+        self.retry_after = retry_after
+
+
+class LoginThrottle:
+    """After MAX_FAILURES failures for one username or one address within the window, refuse
+    until the oldest of them leaves the window."""
+
+    def __init__(
+        self,
+        max_failures: int = MAX_FAILURES,
+        window: float = FAILURE_WINDOW_SECONDS,
+        clock=time.monotonic,
+    ) -> None:
+        self.max_failures = max_failures
+        self.window = window
+        self._clock = clock
+        self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def check(self, username: str, address: str) -> None:
+        """Raise TooManyAttempts while either key is locked out."""
+        now = self._clock()
+        with self._lock:
+            waits = [self._wait(key, now) for key in _keys(username, address)]
+        if max(waits) > 0:
+            raise TooManyAttempts(max(1, int(max(waits) + 0.999)))
+
+    def failed(self, username: str, address: str) -> None:
+        now = self._clock()
+        with self._lock:
+            for key in _keys(username, address):
+                self._failures[key].append(now)
+
+    def succeeded(self, username: str, address: str) -> None:
+        with self._lock:
+            for key in _keys(username, address):
+                self._failures.pop(key, None)
+
+    def _wait(self, key: str, now: float) -> float:
+        failures = self._failures.get(key)
+        if not failures:
+            return 0.0
+        while failures and failures[0] <= now - self.window:
+            failures.popleft()
+        if len(failures) < self.max_failures:
+            return 0.0
+        return failures[-self.max_failures] + self.window - now
+
+
+def _keys(username: str, address: str) -> tuple[str, str]:
+    return f"user:{username.lower()}", f"addr:{address}"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class AuthService:
+    def __init__(
+        self, db: Database, users: UserService, throttle: LoginThrottle | None = None
+    ) -> None:
+        self._db = db
+        self._users = users
+        self.throttle = throttle or LoginThrottle()
+
+    def sign_in(self, username: str, password: str, address: str) -> UserInfo:
+        """Check credentials under the throttle; the form and the API both come here."""
+        self.throttle.check(username, address)
+        user = self._users.authenticate(username, password)
+        if user is None:
+            self.throttle.failed(username, address)
+            raise InvalidCredentials()
+        self.throttle.succeeded(username, address)
+        return user
+
+    def issue_token(self, user_id: int) -> str:
+        token = secrets.token_urlsafe(TOKEN_BYTES)
+        with db_session:
+            self._db.ApiToken(user=self._db.User[user_id], token_hash=hash_token(token))
+        return token
+
+    def user_for_token(self, token: str) -> UserInfo | None:
+        with db_session:
+            row = self._db.ApiToken.get(token_hash=hash_token(token))
+            if row is None:
+                return None
+            now = utcnow()
+            if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
+                row.last_used_at = now
+            user = row.user
+            return UserInfo(user.id, user.username, user.is_admin, user.created_at)
+
+    def revoke_token(self, token: str) -> bool:
+        with db_session:
+            row = self._db.ApiToken.get(token_hash=hash_token(token))
+            if row is None:
+                return False
+            row.delete()
+            return True

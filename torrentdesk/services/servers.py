@@ -1,0 +1,293 @@
+"""A user's torrent servers: validation, storage with encrypted passwords, status, testing."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, fields
+from datetime import datetime
+
+from pony.orm import Database, db_session
+
+from ..clients import AsyncTorrentClient, ClientError, ServerConnection, get_client
+from ..db import utcnow
+from .errors import InvalidInput, NotFound
+from .secrets import SecretStore
+
+SERVER_TYPES = ("rtorrent", "transmission")
+PROTOCOLS = ("http", "https", "scgi")
+DEFAULT_RPC_PATHS = {"rtorrent": "/RPC2", "transmission": "/transmission/rpc"}
+MAX_NAME_LENGTH = 100
+_UNSAFE_HOST = re.compile(r"[\s\x00-\x1f\x7f/\\?#@]")
+
+
+class InvalidField(InvalidInput):
+    """A field's value is not acceptable; `field` names it for forms and API errors."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+# Field checks, shared by the API's request models and the UI's forms.
+
+
+def check_name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise InvalidField("name", "a server needs a name")
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidField("name", f"a server name has at most {MAX_NAME_LENGTH} characters")
+    return name
+
+
+def check_server_type(server_type: str) -> str:
+    if server_type not in SERVER_TYPES:
+        raise InvalidField("server_type", "server_type must be 'rtorrent' or 'transmission'")
+    return server_type
+
+
+def check_protocol(protocol: str, server_type: str | None = None) -> str:
+    if protocol not in PROTOCOLS:
+        raise InvalidField("protocol", "protocol must be 'http', 'https' or 'scgi'")
+    if protocol == "scgi" and server_type == "transmission":
+        raise InvalidField("protocol", "Transmission speaks http or https, not scgi")
+    return protocol
+
+
+def check_host(host: str) -> str:
+    host = host.strip()
+    if not host:
+        raise InvalidField("host", "a server needs a host name or address")
+    if "://" in host:
+        raise InvalidField("host", "give the host alone, without a scheme such as http://")
+    if _UNSAFE_HOST.search(host):
+        raise InvalidField(
+            "host", "the host may not contain a path, spaces, control characters, @ ? or #"
+        )
+    if len(host) > 255:
+        raise InvalidField("host", "the host has at most 255 characters")
+    return host
+
+
+def check_port(port: int) -> int:
+    if not 1 <= port <= 65535:
+        raise InvalidField("port", "the port must be between 1 and 65535")
+    return port
+
+
+def check_rpc_path(rpc_path: str | None) -> str | None:
+    """None or "" stand for the type's default path."""
+    if not rpc_path:
+        return rpc_path
+    if not rpc_path.startswith("/"):
+        raise InvalidField("rpc_path", "the RPC path must start with '/'")
+    if re.search(r"[\s\x00-\x1f\x7f]", rpc_path):
+        raise InvalidField("rpc_path", "the RPC path may not contain spaces or control characters")
+    return rpc_path
+
+
+def default_rpc_path(server_type: str, protocol: str) -> str | None:
+    return None if protocol == "scgi" else DEFAULT_RPC_PATHS[server_type]
+
+
+@dataclass(slots=True)
+class ServerFields:
+    """What a user gives to add a server."""
+
+    name: str
+    server_type: str
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    rpc_path: str | None = None
+    protocol: str = "http"
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ServerView:
+    """A server as the API and UI see it: never the password."""
+
+    id: str
+    name: str
+    server_type: str
+    protocol: str
+    host: str
+    port: int
+    username: str | None
+    rpc_path: str | None
+    enabled: bool
+    has_password: bool
+    status: str  # connected | error | unknown
+    error: str | None
+    checked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class TestResult:
+    ok: bool
+    status: str  # connected | error
+    version: str | None
+    latency_ms: float | None
+    error: str | None
+
+
+class ServerService:
+    def __init__(self, db: Database, secrets: SecretStore, timeout: float = 10.0) -> None:
+        self._db = db
+        self._secrets = secrets
+        self.timeout = timeout
+
+    # Storage: short synchronous sessions; call through a thread from async code.
+
+    def create(self, user_id: int, new: ServerFields) -> ServerView:
+        values = _checked(new)
+        with db_session:
+            user = self._db.User.get(id=user_id)
+            if user is None:
+                raise NotFound("no such user")
+            password = values.pop("password")
+            server = self._db.TorrentServer(user=user, **values)
+            server.password = self._secrets.encrypt(password) if password else None
+            server.flush()
+            return _view(server)
+
+    def list(self, user_id: int) -> list[ServerView]:
+        with db_session:
+            servers = self._db.TorrentServer.select(lambda s: s.user.id == user_id)
+            return [_view(s) for s in servers.order_by(lambda s: (s.name, s.created_at))]
+
+    def get(self, user_id: int, server_id: str) -> ServerView:
+        with db_session:
+            return _view(self._owned(user_id, server_id))
+
+    def update(self, user_id: int, server_id: str, changes: dict) -> ServerView:
+        """Fields left out keep their value; password None keeps it, "" clears it."""
+        with db_session:
+            server = self._owned(user_id, server_id)
+            merged = ServerFields(
+                **{
+                    f.name: getattr(server, f.name)
+                    for f in fields(ServerFields)
+                    if f.name != "password"
+                }
+            )
+            for key, value in changes.items():
+                if key != "password":
+                    setattr(merged, key, value)
+            if server.rpc_path == default_rpc_path(server.server_type, server.protocol) and (
+                "rpc_path" not in changes
+            ):
+                merged.rpc_path = None  # follow the new type/protocol's default
+            values = _checked(merged)
+            values.pop("password")
+            server.set(**values)
+            password = changes.get("password")
+            if password is not None:
+                server.password = self._secrets.encrypt(password) if password else None
+            if changes:
+                server.last_status, server.last_error, server.last_checked_at = (
+                    "unknown",
+                    None,
+                    None,
+                )
+            return _view(server)
+
+    def delete(self, user_id: int, server_id: str) -> ServerView:
+        with db_session:
+            server = self._owned(user_id, server_id)
+            view = _view(server)
+            server.delete()
+            return view
+
+    def connection(self, user_id: int, server_id: str) -> ServerConnection:
+        with db_session:
+            return self._connection(self._owned(user_id, server_id))
+
+    def enabled_connections(self, user_id: int) -> list[ServerConnection]:
+        with db_session:
+            servers = self._db.TorrentServer.select(lambda s: s.user.id == user_id and s.enabled)
+            return [self._connection(s) for s in servers.order_by(lambda s: s.name)]
+
+    def record_status(self, server_id: str, error: str | None) -> None:
+        with db_session:
+            server = self._db.TorrentServer.get(id=server_id)
+            if server is not None:
+                server.last_status = "error" if error else "connected"
+                server.last_error = error
+                server.last_checked_at = utcnow()
+
+    # Talking to the server.
+
+    async def test(self, connection: ServerConnection) -> TestResult:
+        """Connect and ask the version; a failure is a result, not an exception."""
+        client = AsyncTorrentClient(get_client(connection))
+        started = time.perf_counter()
+        try:
+            version = await client.version()
+        except ClientError as exc:
+            return TestResult(False, "error", None, None, str(exc))
+        finally:
+            client.close()
+        latency = round((time.perf_counter() - started) * 1000, 1)
+        return TestResult(True, "connected", version, latency, None)
+
+    def _owned(self, user_id: int, server_id: str):
+        server = self._db.TorrentServer.get(id=server_id)
+        # Another user's server is as absent as a missing one: never reveal it exists.
+        if server is None or server.user.id != user_id:
+            raise NotFound(f"no server with id {server_id!r}")
+        return server
+
+    def _connection(self, server) -> ServerConnection:
+        return ServerConnection(
+            id=server.id,
+            name=server.name,
+            server_type=server.server_type,
+            host=server.host,
+            port=server.port,
+            protocol=server.protocol,
+            username=server.username,
+            password=self._secrets.decrypt(server.password) if server.password else None,
+            rpc_path=server.rpc_path,
+            timeout=self.timeout,
+        )
+
+
+def _checked(new: ServerFields) -> dict:
+    server_type = check_server_type(new.server_type)
+    protocol = check_protocol(new.protocol, server_type)
+    rpc_path = check_rpc_path(new.rpc_path)
+    if protocol == "scgi":
+        rpc_path = None  # SCGI has no path
+    return {
+        "name": check_name(new.name),
+        "server_type": server_type,
+        "protocol": protocol,
+        "host": check_host(new.host),
+        "port": check_port(new.port),
+        "username": new.username or None,
+        "password": new.password or None,
+        "rpc_path": rpc_path or default_rpc_path(server_type, protocol),
+        "enabled": bool(new.enabled),
+    }
+
+
+def _view(server) -> ServerView:
+    return ServerView(
+        id=server.id,
+        name=server.name,
+        server_type=server.server_type,
+        protocol=server.protocol,
+        host=server.host,
+        port=server.port,
+        username=server.username,
+        rpc_path=server.rpc_path,
+        enabled=server.enabled,
+        has_password=bool(server.password),
+        status=server.last_status,
+        error=server.last_error,
+        checked_at=server.last_checked_at,
+    )

@@ -1,0 +1,292 @@
+"""Torrents across all of a user's servers: one list, adding to a chosen server, and actions
+on a hash wherever it lives."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from pony.orm import Database, db_session
+
+from ..clients import (
+    AddedTorrent,
+    AsyncTorrentClient,
+    ClientError,
+    ServerConnection,
+    TorrentInfo,
+    TorrentNotFound,
+    get_client,
+)
+from ..db import utcnow
+from ..torrent_input import parse_magnet, parse_torrent_file, parse_torrent_url
+from .audit import AuditService
+from .errors import NotFound, ServiceError
+from .servers import ServerService
+
+
+class AmbiguousTorrent(ServiceError):
+    """The hash is on several of the user's servers; the caller must pick one."""
+
+    def __init__(self, info_hash: str, server_ids: list[str]) -> None:
+        super().__init__(
+            f"torrent {info_hash} is on {len(server_ids)} of your servers; say which with server_id"
+        )
+        self.server_ids = server_ids
+
+
+@dataclass(frozen=True, slots=True)
+class ServerTorrents:
+    """One server's part of a listing: its torrents, or why there are none."""
+
+    server: ServerConnection
+    torrents: list[TorrentInfo]
+    error: ClientError | None
+
+    @property
+    def status(self) -> str:
+        return "error" if self.error else "connected"
+
+
+@dataclass(frozen=True, slots=True)
+class LocatedTorrent:
+    server: ServerConnection
+    torrent: TorrentInfo
+
+
+class ClientPool:
+    """One async client per server, rebuilt when the server's connection settings change."""
+
+    def __init__(self) -> None:
+        self._clients: dict[str, tuple[ServerConnection, AsyncTorrentClient]] = {}
+
+    def get(self, connection: ServerConnection) -> AsyncTorrentClient:
+        entry = self._clients.get(connection.id)
+        if entry is not None and entry[0] == connection:
+            return entry[1]
+        if entry is not None:
+            entry[1].close()
+        client = AsyncTorrentClient(get_client(connection))
+        self._clients[connection.id] = (connection, client)
+        return client
+
+    def discard(self, server_id: str) -> None:
+        entry = self._clients.pop(server_id, None)
+        if entry is not None:
+            entry[1].close()
+
+    def close(self) -> None:
+        entries, self._clients = list(self._clients.values()), {}
+        for _, client in entries:
+            client.close()
+
+
+class TorrentService:
+    def __init__(
+        self, db: Database, servers: ServerService, audit: AuditService, pool: ClientPool
+    ) -> None:
+        self._db = db
+        self._servers = servers
+        self._audit = audit
+        self.pool = pool
+
+    async def list(self, user_id: int, server_id: str | None = None) -> list[ServerTorrents]:
+        """Every enabled server (or the one asked for) at once; a failing server is reported,
+        never raised, and waits no longer than its timeout."""
+        if server_id is None:
+            connections = await asyncio.to_thread(self._servers.enabled_connections, user_id)
+        else:
+            connections = [await asyncio.to_thread(self._servers.connection, user_id, server_id)]
+        return list(await asyncio.gather(*(self._list_server(c) for c in connections)))
+
+    async def add(self, user_id: int, server_id: str, uri: str, start: bool = True) -> AddedTorrent:
+        """Add a magnet link or an http(s) URL of a .torrent."""
+        uri = uri.strip()
+        if uri.lower().startswith("magnet:"):
+            magnet = parse_magnet(uri)
+            return await self._add(
+                user_id,
+                server_id,
+                magnet.info_hash,
+                magnet.name,
+                lambda client: client.add_magnet(magnet.uri, start),
+            )
+        url = parse_torrent_url(uri)
+        return await self._add(
+            user_id, server_id, None, None, lambda client: client.add_torrent_url(url, start)
+        )
+
+    async def upload(
+        self, user_id: int, server_id: str, data: bytes, start: bool = True
+    ) -> AddedTorrent:
+        """Add a .torrent file's bytes; it is validated before anything reaches the server."""
+        meta = parse_torrent_file(data)
+        return await self._add(
+            user_id,
+            server_id,
+            meta.info_hash,
+            meta.name,
+            lambda client: client.add_torrent(data, start),
+        )
+
+    async def get(
+        self, user_id: int, info_hash: str, server_id: str | None = None, files: bool = False
+    ) -> LocatedTorrent:
+        return await self._locate(user_id, info_hash.lower(), server_id, files)
+
+    async def start(
+        self, user_id: int, info_hash: str, server_id: str | None = None
+    ) -> LocatedTorrent:
+        return await self._act(
+            user_id, info_hash, server_id, "torrent.start", lambda client, h: client.start(h)
+        )
+
+    async def stop(
+        self, user_id: int, info_hash: str, server_id: str | None = None
+    ) -> LocatedTorrent:
+        return await self._act(
+            user_id, info_hash, server_id, "torrent.stop", lambda client, h: client.stop(h)
+        )
+
+    async def remove(
+        self, user_id: int, info_hash: str, server_id: str | None = None, delete_data: bool = False
+    ) -> LocatedTorrent:
+        located = await self._act(
+            user_id,
+            info_hash,
+            server_id,
+            "torrent.remove",
+            lambda client, h: client.erase(h, delete_data),
+            detail=f"delete_data={delete_data}",
+            refresh=False,
+        )
+        await asyncio.to_thread(self._forget, located.server.id, located.torrent.info_hash)
+        return located
+
+    # -- internals --
+
+    async def _list_server(self, connection: ServerConnection) -> ServerTorrents:
+        try:
+            torrents = await self.pool.get(connection).list_torrents()
+        except ClientError as exc:
+            await asyncio.to_thread(self._servers.record_status, connection.id, str(exc))
+            return ServerTorrents(connection, [], exc)
+        await asyncio.to_thread(self._remember_list, connection.id, torrents)
+        return ServerTorrents(connection, torrents, None)
+
+    async def _add(self, user_id, server_id, info_hash, name, call) -> AddedTorrent:
+        connection = await asyncio.to_thread(self._servers.connection, user_id, server_id)
+        try:
+            added = await call(self.pool.get(connection))
+        except ClientError as exc:
+            await asyncio.to_thread(
+                self._audit.record, user_id, "torrent.add", False, server_id, info_hash, str(exc)
+            )
+            raise
+        added = AddedTorrent(added.info_hash or info_hash, added.name or name)
+        await asyncio.to_thread(self._remember_added, user_id, server_id, added)
+        return added
+
+    async def _act(
+        self, user_id, info_hash, server_id, action, call, detail=None, refresh=True
+    ) -> LocatedTorrent:
+        info_hash = info_hash.lower()
+        located = await self._locate(user_id, info_hash, server_id)
+        client = self.pool.get(located.server)
+        try:
+            await call(client, info_hash)
+            if refresh:
+                located = LocatedTorrent(located.server, await client.get_torrent(info_hash))
+        except ClientError as exc:
+            await asyncio.to_thread(
+                self._audit.record, user_id, action, False, located.server.id, info_hash, str(exc)
+            )
+            raise
+        await asyncio.to_thread(
+            self._audit.record, user_id, action, True, located.server.id, info_hash, detail
+        )
+        return located
+
+    async def _locate(self, user_id, info_hash, server_id, files=False) -> LocatedTorrent:
+        """The torrent on the named server, or on the one server of the user's that has it."""
+        if server_id is not None:
+            connection = await asyncio.to_thread(self._servers.connection, user_id, server_id)
+            torrent = await self.pool.get(connection).get_torrent(info_hash, files)
+            return LocatedTorrent(connection, torrent)
+        connections = await asyncio.to_thread(self._servers.enabled_connections, user_id)
+        outcomes = await asyncio.gather(
+            *(self.pool.get(c).get_torrent(info_hash, files) for c in connections),
+            return_exceptions=True,
+        )
+        found = [
+            LocatedTorrent(c, t)
+            for c, t in zip(connections, outcomes, strict=True)
+            if isinstance(t, TorrentInfo)
+        ]
+        if len(found) > 1:
+            raise AmbiguousTorrent(info_hash, [f.server.id for f in found])
+        if found:
+            return found[0]
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException) and not isinstance(outcome, ClientError):
+                raise outcome
+        failures = [
+            o for o in outcomes if isinstance(o, ClientError) and not isinstance(o, TorrentNotFound)
+        ]
+        if failures:
+            # It may be on a server we could not ask: say so rather than "not found".
+            raise failures[0]
+        raise NotFound(f"no torrent {info_hash} on any of your enabled servers")
+
+    # Snapshot of each server's list (short synchronous sessions, run in a thread).
+
+    def _remember_list(self, server_id: str, torrents: list[TorrentInfo]) -> None:
+        now = utcnow()
+        with db_session:
+            server = self._db.TorrentServer.get(id=server_id)
+            if server is None:  # removed while we were listing
+                return
+            server.last_status, server.last_error, server.last_checked_at = "connected", None, now
+            known = {row.info_hash: row for row in server.torrents}
+            current = {t.info_hash: t for t in torrents}
+            for info_hash in known.keys() - current.keys():
+                known[info_hash].delete()
+            for info_hash, torrent in current.items():
+                row = known.get(info_hash)
+                if row is None:
+                    self._db.Torrent(
+                        server=server,
+                        info_hash=info_hash,
+                        name=torrent.name,
+                        size=torrent.size,
+                        added_at=_from_unix(torrent.added_at),
+                        last_seen_at=now,
+                    )
+                elif row.name != torrent.name or row.size != torrent.size:
+                    row.set(name=torrent.name, size=torrent.size)
+            # One statement for the unchanged majority instead of a write per row.
+            self._db.execute(
+                'UPDATE "Torrent" SET "last_seen_at" = $now WHERE "server" = $server_id'
+            )
+
+    def _remember_added(self, user_id: int, server_id: str, added: AddedTorrent) -> None:
+        with db_session:
+            server = self._db.TorrentServer[server_id]
+            if added.info_hash:
+                self._db.UserTorrent(
+                    user=self._db.User[user_id], server=server, info_hash=added.info_hash
+                )
+        detail = added.name if added.info_hash else f"{added.name or 'URL'} (hash not known yet)"
+        self._audit.record(user_id, "torrent.add", True, server_id, added.info_hash, detail)
+
+    def _forget(self, server_id: str, info_hash: str) -> None:
+        with db_session:
+            row = self._db.Torrent.get(server=server_id, info_hash=info_hash)
+            if row is not None:
+                row.delete()
+
+
+def _from_unix(seconds: int) -> datetime | None:
+    if not seconds:
+        return None
+    return datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)
