@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.daemons.rtorrent", "tests.daemons.transmission"]
+pytest_plugins = ["tests.daemons.rtorrent", "tests.daemons.transmission", "tests.api_fixtures"]

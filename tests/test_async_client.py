@@ -93,7 +93,9 @@ async def test_a_slow_call_times_out_naming_the_server_and_blocks_nothing_else()
     slow = AsyncTorrentClient(ScriptedClient("slow box", delay=2.0), timeout=0.3)
     fast = AsyncTorrentClient(ScriptedClient("fast box", delay=0.01))
     started = time.monotonic()
-    outcomes = await asyncio.gather(slow.list_torrents(), fast.list_torrents(), return_exceptions=True)
+    outcomes = await asyncio.gather(
+        slow.list_torrents(), fast.list_torrents(), return_exceptions=True
+    )
     elapsed = time.monotonic() - started
     assert isinstance(outcomes[0], TimeoutError)
     assert str(outcomes[0]).startswith("slow box: no answer within 0.3 s")

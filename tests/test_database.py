@@ -5,7 +5,12 @@ import pytest
 from pony.orm import db_session
 
 from torrentdesk import db as db_package
-from torrentdesk.config import ensure_data_dir, load_settings, normalize_db_url, transmission_defaults
+from torrentdesk.config import (
+    ensure_data_dir,
+    load_settings,
+    normalize_db_url,
+    transmission_defaults,
+)
 from torrentdesk.db import SCHEMA_VERSION, SchemaTooNew, open_database
 from torrentdesk.services.secrets import FERNET_KEY_FILE, SESSION_SECRET_FILE, SecretStore
 
@@ -53,8 +58,12 @@ def test_schema_upgrades_run_in_order_once(db_url, tmp_path, monkeypatch):
         return upgrade
 
     monkeypatch.setattr(db_package.database, "SCHEMA_VERSION", SCHEMA_VERSION + 2)
-    monkeypatch.setitem(db_package.database.MIGRATIONS, SCHEMA_VERSION + 2, step(SCHEMA_VERSION + 2))
-    monkeypatch.setitem(db_package.database.MIGRATIONS, SCHEMA_VERSION + 1, step(SCHEMA_VERSION + 1))
+    monkeypatch.setitem(
+        db_package.database.MIGRATIONS, SCHEMA_VERSION + 2, step(SCHEMA_VERSION + 2)
+    )
+    monkeypatch.setitem(
+        db_package.database.MIGRATIONS, SCHEMA_VERSION + 1, step(SCHEMA_VERSION + 1)
+    )
     open_database(db_url)
     open_database(db_url)
     assert ran == [SCHEMA_VERSION + 1, SCHEMA_VERSION + 2]

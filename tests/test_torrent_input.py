@@ -52,7 +52,13 @@ def test_bad_magnets_are_rejected_with_the_reason(uri, message):
 
 def test_torrent_urls_must_be_http_or_https_with_a_host():
     assert parse_torrent_url(" https://tracker.lan/x.torrent ") == "https://tracker.lan/x.torrent"
-    for bad in ("ftp://host/x.torrent", "file:///etc/passwd", "http://", "x.torrent", "javascript:1"):
+    for bad in (
+        "ftp://host/x.torrent",
+        "file:///etc/passwd",
+        "http://",
+        "x.torrent",
+        "javascript:1",
+    ):
         with pytest.raises(InvalidTorrentInput, match="http"):
             parse_torrent_url(bad)
 

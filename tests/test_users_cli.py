@@ -86,9 +86,16 @@ def test_initial_admin_passwords_differ_between_installs(tmp_path):
 
 def test_cli_user_add_list_passwd_delete(tmp_path):
     data_dir = tmp_path / "data"
-    added = run_cli(data_dir, "user", "add", "alice", "--admin", "--password-stdin", stdin="s3cret-pass\n")
+    added = run_cli(
+        data_dir, "user", "add", "alice", "--admin", "--password-stdin", stdin="s3cret-pass\n"
+    )
     assert (added.returncode, added.stdout.strip()) == (0, "created admin alice")
-    assert run_cli(data_dir, "user", "add", "bob", "--password-stdin", stdin="bobs-pass-1\n").returncode == 0
+    assert (
+        run_cli(
+            data_dir, "user", "add", "bob", "--password-stdin", stdin="bobs-pass-1\n"
+        ).returncode
+        == 0
+    )
     listing = run_cli(data_dir, "user", "list")
     rows = [line.split("\t")[:2] for line in listing.stdout.splitlines()]
     assert rows == [["alice", "admin"], ["bob", "user"]]
@@ -166,7 +173,9 @@ def _run_in_terminal(data_dir, args, answers):
 
 
 def test_cli_prompts_for_the_password_twice_without_echo(tmp_path):
-    code, screen = _run_in_terminal(tmp_path, ["user", "add", "alice"], ["typed-pass-1", "typed-pass-1"])
+    code, screen = _run_in_terminal(
+        tmp_path, ["user", "add", "alice"], ["typed-pass-1", "typed-pass-1"]
+    )
     assert code == 0, screen
     assert "Password:" in screen and "Repeat password:" in screen
     assert "typed-pass-1" not in screen  # no echo
@@ -174,7 +183,9 @@ def test_cli_prompts_for_the_password_twice_without_echo(tmp_path):
 
 
 def test_cli_prompt_mismatch_changes_nothing(tmp_path):
-    code, screen = _run_in_terminal(tmp_path, ["user", "add", "alice"], ["typed-pass-1", "typed-pass-2"])
+    code, screen = _run_in_terminal(
+        tmp_path, ["user", "add", "alice"], ["typed-pass-1", "typed-pass-2"]
+    )
     assert code == 1
     assert "the passwords do not match; nothing was changed" in screen
     assert "alice" not in run_cli(tmp_path, "user", "list").stdout

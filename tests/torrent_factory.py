@@ -26,9 +26,15 @@ def make_torrent(
     tracker: str = "http://127.0.0.1:9/announce",
 ) -> SyntheticTorrent:
     """A private torrent; multi-file when `files` (path, size) is given."""
-    info: dict[bytes, object] = {b"name": name.encode(), b"piece length": PIECE_LENGTH, b"private": 1}
+    info: dict[bytes, object] = {
+        b"name": name.encode(),
+        b"piece length": PIECE_LENGTH,
+        b"private": 1,
+    }
     if files:
-        info[b"files"] = [{b"length": size, b"path": path.encode().split(b"/")} for path, size in files]
+        info[b"files"] = [
+            {b"length": size, b"path": path.encode().split(b"/")} for path, size in files
+        ]
         total = sum(size for _, size in files)
     else:
         info[b"length"] = length

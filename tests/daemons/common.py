@@ -30,12 +30,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_port(port: int, process: subprocess.Popen | None = None, timeout: float = 15.0) -> None:
+def wait_for_port(
+    port: int, process: subprocess.Popen | None = None, timeout: float = 15.0
+) -> None:
     """Block until something accepts on 127.0.0.1:port, or fail with the process's output."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
-            raise RuntimeError(f"daemon exited with {process.returncode} before opening port {port}")
+            raise RuntimeError(
+                f"daemon exited with {process.returncode} before opening port {port}"
+            )
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return

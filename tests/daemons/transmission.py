@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import transmission_rpc
 
-from .common import free_port, require_tool, stop_process, wait_for_port
+from .common import free_port, require_tool, stop_process, wait_for_port, wait_until
 
 
 @dataclass
@@ -158,3 +159,31 @@ def transmission_client(transmission_daemon: TransmissionDaemon):
     )
     yield client
     client.close()
+
+
+@pytest.fixture
+def transmission_clean(transmission_daemon: TransmissionDaemon) -> Iterator[TransmissionDaemon]:
+    """The daemon; every torrent and file is removed after the test, even when it fails."""
+    yield transmission_daemon
+    d = transmission_daemon
+    with transmission_rpc.Client(
+        host=d.host, port=d.port, username=d.username, password=d.password, timeout=5
+    ) as client:
+        wait_until(lambda: _port_answers(client), timeout=15, message="daemon answering")
+        ids = [t.id for t in client.get_torrents(arguments=["id"])]
+        if ids:
+            client.remove_torrent(ids, delete_data=True)
+        wait_until(lambda: not client.get_torrents(arguments=["id"]), message="daemon empty")
+    for child in d.download_dir.iterdir():
+        if child.is_dir():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+
+
+def _port_answers(client: transmission_rpc.Client) -> bool:
+    try:
+        client.get_session()
+    except transmission_rpc.TransmissionError:
+        return False
+    return True

@@ -30,6 +30,7 @@ _REMOTE_ERRORS = {
     502: {"model": ErrorResponse, "description": "the torrent server failed; the message names it"},
     504: {"model": ErrorResponse, "description": "the torrent server did not answer in time"},
 }
+_ROW_OPTIONS = {"response_model": TorrentResponse, "response_model_exclude_unset": True}
 _LOCATE_ERRORS = {
     404: {"model": ErrorResponse, "description": "not on the given server, or on none of yours"},
     409: {"model": AmbiguousResponse, "description": "on several of your servers"},
@@ -37,8 +38,12 @@ _LOCATE_ERRORS = {
 }
 
 
+_ROW_FIELDS = tuple(name for name in TorrentInfo.__slots__ if name != "files")
+
+
 def torrent_response(server: ServerConnection, torrent: TorrentInfo) -> dict:
-    row = {name: getattr(torrent, name) for name in TorrentInfo.__slots__}
+    """A row; `files` only when they were asked for (responses exclude unset fields)."""
+    row = {name: getattr(torrent, name) for name in _ROW_FIELDS}
     if torrent.files is not None:
         row["files"] = [{name: getattr(f, name) for name in f.__slots__} for f in torrent.files]
     row["server_id"] = server.id
@@ -51,7 +56,12 @@ def _located(located: LocatedTorrent) -> dict:
     return torrent_response(located.server, located.torrent)
 
 
-@router.get("", response_model=TorrentListResponse, responses={404: {"model": ErrorResponse}})
+@router.get(
+    "",
+    response_model=TorrentListResponse,
+    response_model_exclude_unset=True,
+    responses={404: {"model": ErrorResponse}},
+)
 async def list_torrents(user: UserDep, services: ServicesDep, server_id: str | None = None) -> dict:
     listing = await services.torrents.list(user.id, server_id)
     return {
@@ -113,7 +123,7 @@ def _too_large() -> Response:
     )
 
 
-@router.get("/{info_hash}", response_model=TorrentResponse, responses=_LOCATE_ERRORS)
+@router.get("/{info_hash}", responses=_LOCATE_ERRORS, **_ROW_OPTIONS)
 async def get_torrent(
     info_hash: InfoHash,
     user: UserDep,
@@ -124,14 +134,14 @@ async def get_torrent(
     return _located(await services.torrents.get(user.id, info_hash, server_id, files))
 
 
-@router.post("/{info_hash}/start", response_model=TorrentResponse, responses=_LOCATE_ERRORS)
+@router.post("/{info_hash}/start", responses=_LOCATE_ERRORS, **_ROW_OPTIONS)
 async def start_torrent(
     info_hash: InfoHash, user: UserDep, services: ServicesDep, server_id: ServerIdQuery = None
 ) -> dict:
     return _located(await services.torrents.start(user.id, info_hash, server_id))
 
 
-@router.post("/{info_hash}/stop", response_model=TorrentResponse, responses=_LOCATE_ERRORS)
+@router.post("/{info_hash}/stop", responses=_LOCATE_ERRORS, **_ROW_OPTIONS)
 async def stop_torrent(
     info_hash: InfoHash, user: UserDep, services: ServicesDep, server_id: ServerIdQuery = None
 ) -> dict:

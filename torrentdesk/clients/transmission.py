@@ -134,7 +134,7 @@ class TransmissionClient(BaseTorrentClient):
         else:
             info_hash = self._check_hash(info_hash)
             rows = self._call(lambda rpc: rpc.get_torrents(ids=[info_hash], arguments=fields))
-            rows = [t for t in rows if t.fields.get("hashString", "").lower() == info_hash]
+            rows = [t for t in rows if str(t.fields.get("hashString")).lower() == info_hash]
             if not rows:
                 raise self._not_found(info_hash)
         try:
@@ -204,8 +204,8 @@ class TransmissionClient(BaseTorrentClient):
         self._call(lambda rpc: rpc.remove_torrent(ids=[info_hash], delete_data=delete_data))
 
     def close(self) -> None:
-        with self._lock:
-            self._drop_rpc()
+        # No lock: closing must not wait for a call stuck in its socket.
+        self._drop_rpc()
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -221,7 +221,7 @@ class TransmissionClient(BaseTorrentClient):
 
     def _exists(self, info_hash: str) -> bool:
         rows = self._call(lambda rpc: rpc.get_torrents(ids=[info_hash], arguments=("hashString",)))
-        return any(t.fields.get("hashString", "").lower() == info_hash for t in rows)
+        return any(str(t.fields.get("hashString")).lower() == info_hash for t in rows)
 
     def _check_hash(self, info_hash: str) -> str:
         value = info_hash.strip().lower() if isinstance(info_hash, str) else ""
@@ -443,12 +443,18 @@ def _describe(exc: BaseException) -> str:
             break
         if isinstance(e, OSError) and e.errno is not None:
             reason = e
-    text = str(reason) or type(reason).__name__
-    if isinstance(reason, OSError) and reason.strerror:
+    if isinstance(reason, http.client.BadStatusLine) and not isinstance(
+        reason, http.client.RemoteDisconnected
+    ):
+        text = f"bad status line {reason.line!r}"
+    elif isinstance(reason, OSError) and reason.strerror:
         text = reason.strerror
+    else:
+        text = str(reason) or type(reason).__name__
     return _snippet(text, 160)
 
 
 def _snippet(text: str, limit: int = 80) -> str:
     text = " ".join((text or "").split())
+    text = "".join(c if c.isprintable() else "?" for c in text)
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -16,6 +16,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def as_utc(moment: datetime | None) -> datetime | None:
+    """A stored naive UTC datetime, made explicit for the outside world."""
+    return None if moment is None else moment.replace(tzinfo=UTC)
+
+
 def new_server_id() -> str:
     return str(uuid.uuid4())
 

@@ -7,6 +7,8 @@ from datetime import datetime
 
 from pony.orm import Database, db_session, desc
 
+from ..db import as_utc
+
 MAX_LIMIT = 1000
 
 
@@ -55,7 +57,7 @@ class AuditService:
             return [
                 ActionView(
                     a.id,
-                    a.at,
+                    as_utc(a.at),
                     a.action,
                     a.ok,
                     a.server.id if a.server else None,

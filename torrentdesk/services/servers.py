@@ -10,7 +10,7 @@ from datetime import datetime
 from pony.orm import Database, db_session
 
 from ..clients import AsyncTorrentClient, ClientError, ServerConnection, get_client
-from ..db import utcnow
+from ..db import as_utc, utcnow
 from .errors import InvalidInput, NotFound
 from .secrets import SecretStore
 
@@ -289,5 +289,5 @@ def _view(server) -> ServerView:
         has_password=bool(server.password),
         status=server.last_status,
         error=server.last_error,
-        checked_at=server.last_checked_at,
+        checked_at=as_utc(server.last_checked_at),
     )

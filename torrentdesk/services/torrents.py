@@ -183,7 +183,8 @@ class TorrentService:
                 self._audit.record, user_id, "torrent.add", False, server_id, info_hash, str(exc)
             )
             raise
-        added = AddedTorrent(added.info_hash or info_hash, added.name or name)
+        # Our parsed name first: Transmission leaves a magnet's '+' undecoded in `dn`.
+        added = AddedTorrent(added.info_hash or info_hash, name or added.name)
         await asyncio.to_thread(self._remember_added, user_id, server_id, added)
         return added
 
