@@ -1,7 +1,499 @@
-"""Placeholder: replaced by the rTorrent client."""
+"""rTorrent over XML-RPC, by SCGI or by HTTP(S) through a web server.
 
-from .base import BaseTorrentClient
+Anyone who can send XML-RPC to rTorrent can run shell commands (`execute.*`), so every call goes
+through `_call`, which refuses any method (and any `d.`/`f.` sub-command inside a multicall, and
+any command attached to a `load.*`) that is not in `ALLOWED_METHODS`. Method names are never taken
+from users.
+
+Verified against Debian's rTorrent 0.9.8 / libtorrent 0.13.8:
+- `d.load_date` is reset on every daemon restart, so `added_at` comes from `d.custom=addtime`
+  (what ruTorrent sets, and what we set on every add), falling back to `d.load_date`.
+- A paused torrent (`d.state` 1, `d.is_active` 0) only runs again after `d.resume`:
+  `d.open` + `d.start` alone leave it paused.
+- `d.base_path` is empty for a torrent that was never opened; the data path is `d.directory`
+  for a multi-file torrent and `d.directory`/`d.name` for a single file.
+- Loading a magnet link that has no tracker (`tr=`) while DHT is disabled is silently dropped.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import time
+import xmlrpc.client
+from collections.abc import Sequence
+from typing import NoReturn
+from urllib.parse import unquote
+
+from ..torrent_input import is_info_hash, parse_magnet, parse_torrent_file, parse_torrent_url
+from . import errors
+from .base import DEFAULT_TIMEOUT, AddedTorrent, BaseTorrentClient, TorrentFile, TorrentInfo
+from .scgi import HttpTransport, ScgiTransport
+
+# rTorrent's fault for a download it does not have: "Could not find info-hash."
+_FAULT_NOT_FOUND = -501
+
+# What one torrent's row is made of: (method, extra arguments). The order is the order of the
+# values in `_to_info`. As `d.multicall2` sub-commands they read "d.hash=", "d.custom=addtime".
+_TORRENT_FIELDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("d.hash", ()),
+    ("d.name", ()),
+    ("d.state", ()),
+    ("d.is_active", ()),
+    ("d.hashing", ()),
+    ("d.complete", ()),
+    ("d.size_bytes", ()),
+    ("d.completed_bytes", ()),
+    ("d.up.total", ()),
+    ("d.down.rate", ()),
+    ("d.up.rate", ()),
+    ("d.ratio", ()),
+    ("d.peers_connected", ()),
+    ("d.peers_complete", ()),
+    ("d.custom", ("addtime",)),
+    ("d.load_date", ()),
+    ("d.directory", ()),
+    ("d.is_multi_file", ()),
+    ("d.custom1", ()),
+    ("d.message", ()),
+)
+_FILE_FIELDS = ("f.path", "f.size_bytes", "f.completed_chunks", "f.size_chunks", "f.priority")
+
+_MULTICALL_FIELDS = tuple(f"{name}={','.join(args)}" for name, args in _TORRENT_FIELDS)
+_MULTICALL_FILE_FIELDS = tuple(f"{name}=" for name in _FILE_FIELDS)
+
+# Sub-commands allowed inside a multicall ("d.name=", "f.path="): only the fields we read.
+_MULTICALL_COMMANDS: frozenset[str] = frozenset(
+    {name for name, _ in _TORRENT_FIELDS} | set(_FILE_FIELDS)
+)
+# Commands allowed as extra arguments of load.*: only stamping the add time.
+_LOAD_COMMANDS: frozenset[str] = frozenset({"d.custom.set"})
+_LOAD_METHODS = frozenset({"load.raw", "load.raw_start", "load.normal", "load.start"})
+
+# Every method this client may ever send, sub-commands included. Nothing else leaves.
+ALLOWED_METHODS: frozenset[str] = frozenset(
+    {
+        "system.multicall",
+        "system.client_version",
+        "system.library_version",
+        "directory.default",
+        "d.multicall2",
+        "f.multicall",
+        "d.open",
+        "d.start",
+        "d.resume",
+        "d.stop",
+        "d.close",
+        "d.erase",
+        "d.is_multi_file",
+        "execute.throw",  # only as `rm -rf -- <path>`: enforced in `_check_allowed`
+    }
+    | _MULTICALL_COMMANDS
+    | _LOAD_COMMANDS
+    | _LOAD_METHODS
+)
+# A sub-command: a name and plain arguments; no `$`, `{`, `;`, spaces or quotes, which
+# rTorrent would evaluate as further commands.
+_SUBCOMMAND = re.compile(r"([a-z0-9_.]+)=([A-Za-z0-9_,]*)")
+
+_PRIORITIES = {0: "skip", 1: "normal", 2: "high"}
+# Per-hash calls in one system.multicall when listing files for every torrent; keeps each
+# request well under rTorrent's XML-RPC size limit.
+_FILES_BATCH = 500
+_LOAD_POLL_START = 0.02
+_LOAD_POLL_MAX = 0.2
 
 
-class RTorrentClient(BaseTorrentClient):  # type: ignore[abstract]
+class RTorrentClient(BaseTorrentClient):
     server_type = "rtorrent"
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        protocol: str = "scgi",
+        username: str | None = None,
+        password: str | None = None,
+        rpc_path: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(name or f"{host}:{port}", timeout)
+        if protocol == "scgi":
+            self._transport: ScgiTransport | HttpTransport = ScgiTransport(
+                self.name, host, port, timeout
+            )
+        elif protocol in ("http", "https"):
+            self._transport = HttpTransport(
+                self.name,
+                host,
+                port,
+                timeout,
+                https=protocol == "https",
+                username=username,
+                password=password,
+                rpc_path=rpc_path,
+            )
+        else:
+            raise ValueError(f"unknown rTorrent protocol {protocol!r}: use scgi, http or https")
+
+    # -- the one place that sends ---------------------------------------------------------
+
+    def _call(self, method: str, *params: object) -> object:
+        """Send one XML-RPC call after checking it against the allowlist; return its result."""
+        self._check_allowed(method, params)
+        body = xmlrpc.client.dumps(params, method, allow_none=False).encode("utf-8")
+        reply = self._transport.post(body)
+        try:
+            return xmlrpc.client.loads(reply)[0][0]
+        except xmlrpc.client.Fault as fault:
+            raise self._fault_error(fault.faultCode, fault.faultString, method) from None
+        except Exception as exc:  # expat, xmlrpc and conversion errors alike: not XML-RPC
+            raise errors.ProtocolError(
+                self.name,
+                f"the reply to {method} is not XML-RPC ({type(exc).__name__}: {exc}) "
+                f"— check that {self._transport.where} is rTorrent",
+            ) from None
+
+    def _check_allowed(self, method: str, params: Sequence[object], nested: bool = False) -> None:
+        if method not in ALLOWED_METHODS or (nested and method == "system.multicall"):
+            self._refuse(method)
+        if method in ("d.multicall2", "f.multicall"):
+            self._check_commands(method, params[2:], _MULTICALL_COMMANDS)
+        elif method in _LOAD_METHODS:
+            self._check_commands(method, params[2:], _LOAD_COMMANDS)
+        elif method == "execute.throw":
+            # The only shell command ever sent: deleting a removed torrent's data, on the
+            # rTorrent host (which may be remote). Nothing else may go through execute.*.
+            path = params[4] if len(params) == 5 else None
+            if tuple(params[:4]) != ("", "rm", "-rf", "--") or not _is_safe_abs_path(path):
+                self._refuse(f"execute.throw {list(params)!r}")
+        elif method == "system.multicall":
+            calls = params[0] if len(params) == 1 and isinstance(params[0], list) else None
+            if calls is None:
+                self._refuse("system.multicall without a list of calls")
+            for call in calls:
+                if not isinstance(call, dict) or not isinstance(call.get("methodName"), str):
+                    self._refuse(f"system.multicall entry {call!r}")
+                self._check_allowed(call["methodName"], call.get("params", []), nested=True)
+
+    def _check_commands(
+        self, method: str, commands: Sequence[object], allowed: frozenset[str]
+    ) -> None:
+        for command in commands:
+            match = _SUBCOMMAND.fullmatch(command) if isinstance(command, str) else None
+            if match is None or match[1] not in allowed:
+                self._refuse(f"{method} sub-command {command!r}")
+
+    def _refuse(self, what: str) -> NoReturn:
+        raise errors.ProtocolError(
+            self.name, f"refused to send {what}: not in torrentdesk's rTorrent method allowlist"
+        )
+
+    def _fault_error(self, code: int, text: str, method: str) -> errors.ClientError:
+        if code == _FAULT_NOT_FOUND or "info-hash" in text:
+            return errors.TorrentNotFound(self.name, f"rTorrent has no such torrent ({text})")
+        return errors.ProtocolError(self.name, f"rTorrent fault {code} on {method}: {text}")
+
+    def _multicall(self, calls: list[tuple[str, tuple[object, ...]]]) -> list[object]:
+        """Several calls in one round trip; a fault in any of them raises our error."""
+        results = self._call(
+            "system.multicall", [{"methodName": m, "params": list(p)} for m, p in calls]
+        )
+        if not isinstance(results, list) or len(results) != len(calls):
+            raise errors.ProtocolError(self.name, "rTorrent's system.multicall reply is malformed")
+        values = []
+        for (method, _), result in zip(calls, results, strict=True):
+            if isinstance(result, dict):
+                code, text = result.get("faultCode", 0), str(result.get("faultString", ""))
+                raise self._fault_error(code, text, method)
+            if not isinstance(result, list) or len(result) != 1:
+                raise errors.ProtocolError(self.name, f"rTorrent's reply to {method} is malformed")
+            values.append(result[0])
+        return values
+
+    # -- listing ----------------------------------------------------------------------------
+
+    def list_torrents(self, info_hash: str | None = None, files: bool = False) -> list[TorrentInfo]:
+        if info_hash is not None:
+            return [self._one_torrent(info_hash, files)]
+        rows = self._call("d.multicall2", "", "main", *_MULTICALL_FIELDS)
+        try:
+            torrents = [_to_info(row) for row in rows]  # type: ignore[union-attr]
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise errors.ProtocolError(
+                self.name, f"rTorrent's torrent list has an unexpected shape ({exc})"
+            ) from None
+        if files and torrents:
+            self._attach_files(torrents)
+        return torrents
+
+    def _one_torrent(self, info_hash: str, files: bool) -> TorrentInfo:
+        """One torrent's fields (and files) by hash, in one system.multicall round trip."""
+        target = self._target(info_hash)
+        calls: list[tuple[str, tuple[object, ...]]] = [
+            (name, (target, *args)) for name, args in _TORRENT_FIELDS
+        ]
+        if files:
+            calls.append(("f.multicall", (target, "", *_MULTICALL_FILE_FIELDS)))
+        try:
+            values = self._multicall(calls)
+        except errors.TorrentNotFound:
+            raise self._not_found(info_hash) from None
+        try:
+            info = _to_info(values[: len(_TORRENT_FIELDS)])
+            if files:
+                info.files = [_to_file(row) for row in values[-1]]  # type: ignore[union-attr]
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise errors.ProtocolError(
+                self.name, f"rTorrent's torrent fields have an unexpected shape ({exc})"
+            ) from None
+        return info
+
+    def _attach_files(self, torrents: list[TorrentInfo]) -> None:
+        """Files of every torrent: f.multicall per hash, batched into system.multicall."""
+        gone: set[str] = set()
+        for start in range(0, len(torrents), _FILES_BATCH):
+            batch = torrents[start : start + _FILES_BATCH]
+            results = self._call(
+                "system.multicall",
+                [
+                    {
+                        "methodName": "f.multicall",
+                        "params": [t.info_hash.upper(), "", *_MULTICALL_FILE_FIELDS],
+                    }
+                    for t in batch
+                ],
+            )
+            if not isinstance(results, list) or len(results) != len(batch):
+                raise errors.ProtocolError(self.name, "rTorrent's file listing is malformed")
+            try:
+                for torrent, result in zip(batch, results, strict=True):
+                    if isinstance(result, dict):  # erased between the two calls
+                        gone.add(torrent.info_hash)
+                    else:
+                        torrent.files = [_to_file(row) for row in result[0]]
+            except (TypeError, ValueError, IndexError, KeyError) as exc:
+                raise errors.ProtocolError(
+                    self.name, f"rTorrent's file listing has an unexpected shape ({exc})"
+                ) from None
+        if gone:
+            torrents[:] = [t for t in torrents if t.info_hash not in gone]
+
+    # -- adding -----------------------------------------------------------------------------
+
+    def add_torrent(self, data: bytes, start: bool = True) -> AddedTorrent:
+        meta = parse_torrent_file(data)  # InvalidTorrentInput (a ValueError) propagates
+        self._ensure_absent(meta.info_hash)
+        method = "load.raw_start" if start else "load.raw"
+        self._call(method, "", xmlrpc.client.Binary(data), _addtime_command())
+        self._wait_loaded(meta.info_hash, "the .torrent file", "see rTorrent's log")
+        return AddedTorrent(meta.info_hash, meta.name)
+
+    def add_magnet(self, uri: str, start: bool = True) -> AddedTorrent:
+        magnet = parse_magnet(uri)
+        self._ensure_absent(magnet.info_hash)
+        self._call("load.start" if start else "load.normal", "", magnet.uri, _addtime_command())
+        name = self._wait_loaded(
+            magnet.info_hash,
+            "the magnet link",
+            "rTorrent drops magnet links without a tracker (tr=) unless DHT is enabled",
+        )
+        return AddedTorrent(magnet.info_hash, magnet.name or name)
+
+    def add_torrent_url(self, url: str, start: bool = True) -> AddedTorrent:
+        url = parse_torrent_url(url)  # only http(s): a bare path would load a file on the host
+        self._call("load.start" if start else "load.normal", "", url, _addtime_command())
+        return AddedTorrent(None, None)
+
+    def _ensure_absent(self, info_hash: str) -> None:
+        try:
+            name = self._call("d.name", info_hash.upper())
+        except errors.TorrentNotFound:
+            return
+        raise errors.DuplicateTorrent(
+            self.name, f"torrent {info_hash} ({name}) is already on this server", info_hash
+        )
+
+    def _wait_loaded(self, info_hash: str, what: str, hint: str) -> str:
+        """rTorrent loads asynchronously: poll until the hash shows up; return its name."""
+        deadline = time.monotonic() + self.timeout
+        delay = _LOAD_POLL_START
+        while True:
+            try:
+                return str(self._call("d.name", info_hash.upper()))
+            except errors.TorrentNotFound:
+                pass
+            if time.monotonic() + delay > deadline:
+                raise errors.ProtocolError(
+                    self.name,
+                    f"rTorrent accepted {what} but did not load torrent {info_hash} "
+                    f"within {self.timeout:g} s — {hint}",
+                )
+            time.sleep(delay)
+            delay = min(delay * 2, _LOAD_POLL_MAX)
+
+    # -- actions ----------------------------------------------------------------------------
+
+    def start(self, info_hash: str) -> None:
+        # d.open + d.start runs a stopped torrent; d.resume is what un-pauses a paused one.
+        self._on_torrent(info_hash, ("d.open", "d.start", "d.resume"))
+
+    def stop(self, info_hash: str) -> None:
+        # Closed as well, so it reads as stopped (d.state 0) and releases its files.
+        self._on_torrent(info_hash, ("d.stop", "d.close"))
+
+    def _on_torrent(self, info_hash: str, methods: tuple[str, ...]) -> None:
+        target = self._target(info_hash)
+        try:
+            self._multicall([(method, (target,)) for method in methods])
+        except errors.TorrentNotFound:
+            raise self._not_found(info_hash) from None
+
+    def erase(self, info_hash: str, delete_data: bool = False) -> None:
+        target = self._target(info_hash)
+        path = self._data_path(info_hash, target) if delete_data else None
+        try:
+            self._call("d.erase", target)
+        except errors.TorrentNotFound:
+            raise self._not_found(info_hash) from None
+        if path is not None:
+            # d.erase never deletes data; the data lives on the rTorrent host, which may not be
+            # this machine, so rTorrent itself removes it. This is the only execute.* call.
+            try:
+                self._call("execute.throw", "", "rm", "-rf", "--", path)
+            except errors.ClientError as exc:
+                raise type(exc)(
+                    self.name,
+                    f"removed torrent {info_hash} but could not delete its data at {path} "
+                    f"({exc.message})",
+                ) from None
+
+    def _data_path(self, info_hash: str, target: str) -> str:
+        """Where the torrent's data is, checked safe to delete, learned before erasing."""
+        try:
+            multi, directory, name, default_dir = self._multicall(
+                [
+                    ("d.is_multi_file", (target,)),
+                    ("d.directory", (target,)),
+                    ("d.name", (target,)),
+                    ("directory.default", ("",)),
+                ]
+            )
+        except errors.TorrentNotFound:
+            raise self._not_found(info_hash) from None
+        directory = str(directory)
+        path = directory if multi else posixpath.join(directory, str(name))
+        parent = posixpath.dirname(directory) if multi else directory
+        forbidden = {"/", parent.rstrip("/"), str(default_dir).rstrip("/")}
+        if not _is_safe_abs_path(path) or path.rstrip("/") in forbidden:
+            raise errors.ProtocolError(
+                self.name,
+                f"refused to delete the data of torrent {info_hash} at {path!r}: not a safe "
+                "path (it must be absolute and not the download directory); torrent kept",
+            )
+        return path
+
+    def version(self) -> str:
+        client, library = self._multicall(
+            [("system.client_version", ()), ("system.library_version", ())]
+        )
+        return f"rTorrent {client} / libtorrent {library}"
+
+    def close(self) -> None:
+        if isinstance(self._transport, HttpTransport):
+            self._transport.close()
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _target(self, info_hash: str) -> str:
+        """The hash as rTorrent's call target; anything that is not a hash is not found."""
+        if not isinstance(info_hash, str) or not is_info_hash(info_hash):
+            raise errors.TorrentNotFound(
+                self.name, f"no torrent with info hash {info_hash!r} (not a 40-hex-digit hash)"
+            )
+        return info_hash.upper()
+
+    def _not_found(self, info_hash: str) -> errors.TorrentNotFound:
+        return errors.TorrentNotFound(
+            self.name, f"no torrent with info hash {info_hash.lower()} on this server"
+        )
+
+
+def _addtime_command() -> str:
+    """Stamp the add time as ruTorrent does, since d.load_date resets on every restart."""
+    return f"d.custom.set=addtime,{int(time.time())}"
+
+
+def _is_safe_abs_path(path: object) -> bool:
+    return (
+        isinstance(path, str)
+        and path.startswith("/")
+        and posixpath.normpath(path) == path.rstrip("/")
+        and path.rstrip("/") != ""
+        and "\x00" not in path
+    )
+
+
+def _to_info(row: Sequence) -> TorrentInfo:
+    (
+        info_hash,
+        name,
+        state,
+        active,
+        hashing,
+        complete,
+        size,
+        done,
+        uploaded,
+        down_rate,
+        up_rate,
+        ratio,
+        peers,
+        seeds,
+        addtime,
+        load_date,
+        directory,
+        multi_file,
+        label,
+        message,
+    ) = row
+    eta = None
+    if hashing:
+        status = "checking"
+    elif not state or not active:
+        status = "stopped"
+    elif complete:
+        status = "seeding"
+    else:
+        status = "downloading"
+        if down_rate > 0 and size:  # a magnet has no size until its metadata arrives
+            eta = (size - done) // down_rate
+    return TorrentInfo(
+        info_hash.lower(),
+        name,
+        status,
+        done / size if size else 0.0,
+        size,
+        done,
+        uploaded,
+        down_rate,
+        up_rate,
+        ratio / 1000,
+        eta,
+        peers,
+        seeds,
+        int(addtime) if addtime.isdigit() else load_date,
+        # A multi-file torrent's d.directory is its own folder; report the parent it lives
+        # in, as Transmission's downloadDir does.
+        posixpath.dirname(directory) if multi_file else directory,
+        (unquote(label) if "%" in label else label) or None,  # ruTorrent URL-encodes labels
+        message or None,
+    )
+
+
+def _to_file(row: Sequence) -> TorrentFile:
+    path, size, done_chunks, chunks, priority = row
+    return TorrentFile(
+        path, size, done_chunks / chunks if chunks else 1.0, _PRIORITIES.get(priority, "normal")
+    )

@@ -1,0 +1,583 @@
+"""RTorrentClient against a real rtorrent 0.9.8, over SCGI and behind nginx with basic auth."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import os
+import re
+import threading
+import time
+import xmlrpc.client
+
+import bencodepy
+import pytest
+
+from tests.daemons.common import wait_until
+from tests.daemons.fakes import black_hole, closed_port, garbage_reply, tcp_server
+from tests.torrent_factory import PIECE_LENGTH, magnet_for, make_torrent, random_info_hash
+from torrentdesk.clients import (
+    AddedTorrent,
+    AuthError,
+    ConnectError,
+    DuplicateTorrent,
+    ProtocolError,
+    RTorrentClient,
+    TimeoutError,
+    TorrentFile,
+    TorrentNotFound,
+)
+from torrentdesk.clients.rtorrent import ALLOWED_METHODS, _to_info
+from torrentdesk.torrent_input import InvalidTorrentInput
+
+pytestmark = pytest.mark.daemon
+
+TRACKER = "&tr=http%3A%2F%2F127.0.0.1%3A9%2Fannounce"
+
+
+@pytest.fixture(params=["scgi", "http"])
+def client(request) -> RTorrentClient:
+    """The same rtorrent, reached by SCGI or through nginx with basic auth."""
+    return request.getfixturevalue(
+        "rtorrent_client" if request.param == "scgi" else "rtorrent_http_client"
+    )
+
+
+def by_hash(client: RTorrentClient, info_hash: str):
+    return next((t for t in client.list_torrents() if t.info_hash == info_hash), None)
+
+
+def wait_state(client: RTorrentClient, info_hash: str, state: str):
+    return wait_until(
+        lambda: (t := client.get_torrent(info_hash)).state == state and t,
+        timeout=5,
+        interval=0.05,
+        message=f"{info_hash} {state}",
+    )
+
+
+# -- connection, version --------------------------------------------------------------------
+
+
+def test_version_and_check_connection(client):
+    assert re.fullmatch(r"rTorrent 0\.9\.8 / libtorrent 0\.13\.\d+", client.version())
+    assert client.check_connection() is True
+
+
+def test_allowlist_only_names_methods_rtorrent_098_has(rtorrent_daemon):
+    assert set(rtorrent_daemon.rpc("system.listMethods")) >= ALLOWED_METHODS
+    assert {m for m in ALLOWED_METHODS if m.startswith("execute")} == {"execute.throw"}
+
+
+# -- adding and listing ---------------------------------------------------------------------
+
+
+def test_add_started_and_paused_torrents_list_every_field(client, rtorrent_clean):
+    daemon = rtorrent_clean
+    running, paused = make_torrent("td-running.bin"), make_torrent("td-paused.bin", length=70000)
+    before = int(time.time())
+    assert client.add_torrent(running.data) == AddedTorrent(running.info_hash, "td-running.bin")
+    assert client.add_torrent(paused.data, start=False) == AddedTorrent(
+        paused.info_hash, "td-paused.bin"
+    )
+    after = int(time.time())
+
+    wait_state(client, running.info_hash, "downloading")
+    listed = {t.info_hash: t for t in client.list_torrents()}
+    assert {running.info_hash, paused.info_hash} <= listed.keys()
+    for torrent, source in (
+        (listed[running.info_hash], running),
+        (listed[paused.info_hash], paused),
+    ):
+        assert re.fullmatch(r"[0-9a-f]{40}", torrent.info_hash)
+        assert torrent.name == source.name
+        assert torrent.size == source.size
+        assert torrent.progress == 0.0 and isinstance(torrent.progress, float)
+        assert torrent.downloaded == 0 and torrent.uploaded == 0
+        assert torrent.download_rate == 0 and torrent.upload_rate == 0
+        assert torrent.ratio == 0.0 and isinstance(torrent.ratio, float)
+        assert torrent.eta is None  # not downloading at any rate
+        assert torrent.peers == 0 and torrent.seeds == 0
+        assert before <= torrent.added_at <= after
+        assert torrent.download_dir == str(daemon.download_dir)
+        assert torrent.label is None
+        assert torrent.files is None
+    assert listed[running.info_hash].state == "downloading"
+    assert listed[paused.info_hash].state == "stopped"
+    assert listed[paused.info_hash].error is None  # never announced
+    # The started one announced to a dead loopback tracker: d.message comes through as error.
+    failed = wait_until(
+        lambda: (t := client.get_torrent(running.info_hash)).error and t, timeout=5, interval=0.05
+    )
+    assert "Tracker" in failed.error
+    # One torrent by hash (system.multicall) reads the same as the list (d.multicall2).
+    assert client.get_torrent(paused.info_hash) == listed[paused.info_hash]
+    assert client.list_torrents(info_hash=paused.info_hash.upper()) == [listed[paused.info_hash]]
+
+
+def test_torrent_added_elsewhere_label_and_load_date(rtorrent_client, rtorrent_clean):
+    # As ruTorrent would leave it: a URL-encoded label in d.custom1; no addtime of ours.
+    torrent = make_torrent("td-foreign.bin")
+    rtorrent_clean.rpc(
+        "load.raw", "", xmlrpc.client.Binary(torrent.data), "d.custom1.set=Linux%20ISOs"
+    )
+    info = wait_until(lambda: by_hash(rtorrent_client, torrent.info_hash), timeout=5)
+    assert info.label == "Linux ISOs"
+    assert abs(info.added_at - time.time()) < 5  # d.load_date
+    assert info.state == "stopped"
+
+
+def test_added_at_prefers_rutorrent_addtime(rtorrent_client, rtorrent_clean):
+    torrent = make_torrent("td-addtime.bin")
+    rtorrent_client.add_torrent(torrent.data, start=False)
+    rtorrent_clean.rpc("d.custom.set", torrent.info_hash.upper(), "addtime", "1600000000")
+    assert rtorrent_client.get_torrent(torrent.info_hash).added_at == 1600000000
+
+
+def test_add_magnet_and_duplicate_magnet(client):
+    info_hash = random_info_hash()
+    uri = magnet_for(info_hash, "td magnet") + TRACKER
+    assert client.add_magnet(uri, start=False) == AddedTorrent(info_hash, "td magnet")
+    info = client.get_torrent(info_hash)
+    assert info.state == "stopped"
+    assert info.name == f"{info_hash.upper()}.meta"  # until the metadata arrives
+    with pytest.raises(DuplicateTorrent) as caught:
+        client.add_magnet(magnet_for(info_hash.upper(), "again") + TRACKER)
+    assert caught.value.info_hash == info_hash
+    assert caught.value.server == client.name
+    assert str(caught.value).startswith(f"{client.name}: ")
+    assert info_hash in str(caught.value) and "already" in str(caught.value)
+
+
+def test_magnet_without_tracker_is_dropped_by_rtorrent(rtorrent_clean):
+    # rTorrent 0.9.8 with DHT disabled silently drops a magnet with no tr=; we say so in time.
+    client = RTorrentClient(
+        rtorrent_clean.host, rtorrent_clean.scgi_port, timeout=1, name="rt-short"
+    )
+    info_hash = random_info_hash()
+    started = time.monotonic()
+    with pytest.raises(
+        ProtocolError,
+        match=r"^rt-short: .*did not load torrent [0-9a-f]{40} within 1 s — .*tracker \(tr=\)",
+    ):
+        client.add_magnet(magnet_for(info_hash))
+    assert time.monotonic() - started < 2.5
+    assert info_hash not in rtorrent_clean.hashes()
+
+
+def test_duplicate_torrent_file(rtorrent_client):
+    torrent = make_torrent("td-dup.bin")
+    rtorrent_client.add_torrent(torrent.data, start=False)
+    with pytest.raises(DuplicateTorrent) as caught:
+        rtorrent_client.add_torrent(torrent.data)
+    assert caught.value.info_hash == torrent.info_hash
+    assert str(caught.value) == (
+        f"rt-scgi: torrent {torrent.info_hash} (td-dup.bin) is already on this server"
+    )
+    assert rtorrent_client.get_torrent(torrent.info_hash).state == "stopped"  # left alone
+
+
+def test_invalid_torrent_data_is_rejected_before_sending(rtorrent_client, rtorrent_clean):
+    before = rtorrent_clean.hashes()
+    with pytest.raises(InvalidTorrentInput, match="not valid bencode"):
+        rtorrent_client.add_torrent(b"this is not a torrent")
+    with pytest.raises(InvalidTorrentInput):
+        rtorrent_client.add_torrent_url("/etc/passwd")  # would load a file on the host
+    assert rtorrent_clean.hashes() == before
+
+
+def test_add_torrent_url_is_fetched_by_rtorrent(rtorrent_client, rtorrent_clean):
+    torrent = make_torrent("td-from-url.bin")
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-bittorrent")
+            self.send_header("Content-Length", str(len(torrent.data)))
+            self.end_headers()
+            self.wfile.write(torrent.data)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/x.torrent"
+        assert rtorrent_client.add_torrent_url(url, start=False) == AddedTorrent(None, None)
+        info = wait_until(lambda: by_hash(rtorrent_client, torrent.info_hash), timeout=5)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert info.name == "td-from-url.bin"
+    assert info.state == "stopped"
+
+
+def test_complete_data_is_seeding(rtorrent_client, rtorrent_clean):
+    # A torrent whose data really is on disk: rTorrent hash-checks it and seeds.
+    payload = os.urandom(2 * PIECE_LENGTH + 1234)
+    data_file = rtorrent_clean.download_dir / "td-seed.bin"
+    data_file.write_bytes(payload)
+    pieces = b"".join(
+        hashlib.sha1(payload[i : i + PIECE_LENGTH]).digest()
+        for i in range(0, len(payload), PIECE_LENGTH)
+    )
+    info = {
+        b"name": b"td-seed.bin",
+        b"piece length": PIECE_LENGTH,
+        b"length": len(payload),
+        b"pieces": pieces,
+        b"private": 1,
+    }
+    torrent = bencodepy.encode({b"announce": b"http://127.0.0.1:9/announce", b"info": info})
+    info_hash = hashlib.sha1(bencodepy.encode(info)).hexdigest()
+
+    rtorrent_client.add_torrent(torrent)
+    seeding = wait_state(rtorrent_client, info_hash, "seeding")
+    assert seeding.progress == 1.0
+    assert seeding.downloaded == seeding.size == len(payload)
+    assert seeding.eta is None
+    rtorrent_client.erase(info_hash, delete_data=True)
+    assert not data_file.exists()
+
+
+# One d.multicall2 row, in _TORRENT_FIELDS order.
+ROW = [
+    "ABCDEF0123456789ABCDEF0123456789ABCDEF01",  # d.hash
+    "name",  # d.name
+    1,  # d.state
+    1,  # d.is_active
+    0,  # d.hashing
+    0,  # d.complete
+    1000,  # d.size_bytes
+    250,  # d.completed_bytes
+    500,  # d.up.total
+    50,  # d.down.rate
+    7,  # d.up.rate
+    1500,  # d.ratio, per mille
+    4,  # d.peers_connected
+    2,  # d.peers_complete
+    "",  # d.custom=addtime
+    1700000000,  # d.load_date
+    "/data",  # d.directory
+    0,  # d.is_multi_file
+    "",  # d.custom1
+    "",  # d.message
+]
+
+
+@pytest.mark.parametrize(
+    ("changes", "state", "eta"),
+    [
+        ({}, "downloading", 15),  # 750 bytes left at 50 B/s
+        ({6: 0, 7: 0}, "downloading", None),  # a magnet's .meta before metadata, no rate
+        ({9: 0}, "downloading", None),
+        ({5: 1, 7: 1000}, "seeding", None),
+        ({4: 1}, "checking", None),
+        ({4: 3, 2: 0}, "checking", None),
+        ({2: 0, 3: 0}, "stopped", None),
+        ({3: 0}, "stopped", None),  # paused
+    ],
+)
+def test_row_conversion_states_and_eta(changes, state, eta):
+    row = list(ROW)
+    for index, value in changes.items():
+        row[index] = value
+    info = _to_info(row)
+    assert (info.state, info.eta) == (state, eta)
+    assert info.info_hash == ROW[0].lower()
+    assert info.ratio == 1.5
+    assert info.progress == (row[7] / row[6] if row[6] else 0.0)
+    assert info.added_at == 1700000000 and info.label is None and info.error is None
+
+
+def test_row_conversion_addtime_label_and_message():
+    row = list(ROW)
+    row[14], row[18], row[19] = "1600000000", "Linux%20ISOs", "Tracker: [timeout]"
+    info = _to_info(row)
+    assert (info.added_at, info.label, info.error) == (
+        1600000000,
+        "Linux ISOs",
+        "Tracker: [timeout]",
+    )
+
+
+# -- start, stop, files ---------------------------------------------------------------------
+
+
+def test_start_and_stop(client, rtorrent_clean):
+    torrent = make_torrent("td-startstop.bin")
+    client.add_torrent(torrent.data, start=False)
+    target = torrent.info_hash.upper()
+    assert client.get_torrent(torrent.info_hash).state == "stopped"
+
+    client.start(torrent.info_hash)
+    wait_state(client, torrent.info_hash, "downloading")
+    assert rtorrent_clean.rpc("d.is_active", target) == 1
+
+    client.stop(torrent.info_hash)
+    assert client.get_torrent(torrent.info_hash).state == "stopped"
+    assert rtorrent_clean.rpc("d.state", target) == 0
+    assert rtorrent_clean.rpc("d.is_open", target) == 0  # closed too
+
+    # Paused elsewhere (state 1, inactive): reads as stopped, and start resumes it.
+    client.start(torrent.info_hash)
+    wait_state(client, torrent.info_hash, "downloading")
+    rtorrent_clean.rpc("d.pause", target)
+    assert client.get_torrent(torrent.info_hash).state == "stopped"
+    client.start(torrent.info_hash)
+    wait_state(client, torrent.info_hash, "downloading")
+    assert rtorrent_clean.rpc("d.is_active", target) == 1
+
+
+def test_files_of_a_multi_file_torrent(rtorrent_client, rtorrent_clean):
+    torrent = make_torrent(
+        "td-multi", files=[("disc 1/track.flac", 40000), ("cover.jpg", 3000), ("notes.txt", 7)]
+    )
+    single = make_torrent("td-single-file.bin")
+    rtorrent_client.add_torrent(torrent.data, start=False)
+    rtorrent_client.add_torrent(single.data, start=False)
+    target = torrent.info_hash.upper()
+    rtorrent_clean.rpc("f.priority.set", f"{target}:f1", 0)
+    rtorrent_clean.rpc("f.priority.set", f"{target}:f2", 2)
+    rtorrent_clean.rpc("d.update_priorities", target)
+
+    info = rtorrent_client.get_torrent(torrent.info_hash, files=True)
+    assert info.files == [
+        TorrentFile("disc 1/track.flac", 40000, 0.0, "normal"),
+        TorrentFile("cover.jpg", 3000, 0.0, "skip"),
+        TorrentFile("notes.txt", 7, 0.0, "high"),
+    ]
+    assert info.size == 43007
+    assert info.download_dir == str(rtorrent_clean.download_dir)  # the parent, as Transmission
+    # The whole list with files: every torrent gets its own.
+    listed = {t.info_hash: t for t in rtorrent_client.list_torrents(files=True)}
+    assert listed[torrent.info_hash].files == info.files
+    assert listed[single.info_hash].files == [
+        TorrentFile("td-single-file.bin", single.size, 0.0, "normal")
+    ]
+    assert rtorrent_client.get_torrent(torrent.info_hash).files is None
+
+
+# -- erasing --------------------------------------------------------------------------------
+
+
+def test_erase_keeps_data(client, rtorrent_clean):
+    torrent = make_torrent("td-keep.bin")
+    client.add_torrent(torrent.data)
+    data = rtorrent_clean.download_dir / "td-keep.bin"
+    data.write_bytes(b"payload")
+    client.erase(torrent.info_hash)
+    assert torrent.info_hash not in rtorrent_clean.hashes()
+    assert data.read_bytes() == b"payload"
+    data.unlink()
+
+
+@pytest.mark.parametrize("multi_file", [False, True], ids=["single-file-paused", "multi-started"])
+def test_erase_with_data_deletes_only_the_torrents_data(
+    rtorrent_client, rtorrent_clean, multi_file
+):
+    downloads = rtorrent_clean.download_dir
+    sibling = downloads / "td-neighbour.txt"
+    sibling.write_text("stay")
+    if multi_file:
+        torrent = make_torrent("td-del-dir", files=[("sub/a.bin", 20000), ("b.txt", 3)])
+        data = downloads / "td-del-dir"
+        (data / "sub").mkdir(parents=True)
+        (data / "sub" / "a.bin").write_bytes(b"a")
+        (data / "b.txt").write_bytes(b"b")
+    else:
+        torrent = make_torrent("td-del.bin")
+        data = downloads / "td-del.bin"
+        data.write_bytes(b"payload")
+    rtorrent_client.add_torrent(torrent.data, start=multi_file)
+
+    rtorrent_client.erase(torrent.info_hash, delete_data=True)
+
+    assert torrent.info_hash not in rtorrent_clean.hashes()
+    assert not data.exists()
+    assert downloads.is_dir() and sibling.read_text() == "stay"
+    sibling.unlink()
+
+
+def test_erase_with_data_refuses_the_download_dir(rtorrent_client, rtorrent_clean):
+    # A multi-file torrent whose directory is the default download dir itself.
+    torrent = make_torrent("td-flat", files=[("a.bin", 100), ("b.bin", 100)])
+    rtorrent_client.add_torrent(torrent.data, start=False)
+    target = torrent.info_hash.upper()
+    rtorrent_clean.rpc("d.directory_base.set", target, str(rtorrent_clean.download_dir))
+    marker = rtorrent_clean.download_dir / "td-marker.txt"
+    marker.write_text("x")
+    with pytest.raises(ProtocolError, match=r"rt-scgi: refused to delete .*torrent kept"):
+        rtorrent_client.erase(torrent.info_hash, delete_data=True)
+    assert torrent.info_hash in rtorrent_clean.hashes()
+    assert marker.exists()
+    marker.unlink()
+
+
+# -- errors ---------------------------------------------------------------------------------
+
+
+def test_unknown_hash_is_not_found_everywhere(client):
+    unknown = random_info_hash()
+    actions = [
+        lambda: client.start(unknown),
+        lambda: client.stop(unknown),
+        lambda: client.erase(unknown),
+        lambda: client.erase(unknown, delete_data=True),
+        lambda: client.get_torrent(unknown),
+        lambda: client.get_torrent(unknown, files=True),
+    ]
+    for action in actions:
+        with pytest.raises(TorrentNotFound) as caught:
+            action()
+        assert (
+            str(caught.value)
+            == f"{client.name}: no torrent with info hash {unknown} on this server"
+        )
+    with pytest.raises(TorrentNotFound, match="not a 40-hex-digit hash"):
+        client.start("../../etc")
+
+
+def test_wrong_password_is_an_auth_error(rtorrent_http):
+    client = RTorrentClient(
+        rtorrent_http.host,
+        rtorrent_http.port,
+        protocol="http",
+        username=rtorrent_http.username,
+        password="wrong",
+        name="rt-badpass",
+    )
+    with pytest.raises(AuthError) as caught:
+        client.version()
+    assert str(caught.value) == (
+        "rt-badpass: wrong username or password (HTTP 401) — check the server's credentials"
+    )
+    assert client.check_connection() is False
+    anonymous = RTorrentClient(rtorrent_http.host, rtorrent_http.port, protocol="http")
+    with pytest.raises(AuthError, match=rf"127\.0\.0\.1:{rtorrent_http.port}: .*HTTP 401"):
+        anonymous.list_torrents()
+
+
+def test_wrong_rpc_path_is_a_protocol_error(rtorrent_http):
+    client = RTorrentClient(
+        rtorrent_http.host,
+        rtorrent_http.port,
+        protocol="http",
+        username=rtorrent_http.username,
+        password=rtorrent_http.password,
+        rpc_path="/nope",
+        name="rt-path",
+    )
+    with pytest.raises(ProtocolError, match=r"rt-path: .*/nope answered HTTP 404 .*RPC path"):
+        client.version()
+
+
+@pytest.mark.parametrize("protocol", ["scgi", "http"])
+def test_closed_port_is_a_connect_error(protocol):
+    with closed_port() as port:
+        client = RTorrentClient("127.0.0.1", port, protocol=protocol, timeout=2, name="rt-down")
+        with pytest.raises(ConnectError, match=r"^rt-down: connection refused by .*is rTorrent"):
+            client.list_torrents()
+        assert client.check_connection() is False
+
+
+@pytest.mark.parametrize("protocol", ["scgi", "http"])
+def test_black_hole_is_a_timeout(protocol):
+    with black_hole() as port:
+        client = RTorrentClient("127.0.0.1", port, protocol=protocol, timeout=1, name="rt-hole")
+        started = time.monotonic()
+        with pytest.raises(TimeoutError, match=r"^rt-hole: no answer from .* within the timeout"):
+            client.list_torrents()
+        elapsed = time.monotonic() - started
+    assert 0.9 <= elapsed < 1 + 1.5
+
+
+def _fault(code: int, text: str) -> bytes:
+    return xmlrpc.client.dumps(xmlrpc.client.Fault(code, text), methodresponse=True).encode()
+
+
+@pytest.mark.parametrize(
+    ("protocol", "reply", "error", "message"),
+    [
+        ("scgi", b"garbage", ProtocolError, "did not answer like rTorrent's SCGI port"),
+        ("scgi", b"Status: 200 OK\r\n\r\n<html>no</html>", ProtocolError, "is not XML-RPC"),
+        ("scgi", b"Status: 500 Internal Server Error\r\n\r\n", ProtocolError, "status 500"),
+        ("http", b"garbage\r\n\r\n", ProtocolError, "did not answer with valid HTTP"),
+        ("http", b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", ProtocolError, "XML-RPC"),
+        ("http", b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n", ProtocolError, "502"),
+        ("http", b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n", AuthError, "HTTP 403"),
+    ],
+)
+def test_garbage_replies(protocol, reply, error, message):
+    with garbage_reply(reply) as port:
+        client = RTorrentClient("127.0.0.1", port, protocol=protocol, timeout=2, name="rt-junk")
+        with pytest.raises(error, match=rf"^rt-junk: .*{re.escape(message)}"):
+            client.version()
+
+
+def test_http_keep_alive_closed_by_the_server_is_retried_once():
+    # The fake answers one request per connection and closes it, as a web server does when
+    # its keep-alive timeout expires: the next call must reconnect, not fail.
+    body = xmlrpc.client.dumps(([["0.9.8"], ["0.13.8"]],), methodresponse=True).encode()
+    reply = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+    with garbage_reply(reply) as port:
+        client = RTorrentClient("127.0.0.1", port, protocol="http", timeout=2, name="rt-ka")
+        assert client.version() == "rTorrent 0.9.8 / libtorrent 0.13.8"
+        assert client.version() == "rTorrent 0.9.8 / libtorrent 0.13.8"
+        client.close()
+
+
+def test_faults_map_to_not_found_or_protocol_error():
+    scgi_head = b"Status: 200 OK\r\nContent-Type: text/xml\r\n\r\n"
+    info_hash = random_info_hash()
+    with garbage_reply(scgi_head + _fault(-501, "Could not find info-hash.")) as port:
+        client = RTorrentClient("127.0.0.1", port, timeout=2, name="rt-fault")
+        with pytest.raises(
+            TorrentNotFound, match=f"^rt-fault: no torrent with info hash {info_hash}"
+        ):
+            client.start(info_hash)
+    with garbage_reply(scgi_head + _fault(-506, "Method 'x' not defined")) as port:
+        client = RTorrentClient("127.0.0.1", port, timeout=2, name="rt-fault")
+        with pytest.raises(ProtocolError, match=r"^rt-fault: rTorrent fault -506 .*not defined"):
+            client.list_torrents()
+
+
+@pytest.mark.parametrize(
+    ("method", "params"),
+    [
+        ("execute.nothrow", ("", "sh", "-c", "touch /tmp/td-pwned")),
+        ("execute.throw", ("", "sh", "-c", "touch /tmp/td-pwned")),
+        ("execute.throw", ("", "rm", "-rf", "--", "/")),
+        ("execute.throw", ("", "rm", "-rf", "--", "relative/path")),
+        ("execute.throw", ("", "rm", "-rf", "--", "/data/../etc")),
+        ("d.multicall2", ("", "main", "d.hash=", "d.erase=")),
+        ("d.multicall2", ("", "main", "d.name=$execute.capture={sh,-c,id}")),
+        ("f.multicall", ("ABC", "", "f.path=;execute=id")),
+        ("load.start", ("", "http://x/t.torrent", "execute=rm,-rf,/")),
+        ("system.multicall", ([{"methodName": "execute", "params": ["", "id"]}],)),
+        ("system.multicall", ([{"methodName": "system.multicall", "params": [[]]}],)),
+        ("d.custom1.set", ("ABC", "label")),
+    ],
+)
+def test_methods_outside_the_allowlist_are_never_sent(method, params):
+    connections = []
+    with tcp_server(connections.append) as port:
+        client = RTorrentClient("127.0.0.1", port, timeout=1, name="rt-guard")
+        with pytest.raises(ProtocolError, match=r"^rt-guard: refused to send .*allowlist"):
+            client._call(method, *params)
+        time.sleep(0.05)
+    assert connections == []
+    assert not os.path.exists("/tmp/td-pwned")
+
+
+def test_unknown_protocol_is_rejected():
+    with pytest.raises(ValueError, match="unknown rTorrent protocol"):
+        RTorrentClient("127.0.0.1", 1, protocol="ftp")
+
+
+def test_default_name_is_host_and_port():
+    client = RTorrentClient("127.0.0.1", 5000)
+    assert client.name == "127.0.0.1:5000"
+    assert client.timeout == 10.0
