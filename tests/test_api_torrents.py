@@ -6,7 +6,7 @@ import time
 import pytest
 
 from tests.api_fixtures import API_TIMEOUT, rtorrent_scgi_fields, transmission_fields
-from tests.daemons.common import wait_until
+from tests.daemons.common import http_files, wait_until
 from tests.daemons.fakes import black_hole, closed_port
 from tests.daemons.transmission import running_transmission
 from tests.torrent_factory import magnet_for, make_torrent, random_info_hash
@@ -238,6 +238,43 @@ def test_adding_a_torrent_already_there_is_409(api, alice):
             headers=headers,
         )
         assert magnet.status_code == 409
+
+
+def test_adding_by_url_lets_each_server_fetch_the_file(api, alice):
+    headers, tr, rt = alice
+    tr_torrent, rt_torrent = make_torrent("by-url-tr.bin"), make_torrent("by-url-rt.bin")
+    routes = {"/tr.torrent": (200, tr_torrent.data), "/rt.torrent": (200, rt_torrent.data)}
+    with http_files(routes) as base:
+        added = {}
+        for server, path in ((tr, "/tr.torrent"), (rt, "/rt.torrent")):
+            response = api.client.post(
+                "/torrents",
+                json={"uri": base + path, "server_id": server["id"], "start": False},
+                headers=headers,
+            )
+            assert response.status_code == 201
+            added[server["name"]] = response.json()
+        # Transmission reports the hash at once; rTorrent fetches in the background.
+        assert added["seedbox-tr"] == {
+            "info_hash": tr_torrent.info_hash,
+            "server_id": tr["id"],
+            "name": "by-url-tr.bin",
+        }
+        assert added["seedbox-rt"] == {"info_hash": None, "server_id": rt["id"], "name": None}
+        rows = wait_until(
+            lambda: len(found := listing(api, headers)["torrents"]) == 2 and found,
+            timeout=10,
+            message="both URL torrents listed",
+        )
+    assert {(t["info_hash"], t["server_id"]) for t in rows} == {
+        (tr_torrent.info_hash, tr["id"]),
+        (rt_torrent.info_hash, rt["id"]),
+    }
+    missing = api.client.post(
+        "/torrents", json={"uri": base + "/gone.torrent", "server_id": tr["id"]}, headers=headers
+    )
+    assert missing.status_code == 502
+    assert missing.json()["detail"].startswith("seedbox-tr: ")
 
 
 def test_base32_magnet_reports_the_hex_hash(api, alice):

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-import http.server
 import os
 import re
-import threading
 import time
 import xmlrpc.client
 
 import bencodepy
 import pytest
 
-from tests.daemons.common import wait_until
+from tests.daemons.common import http_files, wait_until
 from tests.daemons.fakes import black_hole, closed_port, garbage_reply, tcp_server
 from tests.torrent_factory import PIECE_LENGTH, magnet_for, make_torrent, random_info_hash
 from torrentdesk.clients import (
@@ -188,28 +186,10 @@ def test_invalid_torrent_data_is_rejected_before_sending(rtorrent_client, rtorre
 
 def test_add_torrent_url_is_fetched_by_rtorrent(rtorrent_client, rtorrent_clean):
     torrent = make_torrent("td-from-url.bin")
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(200)
-            self.send_header("Content-Type", "application/x-bittorrent")
-            self.send_header("Content-Length", str(len(torrent.data)))
-            self.end_headers()
-            self.wfile.write(torrent.data)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        url = f"http://127.0.0.1:{server.server_port}/x.torrent"
+    with http_files({"/x.torrent": (200, torrent.data)}) as base:
+        url = f"{base}/x.torrent"
         assert rtorrent_client.add_torrent_url(url, start=False) == AddedTorrent(None, None)
         info = wait_until(lambda: by_hash(rtorrent_client, torrent.info_hash), timeout=5)
-    finally:
-        server.shutdown()
-        server.server_close()
     assert info.name == "td-from-url.bin"
     assert info.state == "stopped"
 

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import http.server
 import logging
 import os
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import bencodepy
 import pytest
 import transmission_rpc
 
-from tests.daemons.common import wait_until
+from tests.daemons.common import http_files, wait_until
 from tests.daemons.fakes import black_hole, closed_port, garbage_reply
 from tests.daemons.transmission import TransmissionDaemon
 from tests.torrent_factory import PIECE_LENGTH, magnet_for, make_torrent, random_info_hash
@@ -98,32 +95,6 @@ def make_real_torrent(
             target.write_bytes(content)
     data = bencodepy.encode({b"announce": b"http://127.0.0.1:9/announce", b"info": info})
     return data, hashlib.sha1(bencodepy.encode(info)).hexdigest()
-
-
-@contextmanager
-def http_files(routes: dict[str, tuple[int, bytes]]) -> Iterator[str]:
-    """A loopback HTTP server answering GET path -> (status, body); yields its base URL."""
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            status, body = routes.get(self.path.split("?")[0], (404, b"not found"))
-            self.send_response(status)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def client_for(port: int, **kwargs) -> TransmissionClient:
