@@ -81,12 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     ensure_data_dir(settings)
     if args.command == "user":
         return _user_command(args, UserService(open_database(settings.db_url)))
-    print(
-        "torrentdesk: the app itself is not built yet; use 'torrentdesk user ...' "
-        "(see 'torrentdesk --help')",
-        file=sys.stderr,
-    )
-    return 2
+    from .app import serve
+
+    serve(settings, host=args.host, port=args.port, open_browser=not args.no_open)
+    return 0
 
 
 def _user_command(args: argparse.Namespace, users: UserService) -> int:

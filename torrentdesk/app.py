@@ -1,0 +1,58 @@
+"""Start the app: open the data, build the services, serve the API (and UI) with NiceGUI."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+
+from .config import Settings, ensure_data_dir
+from .db import open_database
+from .services import Services, build_services
+from .services.secrets import SecretStore
+
+NICEGUI_STORAGE_DIR = "nicegui"
+
+
+def prepare(settings: Settings) -> tuple[Services, SecretStore]:
+    """Everything the served app needs, created before NiceGUI starts."""
+    ensure_data_dir(settings)
+    # NiceGUI reads its storage path when first imported: keep it in the data dir, never in
+    # the working directory.
+    os.environ["NICEGUI_STORAGE_PATH"] = str(settings.data_dir / NICEGUI_STORAGE_DIR)
+    secrets = SecretStore(settings.data_dir)
+    services = build_services(open_database(settings.db_url), secrets)
+    password = services.users.ensure_initial_admin()
+    if password is not None:
+        print(
+            f"torrentdesk: created the first user 'admin' with password: {password}\n"
+            "torrentdesk: it is shown only this once; change it with "
+            "'torrentdesk user passwd admin'",
+            flush=True,
+        )
+    return services, secrets
+
+
+def serve(settings: Settings, host: str, port: int, open_browser: bool) -> None:
+    services, secrets = prepare(settings)
+    from nicegui import app, ui
+
+    from .api import install_api
+
+    install_api(app, services)
+    app.on_shutdown(services.close)
+    print(f"torrentdesk: serving on http://{host}:{port} (API docs at /docs)", flush=True)
+    # Uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal: make both
+    # end as Ctrl+C does, so a service manager sees a clean exit.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    with contextlib.suppress(KeyboardInterrupt):
+        ui.run(
+            host=host,
+            port=port,
+            title="torrentdesk",
+            show=open_browser,
+            reload=False,
+            storage_secret=secrets.session_secret,
+            fastapi_docs=True,
+            show_welcome_message=False,
+        )
