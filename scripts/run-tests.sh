@@ -5,7 +5,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 source "$ROOT/scripts/common.sh"
 
-DEBIAN_TOOLS=(transmission-daemon rtorrent nginx-light)
+# Real daemons for the client tests; Chromium for the end-to-end UI tests; Xvfb for the
+# native window.
+DEBIAN_TOOLS=(transmission-daemon rtorrent nginx-light chromium chromium-driver xvfb xauth)
 if ! apt_install_missing "${DEBIAN_TOOLS[@]}"; then
   if [ "${CI:-}" = true ]; then
     echo "CI: could not install ${DEBIAN_TOOLS[*]}; the daemon tests cannot run" >&2
