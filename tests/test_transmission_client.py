@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import logging
-import os
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import bencodepy
 import pytest
@@ -17,7 +14,13 @@ import transmission_rpc
 from tests.daemons.common import http_files, wait_until
 from tests.daemons.fakes import black_hole, closed_port, garbage_reply
 from tests.daemons.transmission import TransmissionDaemon
-from tests.torrent_factory import PIECE_LENGTH, magnet_for, make_torrent, random_info_hash
+from tests.torrent_factory import (
+    PIECE_LENGTH,
+    magnet_for,
+    make_real_torrent,
+    make_torrent,
+    random_info_hash,
+)
 from torrentdesk.clients import (
     AddedTorrent,
     AuthError,
@@ -68,33 +71,6 @@ def settled(client: TransmissionClient, info_hash: str, *states: str) -> Torrent
         timeout=10,
         message=f"torrent {info_hash} in state {states}",
     )
-
-
-def make_real_torrent(
-    download_dir: Path, name: str, files: list[tuple[str, int, bool]]
-) -> tuple[bytes, str]:
-    """A multi-file torrent with correct piece hashes; only files marked True are written."""
-    contents = [os.urandom(size) for _, size, _ in files]
-    blob = b"".join(contents)
-    pieces = b"".join(
-        hashlib.sha1(blob[i : i + PIECE_LENGTH]).digest() for i in range(0, len(blob), PIECE_LENGTH)
-    )
-    info = {
-        b"name": name.encode(),
-        b"piece length": PIECE_LENGTH,
-        b"private": 1,
-        b"pieces": pieces,
-        b"files": [
-            {b"length": size, b"path": path.encode().split(b"/")} for path, size, _ in files
-        ],
-    }
-    for (path, _, present), content in zip(files, contents, strict=True):
-        if present:
-            target = download_dir / name / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(content)
-    data = bencodepy.encode({b"announce": b"http://127.0.0.1:9/announce", b"info": info})
-    return data, hashlib.sha1(bencodepy.encode(info)).hexdigest()
 
 
 def client_for(port: int, **kwargs) -> TransmissionClient:
@@ -449,6 +425,7 @@ def test_status_codes_map_to_states(status: int, state: str) -> None:
         "downloadDir": "/d",
         "error": 3,
         "errorString": "No data found!",
+        "id": 7,
     }  # no "labels": daemons before RPC 16 do not send it
     assert set(row) == set(LIST_FIELDS) - {"labels"}
     info = _torrent_info(row, files=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import bencodepy
 
@@ -51,3 +52,30 @@ def magnet_for(info_hash: str, name: str = "magnet test") -> str:
 
 def random_info_hash() -> str:
     return os.urandom(20).hex()
+
+
+def make_real_torrent(
+    download_dir: Path, name: str, files: list[tuple[str, int, bool]]
+) -> tuple[bytes, str]:
+    """A multi-file torrent with correct piece hashes; only files marked True are written."""
+    contents = [os.urandom(size) for _, size, _ in files]
+    blob = b"".join(contents)
+    pieces = b"".join(
+        hashlib.sha1(blob[i : i + PIECE_LENGTH]).digest() for i in range(0, len(blob), PIECE_LENGTH)
+    )
+    info = {
+        b"name": name.encode(),
+        b"piece length": PIECE_LENGTH,
+        b"private": 1,
+        b"pieces": pieces,
+        b"files": [
+            {b"length": size, b"path": path.encode().split(b"/")} for path, size, _ in files
+        ],
+    }
+    for (path, _, present), content in zip(files, contents, strict=True):
+        if present:
+            target = download_dir / name / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+    data = bencodepy.encode({b"announce": b"http://127.0.0.1:9/announce", b"info": info})
+    return data, hashlib.sha1(bencodepy.encode(info)).hexdigest()

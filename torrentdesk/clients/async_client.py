@@ -29,6 +29,9 @@ class AsyncTorrentClient:
     ) -> list[TorrentInfo]:
         return await self._call(self.client.list_torrents, info_hash, files)
 
+    async def list_active(self) -> tuple[list[TorrentInfo], list[str]] | None:
+        return await self._call(self.client.list_active)
+
     async def get_torrent(self, info_hash: str, files: bool = False) -> TorrentInfo:
         return await self._call(self.client.get_torrent, info_hash, files)
 

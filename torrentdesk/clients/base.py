@@ -81,6 +81,11 @@ class BaseTorrentClient(ABC):
     def list_torrents(self, info_hash: str | None = None, files: bool = False) -> list[TorrentInfo]:
         """All torrents, or the one with `info_hash` (raises TorrentNotFound if absent)."""
 
+    def list_active(self) -> tuple[list[TorrentInfo], list[str]] | None:
+        """Torrents changed recently and the hashes removed since the last listing, for servers
+        that can tell; None means "only a full listing is right" (the default)."""
+        return None
+
     @abstractmethod
     def add_torrent(self, data: bytes, start: bool = True) -> AddedTorrent:
         """Add a .torrent file's bytes; raises DuplicateTorrent if already there."""

@@ -60,6 +60,7 @@ _DOWNLOADING = 4
 # Exactly what TorrentInfo needs; asking for less makes torrent-get much faster on big lists.
 # (transmission-rpc adds "id" and "hashString" itself.)
 LIST_FIELDS = (
+    "id",  # maps the ids of recently removed torrents back to hashes
     "hashString",
     "name",
     "status",
@@ -118,6 +119,8 @@ class TransmissionClient(BaseTorrentClient):
         self.rpc_path = path if path.startswith("/") else "/" + path
         self._rpc: transmission_rpc.Client | None = None
         self._lock = threading.RLock()
+        # id -> hash, from the last full listing; ids change when the daemon restarts.
+        self._hash_by_id: dict[int, str] | None = None
 
     def __repr__(self) -> str:
         return (
@@ -137,6 +140,30 @@ class TransmissionClient(BaseTorrentClient):
             rows = [t for t in rows if str(t.fields.get("hashString")).lower() == info_hash]
             if not rows:
                 raise self._not_found(info_hash)
+        torrents = self._convert(rows, files)
+        if info_hash is None:
+            self._hash_by_id = {
+                t.fields["id"]: info.info_hash for t, info in zip(rows, torrents, strict=True)
+            }
+        return torrents
+
+    def list_active(self) -> tuple[list[TorrentInfo], list[str]] | None:
+        """Torrents active in the last minute, and the hashes removed since. None until a full
+        listing has mapped ids to hashes: the daemon reports removed torrents by id."""
+        if self._hash_by_id is None:
+            return None
+        rows, removed_ids = self._call(
+            lambda rpc: rpc.get_recently_active_torrents(arguments=LIST_FIELDS)
+        )
+        torrents = self._convert(rows, False)
+        known = self._hash_by_id
+        for row, info in zip(rows, torrents, strict=True):
+            known[row.fields["id"]] = info.info_hash
+        # Ids we never mapped were removed before our last full listing: not in it, nothing to do.
+        removed = [known.pop(i) for i in removed_ids if i in known]
+        return torrents, removed
+
+    def _convert(self, rows: list, files: bool) -> list[TorrentInfo]:
         try:
             return [_torrent_info(t.fields, files) for t in rows]
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -257,6 +284,7 @@ class TransmissionClient(BaseTorrentClient):
         return self._rpc
 
     def _drop_rpc(self) -> None:
+        self._hash_by_id = None  # the daemon may come back restarted, with new ids
         rpc, self._rpc = self._rpc, None
         if rpc is not None:
             # Client's context-manager exit closes its HTTP session; best effort.

@@ -9,6 +9,8 @@ from pony.orm import Database
 from ..clients import DEFAULT_TIMEOUT
 from .audit import AuditService
 from .auth import AuthService
+from .history import HistoryService
+from .live import LiveTorrents
 from .secrets import SecretStore
 from .servers import ServerService
 from .torrents import ClientPool, TorrentService
@@ -22,6 +24,16 @@ class Services:
     servers: ServerService
     torrents: TorrentService
     audit: AuditService
+    history: HistoryService
+    live: LiveTorrents
+
+    async def start(self) -> None:
+        """Start the background polls (when the app serves pages)."""
+        await self.live.start()
+
+    async def stop(self) -> None:
+        await self.live.stop()
+        self.close()
 
     def close(self) -> None:
         self.torrents.pool.close()
@@ -33,10 +45,14 @@ def build_services(
     users = UserService(db)
     audit = AuditService(db)
     servers = ServerService(db, secrets, timeout=timeout)
+    torrents = TorrentService(db, servers, audit, ClientPool())
+    history = HistoryService(db)
     return Services(
         users=users,
         auth=AuthService(db, users),
         servers=servers,
-        torrents=TorrentService(db, servers, audit, ClientPool()),
+        torrents=torrents,
         audit=audit,
+        history=history,
+        live=LiveTorrents(db, servers, torrents, history),
     )

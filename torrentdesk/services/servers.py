@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import datetime
 
@@ -139,6 +140,9 @@ class ServerService:
         self._db = db
         self._secrets = secrets
         self.timeout = timeout
+        # Called with the server id after a server is added, edited or removed (from any
+        # thread); the live poller listens here.
+        self.listeners: list[Callable[[str], None]] = []
 
     # Storage: short synchronous sessions; call through a thread from async code.
 
@@ -152,7 +156,9 @@ class ServerService:
             server = self._db.TorrentServer(user=user, **values)
             server.password = self._secrets.encrypt(password) if password else None
             server.flush()
-            return _view(server)
+            view = _view(server)
+        self._notify(view.id)
+        return view
 
     def list(self, user_id: int) -> list[ServerView]:
         with db_session:
@@ -193,14 +199,17 @@ class ServerService:
                     None,
                     None,
                 )
-            return _view(server)
+            view = _view(server)
+        self._notify(view.id)
+        return view
 
     def delete(self, user_id: int, server_id: str) -> ServerView:
         with db_session:
             server = self._owned(user_id, server_id)
             view = _view(server)
             server.delete()
-            return view
+        self._notify(view.id)
+        return view
 
     def connection(self, user_id: int, server_id: str) -> ServerConnection:
         with db_session:
@@ -210,6 +219,12 @@ class ServerService:
         with db_session:
             servers = self._db.TorrentServer.select(lambda s: s.user.id == user_id and s.enabled)
             return [self._connection(s) for s in servers.order_by(lambda s: s.name)]
+
+    def all_enabled(self) -> list[tuple[int, ServerConnection]]:
+        """(owner id, connection) of every enabled server of every user: what gets polled."""
+        with db_session:
+            servers = self._db.TorrentServer.select(lambda s: s.enabled)
+            return [(s.user.id, self._connection(s)) for s in servers]
 
     def record_status(self, server_id: str, error: str | None) -> None:
         with db_session:
@@ -233,6 +248,10 @@ class ServerService:
             client.close()
         latency = round((time.perf_counter() - started) * 1000, 1)
         return TestResult(True, "connected", version, latency, None)
+
+    def _notify(self, server_id: str) -> None:
+        for listener in self.listeners:
+            listener(server_id)
 
     def _owned(self, user_id: int, server_id: str):
         server = self._db.TorrentServer.get(id=server_id)

@@ -1,0 +1,457 @@
+"""Live torrent lists (SPEC §7): one background poll per enabled server, a snapshot per server,
+and only the changes pushed to each open page.
+
+Contract for the UI:
+- `LiveTorrents.view(user_id)` -> (rows, servers): every current row of the user's enabled
+  servers (an unreachable server's last known rows included, with `stale=True`) and a
+  `ServerState` per server. Call it once when a page opens.
+- `LiveTorrents.subscribe(user_id, callback)` -> `Subscription`: `callback(TorrentChanges)` is
+  called on the event loop after each poll that changed something for that user. While a user
+  has a subscription, their servers are polled every `fast_interval` (2 s); otherwise every
+  `idle_interval` (60 s). Close the subscription when the page goes away.
+- `await LiveTorrents.refresh(server_id)`: poll a server now (after adding/starting/removing).
+- `LiveTorrents.servers_changed()`: call after a server is added, edited or removed.
+
+A row is a plain dict: `id` ("server_id:info_hash", the AG Grid row id), `server_id`,
+`server_name`, `server_type`, `stale`, and every `TorrentInfo` field but `files`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pony.orm import Database, db_session
+
+from ..clients import ClientError, ServerConnection, TorrentInfo
+from .history import HistoryService
+from .servers import ServerService
+from .torrents import ClientPool, TorrentService
+
+log = logging.getLogger(__name__)
+
+FAST_INTERVAL = 2.0  # while the owner has a page open
+IDLE_INTERVAL = 60.0  # while nobody looks
+MIN_INTERVAL = 1.0  # never faster, whatever is configured
+MAX_BACKOFF = 60.0  # a failing server is retried at most this rarely
+FULL_FETCH_EVERY = 300.0  # Transmission: a full list every 5 minutes, deltas between
+# Transmission's "recently active" covers the last 60 s: after a longer gap only a full
+# list is right. Keep a margin for slow polls.
+DELTA_MAX_GAP = 30.0
+SAMPLE_EVERY = 15.0  # speed history resolution
+SNAPSHOT_EVERY = 60.0  # how often a server's list is written to the database at most
+PRUNE_EVERY = 3600.0
+
+ROW_FIELDS = tuple(name for name in TorrentInfo.__slots__ if name != "files")
+
+
+@dataclass(frozen=True, slots=True)
+class ServerState:
+    id: str
+    name: str
+    server_type: str
+    status: str  # connected | error | unknown
+    error: str | None
+    count: int
+    download_rate: int
+    upload_rate: int
+    stale: bool
+
+
+@dataclass(slots=True)
+class TorrentChanges:
+    added: list[dict] = field(default_factory=list)
+    updated: list[dict] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    servers: list[ServerState] = field(default_factory=list)
+    removed_servers: list[str] = field(default_factory=list)
+    finished: list[dict] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.added
+            or self.updated
+            or self.removed
+            or self.servers
+            or self.removed_servers
+            or self.finished
+        )
+
+
+class Subscription:
+    def __init__(self, hub: LiveTorrents, user_id: int, callback) -> None:
+        self._hub = hub
+        self.user_id = user_id
+        self.callback = callback
+
+    def close(self) -> None:
+        self._hub._unsubscribe(self)
+
+
+class ServerPoller:
+    """Polls one server in its own task; keeps its last list and turns each poll into changes."""
+
+    def __init__(self, hub: LiveTorrents, user_id: int, connection: ServerConnection) -> None:
+        self.hub = hub
+        self.user_id = user_id
+        self.connection = connection
+        self.torrents: dict[str, TorrentInfo] = {}
+        self.rows: dict[str, dict] = {}  # info_hash -> row, as sent to pages
+        self.status = "unknown"
+        self.error: str | None = None
+        self.stale = False
+        self.failures = 0
+        self.last_poll = 0.0
+        self.last_full = 0.0
+        self.last_sample = 0.0
+        self.last_snapshot = 0.0
+        self.wake = asyncio.Event()
+        self.lock = asyncio.Lock()  # never two polls of one server at once
+        self.task: asyncio.Task | None = None
+
+    @property
+    def id(self) -> str:
+        return self.connection.id
+
+    def state(self) -> ServerState:
+        down = up = 0
+        if not self.stale:
+            for torrent in self.torrents.values():
+                down += torrent.download_rate
+                up += torrent.upload_rate
+        return ServerState(
+            self.id,
+            self.connection.name,
+            self.connection.server_type,
+            self.status,
+            self.error,
+            len(self.rows),
+            down,
+            up,
+            self.stale,
+        )
+
+    async def run(self) -> None:
+        while True:
+            try:
+                async with self.lock:
+                    await self.poll()
+            except Exception:  # a bug must not end polling of this server for good
+                log.warning("polling %s failed unexpectedly", self.connection.name, exc_info=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), self.hub.interval_for(self))
+            self.wake.clear()
+
+    async def poll(self) -> None:
+        client = self.hub.pool.get(self.connection)
+        now = time.monotonic()
+        full = (
+            not self.torrents
+            or now - self.last_full >= FULL_FETCH_EVERY
+            or now - self.last_poll > DELTA_MAX_GAP
+            or self.stale
+        )
+        try:
+            delta = None if full else await client.list_active()
+            if delta is None:
+                torrents, removed, full = await client.list_torrents(), None, True
+            else:
+                torrents, removed = delta
+        except ClientError as exc:
+            self.last_poll = now
+            await self._failed(str(exc))
+            return
+        self.last_poll = now
+        if full:
+            self.last_full = now
+        changes = self._apply(torrents, removed)
+        recovered = self.status != "connected"
+        self.status, self.error, self.failures = "connected", None, 0
+        if recovered:
+            await asyncio.to_thread(self.hub.servers.record_status, self.id, None)
+        if changes or recovered:
+            changes.servers.append(self.state())
+            self.hub.publish(self.user_id, changes)
+        await self._persist(now, full)
+
+    def _apply(self, torrents: list[TorrentInfo], removed: list[str] | None) -> TorrentChanges:
+        """Diff against the last list. `removed` None means `torrents` is the full list."""
+        changes = TorrentChanges()
+        known = self.torrents
+        was_stale, self.stale = self.stale, False
+        seen: set[str] = set()
+        for torrent in torrents:
+            info_hash = torrent.info_hash
+            seen.add(info_hash)
+            old = known.get(info_hash)
+            if old is not None and old == torrent and not was_stale:
+                continue
+            known[info_hash] = torrent
+            on_pages = info_hash in self.rows  # also rows shown stale from the database
+            row = self._row(torrent)
+            self.rows[info_hash] = row
+            if not on_pages:
+                changes.added.append(row)
+                continue
+            changes.updated.append(row)
+            if old is not None and old.progress < 1.0 <= torrent.progress:
+                changes.finished.append(row)
+        gone = (known.keys() - seen) if removed is None else known.keys() & set(removed)
+        for info_hash in gone:
+            del known[info_hash]
+            self.rows.pop(info_hash, None)
+            changes.removed.append(self._row_id(info_hash))
+        if was_stale and removed is None:
+            # Rows known only from the database (not in `known`) and now absent are gone too.
+            for info_hash in self.rows.keys() - known.keys():
+                del self.rows[info_hash]
+                changes.removed.append(self._row_id(info_hash))
+        return changes
+
+    async def _failed(self, error: str) -> None:
+        self.failures += 1
+        changed = self.status != "error" or self.error != error
+        self.status, self.error = "error", error
+        changes = TorrentChanges()
+        if not self.stale:
+            self.stale = True
+            if not self.rows:
+                await self._load_known_rows()
+            for row in self.rows.values():
+                row["stale"] = True
+            changes.updated = list(self.rows.values())
+        if changed or changes.updated:
+            await asyncio.to_thread(self.hub.servers.record_status, self.id, error)
+            changes.servers.append(self.state())
+            self.hub.publish(self.user_id, changes)
+        now = time.monotonic()
+        if now - self.last_sample >= SAMPLE_EVERY:
+            self.last_sample = now
+            await asyncio.to_thread(
+                self.hub.history.record, self.id, 0, 0, len(self.rows), 0, False
+            )
+
+    async def _load_known_rows(self) -> None:
+        """After a restart with the server down: its last known list from the database."""
+        for torrent in await asyncio.to_thread(self.hub.known_torrents, self.id):
+            self.rows[torrent.info_hash] = self._row(torrent)
+
+    async def _persist(self, now: float, full: bool) -> None:
+        if now - self.last_sample >= SAMPLE_EVERY:
+            self.last_sample = now
+            state = self.state()
+            active = sum(1 for t in self.torrents.values() if t.download_rate or t.upload_rate)
+            await asyncio.to_thread(
+                self.hub.history.record,
+                self.id,
+                state.download_rate,
+                state.upload_rate,
+                len(self.torrents),
+                active,
+                True,
+            )
+        if full and now - self.last_snapshot >= SNAPSHOT_EVERY:
+            self.last_snapshot = now
+            await asyncio.to_thread(
+                self.hub.torrents.remember_list, self.id, list(self.torrents.values())
+            )
+
+    def _row_id(self, info_hash: str) -> str:
+        return f"{self.id}:{info_hash}"
+
+    def _row(self, torrent: TorrentInfo) -> dict:
+        row = {name: getattr(torrent, name) for name in ROW_FIELDS}
+        row["id"] = self._row_id(torrent.info_hash)
+        row["server_id"] = self.id
+        row["server_name"] = self.connection.name
+        row["server_type"] = self.connection.server_type
+        row["stale"] = self.stale
+        return row
+
+
+class LiveTorrents:
+    def __init__(
+        self,
+        db: Database,
+        servers: ServerService,
+        torrents: TorrentService,
+        history: HistoryService,
+        fast_interval: float = FAST_INTERVAL,
+        idle_interval: float = IDLE_INTERVAL,
+    ) -> None:
+        self._db = db
+        self.servers = servers
+        self.torrents = torrents
+        self.pool: ClientPool = torrents.pool
+        self.history = history
+        self.fast_interval = max(MIN_INTERVAL, fast_interval)
+        self.idle_interval = max(self.fast_interval, idle_interval)
+        self._pollers: dict[str, ServerPoller] = {}
+        self._subscriptions: dict[int, list[Subscription]] = defaultdict(list)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._sync_task: asyncio.Task | None = None
+        self._sync_pending = False
+        self._prune_task: asyncio.Task | None = None
+        servers.listeners.append(self._on_server_changed)
+        torrents.listeners.append(self.poke)
+
+    # -- lifecycle --
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        await self._sync_pollers()
+        self._prune_task = self._loop.create_task(self._prune_forever())
+
+    async def stop(self) -> None:
+        tasks = [p.task for p in self._pollers.values() if p.task]
+        tasks += [t for t in (self._prune_task, self._sync_task) if t]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._pollers.clear()
+
+    # -- what pages use --
+
+    def view(self, user_id: int) -> tuple[list[dict], list[ServerState]]:
+        pollers = self._user_pollers(user_id)
+        rows = [row for poller in pollers for row in poller.rows.values()]
+        return rows, [poller.state() for poller in pollers]
+
+    def subscribe(self, user_id: int, callback: Callable[[TorrentChanges], None]) -> Subscription:
+        subscription = Subscription(self, user_id, callback)
+        first = not self._subscriptions[user_id]
+        self._subscriptions[user_id].append(subscription)
+        if first:  # idle pollers sleep up to a minute: start the fast rhythm now
+            for poller in self._user_pollers(user_id):
+                poller.wake.set()
+        return subscription
+
+    async def refresh(self, server_id: str) -> None:
+        poller = self._pollers.get(server_id)
+        if poller is not None:
+            async with poller.lock:
+                await poller.poll()
+
+    def poke(self, server_id: str) -> None:
+        """Poll a server soon; callable from any thread."""
+        poller = self._pollers.get(server_id)
+        if poller is not None and self._loop is not None:
+            self._loop.call_soon_threadsafe(poller.wake.set)
+
+    def servers_changed(self) -> None:
+        """Re-read which servers to poll; callable from any thread."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._schedule_sync)
+
+    def history_for(
+        self, user_id: int, server_id: str, hours: float = 24
+    ) -> list[tuple[float, int, int]]:
+        return self.history.samples(user_id, server_id, hours)
+
+    # -- internals --
+
+    def interval_for(self, poller: ServerPoller) -> float:
+        interval = (
+            self.fast_interval if self._subscriptions.get(poller.user_id) else self.idle_interval
+        )
+        if poller.failures:
+            backoff = self.fast_interval * 2 ** min(poller.failures, 8)
+            interval = max(interval, min(MAX_BACKOFF, backoff))
+        return interval
+
+    def publish(self, user_id: int, changes: TorrentChanges) -> None:
+        for subscription in list(self._subscriptions.get(user_id, ())):
+            try:
+                subscription.callback(changes)
+            except Exception:  # one broken page must not stop the others' updates
+                log.warning("a live-update subscriber failed", exc_info=True)
+
+    def known_torrents(self, server_id: str) -> list[TorrentInfo]:
+        """The last known list of a server from the database (name, size, added) as infos."""
+        with db_session:
+            rows = self._db.Torrent.select(lambda t: t.server.id == server_id)[:]
+            return [
+                TorrentInfo(
+                    t.info_hash,
+                    t.name,
+                    "stopped",
+                    0.0,
+                    t.size,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0.0,
+                    None,
+                    0,
+                    0,
+                    int(t.added_at.timestamp()) if t.added_at else 0,
+                    "",
+                    None,
+                    None,
+                )
+                for t in rows
+            ]
+
+    def _user_pollers(self, user_id: int) -> list[ServerPoller]:
+        pollers = [p for p in self._pollers.values() if p.user_id == user_id]
+        return sorted(pollers, key=lambda p: p.connection.name.lower())
+
+    def _unsubscribe(self, subscription: Subscription) -> None:
+        subscriptions = self._subscriptions.get(subscription.user_id, [])
+        if subscription in subscriptions:
+            subscriptions.remove(subscription)
+
+    def _on_server_changed(self, _server_id: str) -> None:
+        self.servers_changed()
+
+    def _schedule_sync(self) -> None:
+        self._sync_pending = True
+        if self._sync_task is None or self._sync_task.done():
+            self._sync_task = asyncio.get_running_loop().create_task(self._sync_while_pending())
+
+    async def _sync_while_pending(self) -> None:
+        # A change that arrives during a sync must not be lost: sync again until none is.
+        while self._sync_pending:
+            self._sync_pending = False
+            await self._sync_pollers()
+
+    async def _sync_pollers(self) -> None:
+        """Start, replace or stop pollers to match the enabled servers in the database."""
+        wanted = {
+            c.id: (user_id, c) for user_id, c in await asyncio.to_thread(self.servers.all_enabled)
+        }
+        for server_id in list(self._pollers):
+            poller = self._pollers[server_id]
+            entry = wanted.get(server_id)
+            if entry is None or entry[1] != poller.connection:
+                self._retire(poller, gone=entry is None or entry[0] != poller.user_id)
+        for server_id, (user_id, connection) in wanted.items():
+            if server_id not in self._pollers:
+                poller = ServerPoller(self, user_id, connection)
+                self._pollers[server_id] = poller
+                poller.task = asyncio.get_running_loop().create_task(poller.run())
+                self.publish(user_id, TorrentChanges(servers=[poller.state()]))
+
+    def _retire(self, poller: ServerPoller, gone: bool) -> None:
+        del self._pollers[poller.id]
+        if poller.task:
+            poller.task.cancel()
+        # Its rows leave the pages; a replacement poller (edited server) sends them afresh.
+        changes = TorrentChanges(removed=[poller._row_id(h) for h in poller.rows])
+        if gone:
+            changes.removed_servers.append(poller.id)
+        self.publish(poller.user_id, changes)
+
+    async def _prune_forever(self) -> None:
+        while True:
+            try:
+                await asyncio.to_thread(self.history.prune)
+            except Exception:
+                log.warning("pruning the speed history failed", exc_info=True)
+            await asyncio.sleep(PRUNE_EVERY)
