@@ -44,28 +44,24 @@ __all__ = [
 ]
 
 
+_CLIENT_TYPES: dict[str, type[RTorrentClient] | type[TransmissionClient]] = {
+    "rtorrent": RTorrentClient,
+    "transmission": TransmissionClient,
+}
+
+
 def get_client(server: ServerConnection) -> BaseTorrentClient:
     """The blocking client for `server`, by its type."""
-    if server.server_type == "rtorrent":
-        return RTorrentClient(
-            host=server.host,
-            port=server.port,
-            protocol=server.protocol,
-            username=server.username,
-            password=server.password,
-            rpc_path=server.rpc_path,
-            timeout=server.timeout,
-            name=server.name,
-        )
-    if server.server_type == "transmission":
-        return TransmissionClient(
-            host=server.host,
-            port=server.port,
-            protocol=server.protocol,
-            username=server.username,
-            password=server.password,
-            rpc_path=server.rpc_path,
-            timeout=server.timeout,
-            name=server.name,
-        )
-    raise ValueError(f"unknown server type {server.server_type!r}")
+    client_type = _CLIENT_TYPES.get(server.server_type)
+    if client_type is None:
+        raise ValueError(f"unknown server type {server.server_type!r}")
+    return client_type(
+        host=server.host,
+        port=server.port,
+        protocol=server.protocol,
+        username=server.username,
+        password=server.password,
+        rpc_path=server.rpc_path,
+        timeout=server.timeout,
+        name=server.name,
+    )
