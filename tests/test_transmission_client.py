@@ -561,3 +561,23 @@ def test_daemon_restart_recovers(
     [info] = wait_until(transmission_client.list_torrents, message="torrents reloaded")
     assert (info.info_hash, info.name) == (torrent.info_hash, "survivor")
     assert transmission_client.check_connection() is True
+
+
+def test_list_active_reports_changes_and_removals_after_a_full_listing(
+    transmission_client: TransmissionClient,
+) -> None:
+    assert transmission_client.list_active() is None  # no id -> hash map yet
+    kept, dropped = make_torrent("delta-kept.bin"), make_torrent("delta-dropped.bin")
+    transmission_client.add_torrent(kept.data, start=False)
+    transmission_client.add_torrent(dropped.data, start=False)
+    assert {t.info_hash for t in transmission_client.list_torrents()} == {
+        kept.info_hash,
+        dropped.info_hash,
+    }
+    transmission_client.erase(dropped.info_hash)
+    changed, removed = transmission_client.list_active()
+    assert removed == [dropped.info_hash]
+    assert dropped.info_hash not in {t.info_hash for t in changed}
+    assert all(isinstance(t, TorrentInfo) and len(t.info_hash) == 40 for t in changed)
+    # Reported once: the next delta no longer carries it.
+    assert transmission_client.list_active()[1] == []
