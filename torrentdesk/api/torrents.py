@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import orjson
 from fastapi import APIRouter, File, Path, Query, Response, UploadFile
 from fastapi.responses import JSONResponse
 
@@ -62,9 +63,15 @@ def _located(located: LocatedTorrent) -> dict:
     response_model_exclude_unset=True,
     responses={404: {"model": ErrorResponse}},
 )
-async def list_torrents(user: UserDep, services: ServicesDep, server_id: str | None = None) -> dict:
+async def list_torrents(
+    user: UserDep, services: ServicesDep, server_id: str | None = None
+) -> dict | Response:
+    # Serialized here with orjson (a docstring would show in /docs): 10 000 rows cost ~45 ms
+    # of pydantic validation plus ~20 ms of its JSON dump; orjson writes the same JSON in ~4 ms.
+    # The rows are built from our own normalized types, so validating them again proved
+    # nothing; the response model stays the documented contract (a test checks the body).
     listing = await services.torrents.list(user.id, server_id)
-    return {
+    content = {
         "torrents": [torrent_response(part.server, t) for part in listing for t in part.torrents],
         "servers": [
             {
@@ -78,6 +85,10 @@ async def list_torrents(user: UserDep, services: ServicesDep, server_id: str | N
             for part in listing
         ],
     }
+    try:
+        return Response(orjson.dumps(content), media_type="application/json")
+    except (orjson.JSONEncodeError, TypeError):  # e.g. a lone surrogate in a name
+        return content  # FastAPI's own path decides, as before
 
 
 @router.post(

@@ -26,7 +26,7 @@ from typing import NoReturn
 from urllib.parse import unquote
 
 from ..torrent_input import is_info_hash, parse_magnet, parse_torrent_file, parse_torrent_url
-from . import errors
+from . import errors, xmlrpc_reply
 from .base import DEFAULT_TIMEOUT, AddedTorrent, BaseTorrentClient, TorrentFile, TorrentInfo
 from .scgi import HttpTransport, ScgiTransport
 
@@ -145,7 +145,7 @@ class RTorrentClient(BaseTorrentClient):
         body = xmlrpc.client.dumps(params, method, allow_none=False).encode("utf-8")
         reply = self._transport.post(body)
         try:
-            return xmlrpc.client.loads(reply)[0][0]
+            return xmlrpc_reply.loads(reply)[0]
         except xmlrpc.client.Fault as fault:
             raise self._fault_error(fault.faultCode, fault.faultString, method) from None
         except Exception as exc:  # expat, xmlrpc and conversion errors alike: not XML-RPC

@@ -4,10 +4,13 @@ on a hash wherever it lives."""
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pony.orm import Database, db_session
+from pony.utils import datetime2timestamp
 
 from ..clients import (
     AddedTorrent,
@@ -89,6 +92,12 @@ class TorrentService:
         self._servers = servers
         self._audit = audit
         self.pool = pool
+        # Each server's snapshot rows as this process last wrote them (see remember_list).
+        self._snapshots: dict[str, dict[str, tuple[str, int]]] = {}
+        self._snapshot_lock = threading.Lock()
+        # Called with the server id after a torrent there was added, started, stopped or
+        # removed, so the live view polls it at once.
+        self.listeners: list[Callable[[str], None]] = []
 
     async def list(self, user_id: int, server_id: str | None = None) -> list[ServerTorrents]:
         """Every enabled server (or the one asked for) at once; a failing server is reported,
@@ -171,7 +180,7 @@ class TorrentService:
         except ClientError as exc:
             await asyncio.to_thread(self._servers.record_status, connection.id, str(exc))
             return ServerTorrents(connection, [], exc)
-        await asyncio.to_thread(self._remember_list, connection.id, torrents)
+        await asyncio.to_thread(self.remember_list, connection.id, torrents)
         return ServerTorrents(connection, torrents, None)
 
     async def _add(self, user_id, server_id, info_hash, name, call) -> AddedTorrent:
@@ -186,6 +195,7 @@ class TorrentService:
         # Our parsed name first: Transmission leaves a magnet's '+' undecoded in `dn`.
         added = AddedTorrent(added.info_hash or info_hash, name or added.name)
         await asyncio.to_thread(self._remember_added, user_id, server_id, added)
+        self._notify(server_id)
         return added
 
     async def _act(
@@ -206,7 +216,12 @@ class TorrentService:
         await asyncio.to_thread(
             self._audit.record, user_id, action, True, located.server.id, info_hash, detail
         )
+        self._notify(located.server.id)
         return located
+
+    def _notify(self, server_id: str) -> None:
+        for listener in self.listeners:
+            listener(server_id)
 
     async def _locate(self, user_id, info_hash, server_id, files=False) -> LocatedTorrent:
         """The torrent on the named server, or on the one server of the user's that has it."""
@@ -241,34 +256,81 @@ class TorrentService:
 
     # Snapshot of each server's list (short synchronous sessions, run in a thread).
 
-    def _remember_list(self, server_id: str, torrents: list[TorrentInfo]) -> None:
-        now = utcnow()
-        with db_session:
-            server = self._db.TorrentServer.get(id=server_id)
-            if server is None:  # removed while we were listing
-                return
-            server.last_status, server.last_error, server.last_checked_at = "connected", None, now
-            known = {row.info_hash: row for row in server.torrents}
-            current = {t.info_hash: t for t in torrents}
-            for info_hash in known.keys() - current.keys():
-                known[info_hash].delete()
-            for info_hash, torrent in current.items():
-                row = known.get(info_hash)
-                if row is None:
-                    self._db.Torrent(
-                        server=server,
-                        info_hash=info_hash,
-                        name=torrent.name,
-                        size=torrent.size,
-                        added_at=_from_unix(torrent.added_at),
-                        last_seen_at=now,
+    def remember_list(self, server_id: str, torrents: list[TorrentInfo]) -> None:
+        """Store a server's list as its snapshot: rows added, renamed/resized and removed.
+
+        Runs on every listing, 2 000+ rows per server, so it is plain SQL on what changed,
+        never an entity per row: ~3 ms for 2 000 unchanged rows, where loading them as Pony
+        entities (with their datetimes) took ~80 ms while holding SQLite's write lock. The rows
+        as last written are kept in memory and trusted while the server's row count in the
+        database still matches them; else they are read back (the first time, or after someone
+        else changed them)."""
+        db = self._db
+        now = _sql_datetime(db, utcnow())
+        current = {t.info_hash: (t.name, t.size, t.added_at) for t in torrents}
+        with self._snapshot_lock:
+            try:
+                with db_session:
+                    cursor = db.get_connection().cursor()  # one write transaction for all
+                    p = "?" if db.provider.paramstyle == "qmark" else "%s"
+                    cursor.execute(
+                        f'UPDATE "TorrentServer" SET "last_status" = {p}, "last_error" = NULL, '
+                        f'"last_checked_at" = {p} WHERE "id" = {p}',
+                        ("connected", now, server_id),
                     )
-                elif row.name != torrent.name or row.size != torrent.size:
-                    row.set(name=torrent.name, size=torrent.size)
-            # One statement for the unchanged majority instead of a write per row.
-            self._db.execute(
-                'UPDATE "Torrent" SET "last_seen_at" = $now WHERE "server" = $server_id'
+                    if cursor.rowcount == 0:  # removed while we were listing
+                        self._snapshots.pop(server_id, None)
+                        return
+                    known = self._stored_snapshot(cursor, p, server_id)
+                    self._write_snapshot(cursor, p, server_id, known, current, now)
+                    self._snapshots[server_id] = {h: (n, s) for h, (n, s, _) in current.items()}
+            except BaseException:
+                self._snapshots.pop(server_id, None)  # the transaction may not have happened
+                raise
+
+    def _stored_snapshot(self, cursor, p: str, server_id: str) -> dict[str, tuple[str, int]]:
+        known = self._snapshots.get(server_id)
+        if known is not None:
+            cursor.execute(f'SELECT count(*) FROM "Torrent" WHERE "server" = {p}', (server_id,))
+            if cursor.fetchone()[0] == len(known):
+                return known
+        cursor.execute(
+            f'SELECT "info_hash", "name", "size" FROM "Torrent" WHERE "server" = {p}',
+            (server_id,),
+        )
+        return {info_hash: (name, size) for info_hash, name, size in cursor.fetchall()}
+
+    def _write_snapshot(self, cursor, p: str, server_id: str, known, current, now) -> None:
+        gone = [(server_id, h) for h in known.keys() - current.keys()]
+        if gone:
+            cursor.executemany(
+                f'DELETE FROM "Torrent" WHERE "server" = {p} AND "info_hash" = {p}', gone
             )
+        new, changed = [], []
+        for info_hash, (name, size, added_at) in current.items():
+            old = known.get(info_hash)
+            if old is None:
+                moment = _from_unix(added_at)
+                added = None if moment is None else _sql_datetime(self._db, moment)
+                new.append((server_id, info_hash, name, size, added, now))
+            elif old[0] != name or old[1] != size:
+                changed.append((name, size, server_id, info_hash))
+        if new:
+            cursor.executemany(
+                'INSERT INTO "Torrent" ("server", "info_hash", "name", "size", "added_at", '
+                f'"last_seen_at") VALUES ({p}, {p}, {p}, {p}, {p}, {p})',
+                new,
+            )
+        if changed:
+            cursor.executemany(
+                f'UPDATE "Torrent" SET "name" = {p}, "size" = {p} '
+                f'WHERE "server" = {p} AND "info_hash" = {p}',
+                changed,
+            )
+        # One statement for the unchanged majority instead of a write per row.
+        cursor.execute(
+            f'UPDATE "Torrent" SET "last_seen_at" = {p} WHERE "server" = {p}', (now, server_id)
+        )
 
     def _remember_added(self, user_id: int, server_id: str, added: AddedTorrent) -> None:
         with db_session:
@@ -281,10 +343,17 @@ class TorrentService:
         self._audit.record(user_id, "torrent.add", True, server_id, added.info_hash, detail)
 
     def _forget(self, server_id: str, info_hash: str) -> None:
+        with self._snapshot_lock:
+            self._snapshots.pop(server_id, None)
         with db_session:
             row = self._db.Torrent.get(server=server_id, info_hash=info_hash)
             if row is not None:
                 row.delete()
+
+
+def _sql_datetime(db: Database, moment: datetime) -> object:
+    """A naive UTC datetime as Pony stores it: its text form in SQLite, as is elsewhere."""
+    return datetime2timestamp(moment) if db.provider.dialect == "SQLite" else moment
 
 
 def _from_unix(seconds: int) -> datetime | None:

@@ -1,0 +1,455 @@
+"""The measurements. Each is one function registered with `@measurement`: it gets the `Bench`
+(servers, rounds, work dir, the running app) and returns its table rows. They run in the order
+they are defined; adding a figure is adding a function.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import xmlrpc.client
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import transmission_rpc
+
+from tests.daemons.common import free_port, wait_for_port
+from torrentdesk.clients import ServerConnection, get_client
+from torrentdesk.clients.rtorrent import _MULTICALL_FIELDS
+from torrentdesk.clients.transmission import LIST_FIELDS
+from torrentdesk.db import open_database
+from torrentdesk.services import build_services
+from torrentdesk.services.secrets import SecretStore
+from torrentdesk.services.servers import ServerFields
+
+from .report import Goal, Row, Stats
+from .servers import BenchServer
+
+MS = 1000.0
+MIB = 1024 * 1024
+
+
+@dataclass
+class Bench:
+    servers: list[BenchServer]
+    rounds: int
+    workdir: Path
+    log: Callable[[str], None] = print
+    _app: AppProcess | None = field(default=None, repr=False)
+
+    @property
+    def torrents(self) -> int:
+        return sum(s.count for s in self.servers)
+
+    def app(self) -> AppProcess:
+        """The real torrentdesk process with every bench server added (started once)."""
+        if self._app is None:
+            self._app = AppProcess.start(self.workdir / "app", self.servers)
+        return self._app
+
+    def close(self) -> None:
+        if self._app is not None:
+            self._app.stop()
+
+
+MEASUREMENTS: list[Callable[[Bench], list[Row]]] = []
+
+
+def measurement(fn: Callable[[Bench], list[Row]]) -> Callable[[Bench], list[Row]]:
+    MEASUREMENTS.append(fn)
+    return fn
+
+
+def timed(fn) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+# -- baseline: the raw library call per server ------------------------------------------------
+
+
+class Baseline:
+    """The fastest plain way to get one server's list: no torrentdesk code in the path."""
+
+    def __init__(self, server: BenchServer) -> None:
+        self.server = server
+        if server.server_type == "transmission":
+            self._rpc = transmission_rpc.Client(
+                host=server.host,
+                port=server.port,
+                username=server.username,
+                password=server.password,
+                timeout=60,
+            )
+            self.what = "transmission-rpc get_torrents"
+        else:
+            self._body = xmlrpc.client.dumps(("", "main", *_MULTICALL_FIELDS), "d.multicall2")
+            self.what = "d.multicall2 + xmlrpc.client"
+
+    def fetch(self) -> int:
+        if self.server.server_type == "transmission":
+            return len(self._rpc.get_torrents(arguments=list(LIST_FIELDS)))
+        body = self._body.encode()
+        headers = b"CONTENT_LENGTH\x00%d\x00SCGI\x001\x00" % len(body)
+        with socket.create_connection((self.server.host, self.server.port), timeout=60) as sock:
+            sock.sendall(b"%d:%s,%s" % (len(headers), headers, body))
+            reply = b"".join(iter(lambda: sock.recv(1 << 20), b""))
+        return len(xmlrpc.client.loads(reply.partition(b"\r\n\r\n")[2])[0][0])
+
+
+@dataclass
+class ServicesUnderTest:
+    """torrentdesk's services on a temp data dir, with the bench servers added for one user."""
+
+    services: object
+    user_id: int
+
+    @classmethod
+    def create(cls, data_dir: Path, servers: list[BenchServer]) -> ServicesUnderTest:
+        services = build_services(
+            open_database(f"sqlite:///{data_dir / 'torrentdesk.sqlite'}"), SecretStore(data_dir)
+        )
+        user = services.users.create("bench", "bench-password-123")
+        for s in servers:
+            fields = s.api_fields()
+            services.servers.create(user.id, ServerFields(**fields))
+        return cls(services, user.id)
+
+    async def list_all(self) -> int:
+        listing = await self.services.torrents.list(self.user_id)
+        failed = [part.error for part in listing if part.error]
+        if failed:
+            raise RuntimeError(f"torrentdesk could not list a server: {failed[0]}")
+        return sum(len(part.torrents) for part in listing)
+
+
+@measurement
+def fetch(bench: Bench) -> list[Row]:
+    """Per round: each server's baseline call alone, then torrentdesk's client for that server
+    alone; then all the baseline calls at once (one thread each); then torrentdesk's aggregated
+    fetch. Ratios are taken per round (same conditions for both) and summarized over rounds.
+
+    The daemons share this machine's CPUs with torrentdesk, unlike real remote servers: the
+    CPU they and torrentdesk burn per aggregated fetch is reported, with the raw calls run all
+    at once, to tell torrentdesk's cost from the machine's."""
+    servers = bench.servers
+    baselines = [Baseline(s) for s in servers]
+    # torrentdesk's blocking client per server, as its worker thread runs it
+    clients = [get_client(_connection_of(s)) for s in servers]
+    under_test = ServicesUnderTest.create(bench.workdir / "services-data", servers)
+    pool = ThreadPoolExecutor(len(servers))
+    base: dict[str, list[float]] = {s.name: [] for s in servers}
+    ours: dict[str, list[float]] = {s.name: [] for s in servers}
+    figures: dict[str, list[float]] = {
+        k: []
+        for k in ("slowest", "together", "aggregated", "ratio", "ratio_together", "cpu", "daemons")
+    }
+    first: list[float] = []
+
+    def all_at_once() -> None:
+        for s, future in zip(servers, [pool.submit(b.fetch) for b in baselines], strict=True):
+            _check(future.result(), s)
+
+    async def rounds() -> None:
+        for n in range(bench.rounds + 1):  # round 0 warms up (and writes the first snapshot)
+            alone = []
+            for s, b, c in zip(servers, baselines, clients, strict=True):
+                alone.append(timed(lambda b=b, s=s: _check(b.fetch(), s)))
+                mine = timed(lambda c=c, s=s: _check(len(c.list_torrents()), s))
+                if n:
+                    base[s.name].append(alone[-1])
+                    ours[s.name].append(mine)
+            together = timed(all_at_once)
+            daemons_before, cpu_before = _cpu_seconds(servers), time.process_time()
+            started = time.perf_counter()
+            total = await under_test.list_all()
+            elapsed = time.perf_counter() - started
+            cpu, daemons = time.process_time() - cpu_before, _cpu_seconds(servers) - daemons_before
+            if total != bench.torrents:
+                raise RuntimeError(f"listed {total} torrents, expected {bench.torrents}")
+            if n == 0:
+                first.append(elapsed)
+                continue
+            for key, value in (
+                ("slowest", max(alone)),
+                ("together", together),
+                ("aggregated", elapsed),
+                ("ratio", elapsed / max(alone)),
+                ("ratio_together", elapsed / together),
+                ("cpu", cpu),
+                ("daemons", daemons),
+            ):
+                figures[key].append(value)
+
+    try:
+        asyncio.run(rounds())
+    finally:
+        pool.shutdown()
+        under_test.services.close()
+        for c in clients:
+            c.close()
+
+    n = len(servers)
+
+    def ms(values) -> Stats:
+        return Stats.of(x * MS for x in values)
+
+    rows = [
+        Row(f"baseline {s.name}: {b.what} ({s.count})", ms(base[s.name]), "ms")
+        for s, b in zip(servers, baselines, strict=True)
+    ]
+    rows += [
+        Row(f"torrentdesk client {s.name}.list_torrents()", ms(ours[s.name]), "ms") for s in servers
+    ]
+    rows += [
+        Row("baseline: slowest server per round", ms(figures["slowest"]), "ms"),
+        Row(
+            f"aggregated fetch: TorrentService.list, {n} servers, {bench.torrents} torrents",
+            ms(figures["aggregated"]),
+            "ms",
+        ),
+        Row(
+            "aggregated fetch ÷ slowest baseline",
+            Stats.of(figures["ratio"]),
+            "x",
+            Goal(1.3),
+            note="concurrency should hide all but the slowest server",
+        ),
+        Row("first aggregated fetch (writes every row's snapshot)", ms(first), "ms"),
+        Row(
+            f"context: all {n} baseline calls at once ({n} threads)", ms(figures["together"]), "ms"
+        ),
+        Row(
+            f"context: aggregated fetch ÷ all {n} baseline calls at once",
+            Stats.of(figures["ratio_together"]),
+            "x",
+        ),
+        Row(
+            "context: CPU per aggregated fetch, torrentdesk (all threads)", ms(figures["cpu"]), "ms"
+        ),
+        Row(
+            f"context: CPU per aggregated fetch, the {n} daemons",
+            ms(figures["daemons"]),
+            "ms",
+            note=f"daemons and torrentdesk share {os.cpu_count()} CPUs here; remote ones would not",
+        ),
+    ]
+    return rows
+
+
+def _cpu_seconds(servers: list[BenchServer]) -> float:
+    """User + system CPU seconds the daemons have used so far."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for s in servers:
+        fields = Path(f"/proc/{s.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def _connection_of(server: BenchServer) -> ServerConnection:
+    return ServerConnection(
+        name=server.name,
+        server_type=server.server_type,  # type: ignore[arg-type]
+        host=server.host,
+        port=server.port,
+        protocol=server.protocol,  # type: ignore[arg-type]
+        username=server.username,
+        password=server.password,
+        timeout=60,
+        id=server.name,
+    )
+
+
+def _check(count: int, server: BenchServer) -> None:
+    if count != server.count:
+        raise RuntimeError(f"{server.name} listed {count} torrents, expected {server.count}")
+
+
+# -- the real app process over HTTP -----------------------------------------------------------
+
+
+@dataclass
+class AppProcess:
+    process: subprocess.Popen
+    base: str
+    headers: dict
+    output: list[str]
+
+    @classmethod
+    def start(cls, workdir: Path, servers: list[BenchServer]) -> AppProcess:
+        workdir.mkdir(parents=True, exist_ok=True)
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "NICEGUI_"))}
+        env.pop("TORRENTDESK_DB_URL", None)
+        env.pop("TORRENTDESK_DATA_DIR", None)
+        command = [sys.executable, "-m", "torrentdesk", "--no-open", "--port", str(port)]
+        process = subprocess.Popen(
+            [*command, "--data-dir", str(workdir / "data")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+            cwd=workdir,
+        )
+        output: list[str] = []
+        app = cls(process, f"http://127.0.0.1:{port}", {}, output)
+        try:
+            password = app._admin_password()
+            threading.Thread(target=app._drain, daemon=True).start()
+            wait_for_port(port, process, timeout=60)
+            with httpx.Client(base_url=app.base, timeout=60) as http:
+                token = http.post(
+                    "/auth/token", json={"username": "admin", "password": password}
+                ).raise_for_status()
+                app.headers = {"Authorization": f"Bearer {token.json()['token']}"}
+                for s in servers:
+                    http.post(
+                        "/servers", json=s.api_fields(), headers=app.headers
+                    ).raise_for_status()
+        except BaseException:
+            app.stop()
+            raise
+        return app
+
+    def _admin_password(self) -> str:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line and self.process.poll() is not None:
+                break
+            self.output.append(line)
+            match = re.search(r"created the first user 'admin' with password: (\S+)", line)
+            if match:
+                return match.group(1)
+        raise RuntimeError("torrentdesk printed no admin password:\n" + "".join(self.output))
+
+    def _drain(self) -> None:
+        for line in self.process.stdout:
+            self.output.append(line)
+
+    def status(self, key: str) -> int:
+        """A /proc/PID/status figure (VmHWM, VmRSS) in bytes."""
+        text = Path(f"/proc/{self.process.pid}/status").read_text()
+        match = re.search(rf"^{key}:\s+(\d+) kB", text, re.MULTILINE)
+        if match is None:
+            raise RuntimeError(f"no {key} in /proc/{self.process.pid}/status")
+        return int(match.group(1)) * 1024
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@measurement
+def get_torrents(bench: Bench) -> list[Row]:
+    """GET /torrents end to end: token check, the fetch, serialization, the bytes on loopback;
+    as a script asks (no compression) and as a browser asks (gzip accepted)."""
+    app = bench.app()
+    encodings = {"identity": "no compression", "gzip": "gzip accepted, as browsers ask"}
+    times: dict[str, list[float]] = {e: [] for e in encodings}
+    wire: dict[str, list[float]] = {e: [] for e in encodings}
+    with httpx.Client(base_url=app.base, timeout=60, headers=app.headers) as http:
+        for n in range(bench.rounds + 1):  # round 0 warms up (and writes the first snapshot)
+            for encoding in encodings:
+                started = time.perf_counter()
+                response = http.get("/torrents", headers={"Accept-Encoding": encoding})
+                response.raise_for_status()
+                elapsed = time.perf_counter() - started
+                if n == 0:
+                    _check_listing(response.json(), bench)
+                    continue
+                times[encoding].append(elapsed)
+                wire[encoding].append(response.num_bytes_downloaded)
+    rows = []
+    for encoding, what in encodings.items():
+        rows += [
+            Row(
+                f"GET /torrents, {bench.torrents} rows, end to end, {what}",
+                Stats.of(x * MS for x in times[encoding]),
+                "ms",
+            ),
+            Row(
+                f"GET /torrents bytes on the wire, {what}",
+                Stats.of(x / MIB for x in wire[encoding]),
+                "MiB",
+            ),
+        ]
+    return rows
+
+
+def _check_listing(listing: dict, bench: Bench) -> None:
+    bad = [s for s in listing["servers"] if s["status"] != "connected"]
+    if bad or len(listing["torrents"]) != bench.torrents:
+        raise RuntimeError(
+            f"GET /torrents listed {len(listing['torrents'])} of {bench.torrents} torrents; "
+            f"failing servers: {bad}"
+        )
+
+
+@measurement
+def peak_rss(bench: Bench) -> list[Row]:
+    """The app's peak RSS (VmHWM) after its listings of every torrent."""
+    app = bench.app()
+    return [
+        Row(
+            f"app process peak RSS with {bench.torrents} torrents (VmHWM)",
+            Stats.of([app.status("VmHWM") / MIB]),
+            "MiB",
+            Goal(300, inclusive=False),
+        )
+    ]
+
+
+# -- waiting for the UI -----------------------------------------------------------------------
+
+
+@measurement
+def refresh_bytes(bench: Bench) -> list[Row]:
+    """PENDING UI: bytes sent to an open page per steady-state refresh, as a share of a full
+    table push. To fill in: open the main page over a websocket (or headless Chromium), wait for
+    the full table, note the bytes; then let one refresh pass with nothing changed, and one with
+    1 % of the torrents changed (e.g. start 1 % on a Transmission server), noting the bytes of
+    each; return both shares (%), goal ≤ 5."""
+    return [
+        Row("steady-state refresh, nothing changed ÷ full push", None, "%", Goal(5)),
+        Row("steady-state refresh, 1 % changed ÷ full push", None, "%", Goal(5)),
+    ]
+
+
+@measurement
+def first_rows(bench: Bench) -> list[Row]:
+    """PENDING UI: seconds from navigating headless Chromium to the main page (signed in) until
+    the first table rows are shown, goal < 2; also check that scrolling to the end shows the
+    last row."""
+    return [
+        Row(f"headless Chromium: first rows of {bench.torrents} shown", None, "s", Goal(2, False))
+    ]
+
+
+@contextmanager
+def bench_context(
+    servers: list[BenchServer], rounds: int, workdir: Path, log=print
+) -> Iterator[Bench]:
+    bench = Bench(servers, rounds, workdir, log)
+    try:
+        yield bench
+    finally:
+        bench.close()

@@ -1,0 +1,106 @@
+"""torrentdesk at scale: 10 000 torrents on 5 real servers, side by side with the raw baseline.
+
+    .venv/bin/python -m bench.run [--torrents 10000] [--transmission 3] [--rtorrent 2]
+                                  [--rounds 7] [--json results.json] [--keep]
+
+Starts real `transmission-daemon`s and `rtorrent`s on loopback (the test suite's starters),
+loads them with synthetic .torrent files (no data), runs every measurement in
+`bench/measure.py`, prints one table and exits 0 when every goal is met, 1 when one is missed,
+2 when the benchmark itself could not run. Needs the `test` extra installed and the Debian
+daemons (`scripts/run-tests.sh` installs both).
+
+Figures are the median of `--rounds` rounds (after one warm-up round that is reported apart
+where it differs: the first listing writes every row's snapshot). "± spread" is the median
+absolute deviation of the rounds from their median — the run's own noise.
+
+The pass/fail rule: every goal is "lower is better". A figure meets its goal when its median
+does; it is "ok (within noise)" when only median - spread does; it is MISSED (exit 1) only when
+even median - spread is past the goal. So a goal is failed only when it is missed by more than
+the run's own noise. Single readings (peak RSS) have no spread and are compared as they are.
+Figures that wait for the UI are printed as "pending UI" and never fail the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a file: python bench/run.py
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.measure import MEASUREMENTS, bench_context
+from bench.report import Row, table
+from bench.servers import running_servers
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.run", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--torrents", type=int, default=10_000, help="in all (default 10000)")
+    parser.add_argument(
+        "--transmission", type=int, default=3, help="transmission-daemons (default 3)"
+    )
+    parser.add_argument("--rtorrent", type=int, default=2, help="rtorrents (default 2)")
+    parser.add_argument("--rounds", type=int, default=7, help="rounds per figure (default 7)")
+    parser.add_argument("--json", metavar="FILE", help="also write every figure as JSON")
+    parser.add_argument("--keep", action="store_true", help="keep the work dir (logs, data)")
+    args = parser.parse_args(argv)
+    if args.transmission < 0 or args.rtorrent < 0 or args.transmission + args.rtorrent == 0:
+        parser.error("need at least one server")
+    if args.torrents < 1 or args.rounds < 1:
+        parser.error("--torrents and --rounds must be positive")
+    return args
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    workdir = Path(tempfile.mkdtemp(prefix="torrentdesk-bench-"))
+    started = time.monotonic()
+    rows: list[Row] = []
+    try:
+        with (
+            running_servers(
+                workdir, args.transmission, args.rtorrent, args.torrents, log=log
+            ) as servers,
+            bench_context(servers, args.rounds, workdir, log=log) as bench,
+        ):
+            for measure in MEASUREMENTS:
+                log(f"measuring {measure.__name__}")
+                rows += measure(bench)
+    except Exception as exc:
+        log(f"the benchmark could not run: {type(exc).__name__}: {exc}")
+        if rows:
+            print(table(rows))
+        return 2
+    finally:
+        if args.keep:
+            log(f"work dir kept: {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    elapsed = time.monotonic() - started
+    print(
+        f"torrentdesk benchmark: {args.torrents} torrents on {args.transmission} Transmission + "
+        f"{args.rtorrent} rTorrent servers, {args.rounds} rounds, {elapsed:.0f} s"
+    )
+    print(table(rows))
+    if args.json:
+        Path(args.json).write_text(json.dumps([r.as_dict() for r in rows], indent=2))
+    missed = [r.name for r in rows if r.missed]
+    if missed:
+        print(f"\nMISSED beyond noise: {'; '.join(missed)}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
