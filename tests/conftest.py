@@ -1,1 +1,7 @@
-pytest_plugins = ["tests.daemons.rtorrent", "tests.daemons.transmission", "tests.api_fixtures"]
+pytest_plugins = [
+    "tests.daemons.rtorrent",
+    "tests.daemons.transmission",
+    "tests.api_fixtures",
+    "tests.ui_fixtures",
+    "nicegui.testing.user_plugin",
+]

@@ -60,7 +60,8 @@ class Recorder:
                 raise AssertionError(f"{what} not received within {timeout}s: {self.batches}")
             self.event.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.event.wait(), remaining)
+                async with asyncio.timeout(remaining):
+                    await self.event.wait()
 
 
 def rows_by_hash(rows):
@@ -205,11 +206,11 @@ async def test_after_a_restart_a_dead_servers_last_known_list_comes_from_the_dat
         torrent = make_torrent("remembered-across-restarts.bin")
         await services.torrents.upload(1, server_id, torrent.data, start=False)
         await services.torrents.list(1)  # writes the snapshot
-    # The daemon is gone; a fresh app (same database) starts.
+    # The daemon is gone; a fresh app (same database) starts, a page already open.
+    recorder = Recorder()
+    services.live.subscribe(1, recorder)
     await services.live.start()
     try:
-        recorder = Recorder()
-        services.live.subscribe(1, recorder)
         await recorder.wait_for(lambda c: any(s.status == "error" for s in c.servers), what="error")
         rows, states = services.live.view(1)
         assert [(r["info_hash"], r["name"], r["size"], r["stale"]) for r in rows] == [

@@ -33,14 +33,25 @@ def prepare(settings: Settings) -> tuple[Services, SecretStore]:
     return services, secrets
 
 
+def mount(app, services: Services) -> None:
+    """Everything served on NiceGUI's `app`: the API, the pages, the background polls.
+    Shared with tests/ui_main.py so the tests run the same wiring."""
+    from .api import install_api
+    from .ui import install_ui
+
+    install_api(app, services)
+    install_ui(app, services)
+    app.on_startup(services.start)
+    app.on_shutdown(services.stop)
+
+
 def serve(settings: Settings, host: str, port: int, open_browser: bool) -> None:
     services, secrets = prepare(settings)
     from nicegui import app, ui
 
-    from .api import install_api
+    from .ui.theme import FAVICON
 
-    install_api(app, services)
-    app.on_shutdown(services.close)
+    mount(app, services)
     print(f"torrentdesk: serving on http://{host}:{port} (API docs at /docs)", flush=True)
     # Uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal: make both
     # end as Ctrl+C does, so a service manager sees a clean exit.
@@ -55,4 +66,5 @@ def serve(settings: Settings, host: str, port: int, open_browser: bool) -> None:
             storage_secret=secrets.session_secret,
             fastapi_docs=True,
             show_welcome_message=False,
+            favicon=FAVICON,
         )

@@ -72,7 +72,10 @@ class AsyncTorrentClient:
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(self._worker, functools.partial(method, *args))
         try:
-            return await asyncio.wait_for(future, self.timeout)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the caller's
+            # cancellation when the call finishes at that moment.
+            async with asyncio.timeout(self.timeout):
+                return await future
         except builtins.TimeoutError:
             raise TimeoutError(
                 self.name,

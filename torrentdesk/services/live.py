@@ -46,6 +46,7 @@ DELTA_MAX_GAP = 30.0
 SAMPLE_EVERY = 15.0  # speed history resolution
 SNAPSHOT_EVERY = 60.0  # how often a server's list is written to the database at most
 PRUNE_EVERY = 3600.0
+STOP_TIMEOUT = 5.0
 
 ROW_FIELDS = tuple(name for name in TorrentInfo.__slots__ if name != "files")
 
@@ -138,14 +139,17 @@ class ServerPoller:
 
     async def run(self) -> None:
         while True:
+            self.wake.clear()  # before polling: a wake-up during the poll is not lost
             try:
                 async with self.lock:
                     await self.poll()
             except Exception:  # a bug must not end polling of this server for good
                 log.warning("polling %s failed unexpectedly", self.connection.name, exc_info=True)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
+            # that races the wake-up, and stop() would then wait for this loop forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), self.hub.interval_for(self))
-            self.wake.clear()
+                async with asyncio.timeout(self.hub.interval_for(self)):
+                    await self.wake.wait()
 
     async def poll(self) -> None:
         client = self.hub.pool.get(self.connection)
@@ -312,7 +316,9 @@ class LiveTorrents:
         tasks += [t for t in (self._prune_task, self._sync_task) if t]
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:
+            # A poll stuck in a thread cannot be interrupted; shutting down must not wait on it.
+            await asyncio.wait(tasks, timeout=STOP_TIMEOUT)
         self._pollers.clear()
 
     # -- what pages use --

@@ -1,0 +1,176 @@
+// Formatting, safe cell renderers and the external filter of the torrent grid.
+//
+// Torrent names, labels, server names and error messages come from remote servers: they are
+// only ever put into the page through `textContent` / `title`, never as HTML. AG Grid treats a
+// string returned by a cell renderer as HTML, so every renderer here returns a DOM element.
+// The same formatting lives in torrentdesk/ui/format.py for text rendered by the server.
+(function () {
+  "use strict";
+
+  const UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+
+  function size(bytes) {
+    if (bytes === null || bytes === undefined || Number.isNaN(Number(bytes))) return "";
+    let value = Number(bytes);
+    let unit = 0;
+    while (Math.abs(value) >= 1024 && unit < UNITS.length - 1) {
+      value /= 1024;
+      unit += 1;
+    }
+    if (unit === 0) return `${Math.round(value)} B`;
+    const digits = value < 10 ? 2 : value < 100 ? 1 : 0;
+    return `${value.toFixed(digits)} ${UNITS[unit]}`;
+  }
+
+  function speed(rate) {
+    return rate > 0 ? `${size(rate)}/s` : "";
+  }
+
+  function eta(seconds, progress) {
+    if (progress >= 1) return "";
+    if (seconds === null || seconds === undefined || seconds < 0) return "∞";
+    const s = Math.floor(seconds);
+    if (s < 60) return `${s}s`;
+    if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
+    if (s < 86400) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+    return `${Math.floor(s / 86400)}d ${Math.floor((s % 86400) / 3600)}h`;
+  }
+
+  function ratio(value) {
+    return value === null || value === undefined || value < 0 ? "" : Number(value).toFixed(2);
+  }
+
+  function date(unixSeconds) {
+    if (!unixSeconds) return "";
+    return new Date(unixSeconds * 1000).toLocaleString(undefined, {
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+    });
+  }
+
+  function percent(progress) {
+    const p = Math.max(0, Math.min(1, Number(progress) || 0)) * 100;
+    return p >= 100 ? "100%" : `${p.toFixed(1)}%`;
+  }
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  const state = {
+    filter: { server: null, state: null },
+    colors: {},
+  };
+
+  function nameRenderer(params) {
+    const wrap = el("span", "td-name-cell");
+    const data = params.data || {};
+    if (data.error) {
+      const warn = el("span", "td-name-error", "!");
+      warn.title = String(data.error);
+      wrap.appendChild(warn);
+    }
+    const name = el("span", "td-name", params.value);
+    name.title = String(params.value ?? "");
+    wrap.appendChild(name);
+    if (data.stale) wrap.appendChild(el("span", "td-badge td-badge-stale", "stale"));
+    return wrap;
+  }
+
+  function serverRenderer(params) {
+    const data = params.data || {};
+    const badge = el("span", "td-server-badge", params.value);
+    const color = state.colors[data.server_id];
+    if (color) badge.style.setProperty("--td-server-color", color);
+    badge.title = `${params.value ?? ""} (${data.server_type ?? ""})`;
+    return badge;
+  }
+
+  function stateOf(data) {
+    if (data.stale) return "stale";
+    if (data.error) return "error";
+    return data.state || "";
+  }
+
+  function stateRenderer(params) {
+    const data = params.data || {};
+    const shown = stateOf(data);
+    const wrap = el("span", `td-state td-state-${shown}`);
+    wrap.appendChild(el("span", "td-state-dot"));
+    wrap.appendChild(el("span", "td-state-text", shown));
+    if (data.error) wrap.title = String(data.error);
+    return wrap;
+  }
+
+  function progressRenderer(params) {
+    const data = params.data || {};
+    const wrap = el("div", "td-progress");
+    if (data.progress >= 1) wrap.classList.add("td-progress-done");
+    if (data.state === "stopped") wrap.classList.add("td-progress-stopped");
+    const bar = el("div", "td-progress-bar");
+    bar.style.width = `${Math.max(0, Math.min(1, Number(data.progress) || 0)) * 100}%`;
+    wrap.appendChild(bar);
+    wrap.appendChild(el("span", "td-progress-label", percent(data.progress)));
+    return wrap;
+  }
+
+  function etaSort(a, b) {
+    const x = a === null || a === undefined || a < 0 ? Infinity : a;
+    const y = b === null || b === undefined || b < 0 ? Infinity : b;
+    return x === y ? 0 : x < y ? -1 : 1;
+  }
+
+  function passes(node) {
+    const data = node.data;
+    if (!data) return true;
+    const f = state.filter;
+    if (f.server && data.server_id !== f.server) return false;
+    switch (f.state) {
+      case null:
+      case undefined:
+      case "":
+        return true;
+      case "active":
+        return !data.stale && (data.download_rate > 0 || data.upload_rate > 0);
+      case "error":
+        return Boolean(data.error) || Boolean(data.stale);
+      case "complete":
+        return data.progress >= 1;
+      default:
+        return data.state === f.state;
+    }
+  }
+
+  // Called from Python with the grid's element id: new filter and/or server colors.
+  function configure(gridId, config) {
+    if (config.filter) state.filter = { ...state.filter, ...config.filter };
+    if (config.colors) state.colors = { ...config.colors };
+    const api = window.getElement && getElement(gridId)?.api;
+    if (!api) return;
+    if (config.filter) api.onFilterChanged();
+    if (config.colors) api.refreshCells({ columns: ["server_name"], force: true });
+  }
+
+  window.torrentdesk = {
+    size,
+    speed,
+    eta,
+    ratio,
+    date,
+    percent,
+    nameRenderer,
+    serverRenderer,
+    stateRenderer,
+    progressRenderer,
+    etaSort,
+    passes,
+    configure,
+    state,
+  };
+})();

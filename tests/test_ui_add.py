@@ -1,0 +1,91 @@
+"""The add-torrent dialog against real daemons: magnet links and .torrent files to a chosen
+server that is remembered; failures named per server and per file; rows appear at once."""
+
+import pytest
+from nicegui import ui
+from nicegui.elements.upload_files import SmallFileUpload
+from nicegui.testing import User
+
+from tests.torrent_factory import magnet_for, make_torrent, random_info_hash
+from tests.ui_fixtures import element, eventually, sign_in, the_grid
+
+pytestmark = pytest.mark.daemon
+
+
+async def upload(user: User, name: str, data: bytes) -> None:
+    [uploader] = user.find(kind=ui.upload).elements
+    await uploader.handle_uploads([SmallFileUpload(name, "application/x-bittorrent", data)])
+
+
+async def test_magnet_and_file_to_chosen_servers_remembered(
+    ui_app,
+    two_servers,
+    rtorrent_clean,
+    user: User,
+) -> None:
+    _, tr, rt = two_servers
+    await sign_in(user)
+    await eventually(lambda: set(element(user, "add-server").options) == {tr, rt})
+    user.find(marker="open-add").click()
+
+    # A magnet to rTorrent, added paused.
+    element(user, "add-server").value = rt
+    element(user, "add-start").value = False
+    magnet_hash = random_info_hash()
+    # rTorrent drops tracker-less magnets (no DHT here): give it one.
+    magnet = magnet_for(magnet_hash, "via magnet") + "&tr=http%3A%2F%2F127.0.0.1%3A9%2Fannounce"
+    element(user, "add-links").value = magnet + "\n"
+    user.find(marker="add-submit").click()
+    await user.should_see("Added to rt-box: via magnet", retries=50)
+    await eventually(
+        lambda: f"{rt}:{magnet_hash}" in ui_app.spy.rows(the_grid(user)), message="magnet row"
+    )
+    assert magnet_hash in rtorrent_clean.hashes()
+
+    # A .torrent file (and a broken one) to Transmission.
+    user.find(marker="open-add").click()
+    assert element(user, "add-server").value == rt  # still the last choice
+    element(user, "add-server").value = tr
+    good = make_torrent("via file")
+    await upload(user, "good.torrent", good.data)
+    await upload(user, "broken.torrent", b"not bencoded at all")
+    await user.should_see("via file · 48.1 KiB")
+    [error] = [e.text for e in user.find(marker="add-file-error").elements]
+    assert error  # says why, before anything reaches a server
+    user.find(marker="add-submit").click()
+    await user.should_see("Added to tr-box: via file", retries=50)
+    await eventually(
+        lambda: f"{tr}:{good.info_hash}" in ui_app.spy.rows(the_grid(user)), message="file row"
+    )
+    rows = ui_app.spy.rows(the_grid(user))
+    assert rows[f"{tr}:{good.info_hash}"]["server_name"] == "tr-box"
+    assert rows[f"{rt}:{magnet_hash}"]["server_name"] == "rt-box"
+
+    # The choice survives a reload (remembered in the user's storage).
+    await user.open("/")
+    assert element(user, "add-server").value == tr
+    assert element(user, "add-start").value is False
+
+
+async def test_failures_name_the_server_and_keep_the_input(
+    ui_app,
+    two_servers,
+    user: User,
+) -> None:
+    user_id, tr, _ = two_servers
+    torrent = make_torrent("twice")
+    await ui_app.services.torrents.upload(user_id, tr, torrent.data, start=False)
+    await sign_in(user)
+    user.find(marker="open-add").click()
+    element(user, "add-server").value = tr
+    await upload(user, "twice.torrent", torrent.data)
+    element(user, "add-links").value = "ftp://example.com/x.torrent"
+    user.find(marker="add-submit").click()
+    await user.should_see("Could not add ftp://example.com/x.torrent: tr-box: ", retries=50)
+    await user.should_see("Could not add twice.torrent: tr-box: ", retries=50)
+    # Nothing was added, the failed line stays for correction, the file shows its error.
+    assert element(user, "add-links").value == "ftp://example.com/x.torrent"
+    [error] = [e.text for e in user.find(marker="add-file-error").elements]
+    assert error.startswith("tr-box: ")
+    actions = ui_app.services.audit.latest(user_id, 1)
+    assert (actions[0].action, actions[0].ok) == ("torrent.add", False)

@@ -1,0 +1,164 @@
+"""Fixtures for the UI tests (NiceGUI `user` fixture): a fresh data dir, database and services
+per test, read by tests/ui_main.py; a spy on what pages send to AG Grid and the browser; and
+helpers to sign in and wait for live updates.
+
+List `ui_app` (or a fixture using it) before `user`: the main file runs when `user` starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+import pytest
+from nicegui import Client, ui
+from nicegui.testing import User
+
+from torrentdesk.db import open_database
+from torrentdesk.services import Services, build_services
+from torrentdesk.services.secrets import SecretStore
+from torrentdesk.services.servers import ServerFields
+
+UI_TIMEOUT = 2.0  # per-server timeout: a stopped daemon must not slow the tests
+PASSWORD = "password-123"
+
+current = SimpleNamespace(services=None)
+
+
+@dataclass
+class GridSpy:
+    """Every AG Grid method call and browser script the pages sent, in order."""
+
+    calls: list[tuple[int, str, tuple]] = field(default_factory=list)
+    scripts: list[str] = field(default_factory=list)
+
+    def rows(self, grid: ui.aggrid) -> dict[str, dict]:
+        """The rows the browser's grid holds: the first fill, then every transaction."""
+        rows = {row["id"]: row for row in grid.options["rowData"]}
+        for grid_id, name, args in self.calls:
+            if grid_id != grid.id or name != "applyTransaction":
+                continue
+            transaction = args[0]
+            for row in transaction.get("add", []) + transaction.get("update", []):
+                rows[row["id"]] = row
+            for row in transaction.get("remove", []):
+                rows.pop(row["id"], None)
+        return rows
+
+    def transactions(self, grid: ui.aggrid) -> list[dict]:
+        return [a[0] for g, n, a in self.calls if g == grid.id and n == "applyTransaction"]
+
+    def grid_options_set(self, grid: ui.aggrid, option: str) -> list:
+        return [
+            a[1]
+            for g, n, a in self.calls
+            if g == grid.id and n == "setGridOption" and a[0] == option
+        ]
+
+
+@dataclass
+class UiApp:
+    services: Services
+    data_dir: object
+    spy: GridSpy
+
+    def add_user(self, username: str = "alice") -> int:
+        return self.services.users.create(username, PASSWORD).id
+
+    def add_server(self, user_id: int, **fields) -> str:
+        return self.services.servers.create(user_id, ServerFields(**fields)).id
+
+
+@pytest.fixture
+def ui_app(tmp_path, monkeypatch) -> Iterator[UiApp]:
+    data_dir = tmp_path / "data"
+    services = build_services(
+        open_database(f"sqlite:///{data_dir / 'torrentdesk.sqlite'}"),
+        SecretStore(data_dir),
+        timeout=UI_TIMEOUT,
+    )
+    services.live.fast_interval = 1.0  # the fastest the service allows: quicker tests
+    spy = GridSpy()
+    original_grid_method = ui.aggrid.run_grid_method
+    original_javascript = Client.run_javascript
+
+    def grid_method(self, name, *args, timeout: float = 1):
+        spy.calls.append((self.id, name, args))
+        return original_grid_method(self, name, *args, timeout=timeout)
+
+    def javascript(self, code, *, timeout: float = 1.0):
+        spy.scripts.append(code)
+        return original_javascript(self, code, timeout=timeout)
+
+    monkeypatch.setattr(ui.aggrid, "run_grid_method", grid_method)
+    monkeypatch.setattr(Client, "run_javascript", javascript)
+    current.services = services
+    yield UiApp(services, data_dir, spy)
+    current.services = None
+    services.close()
+
+
+@pytest.fixture
+def two_servers(ui_app, transmission_clean, rtorrent_clean):
+    """alice with a Transmission and an rTorrent (SCGI) server."""
+    user_id = ui_app.add_user("alice")
+    d, r = transmission_clean, rtorrent_clean
+    tr = ui_app.add_server(
+        user_id,
+        name="tr-box",
+        server_type="transmission",
+        host=d.host,
+        port=d.port,
+        username=d.username,
+        password=d.password,
+    )
+    rt = ui_app.add_server(
+        user_id,
+        name="rt-box",
+        server_type="rtorrent",
+        protocol="scgi",
+        host=r.host,
+        port=r.scgi_port,
+    )
+    return user_id, tr, rt
+
+
+async def sign_in(user: User, username: str = "alice", password: str = PASSWORD) -> None:
+    await user.open("/login")
+    user.find(marker="login-username").type(username)
+    user.find(marker="login-password").type(password)
+    user.find(marker="login-submit").click()
+    await user.should_see(marker="torrent-grid", retries=50)
+
+
+async def eventually(predicate, timeout: float = 15.0, message: str = "condition"):
+    """Await until `predicate()` is truthy (the event loop keeps running meanwhile)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        with contextlib.suppress(AssertionError):
+            value = predicate()
+            if value:
+                return value
+        if loop.time() > deadline:
+            raise AssertionError(f"{message} not met within {timeout}s")
+        await asyncio.sleep(0.1)
+
+
+def the_grid(user: User) -> ui.aggrid:
+    [grid] = user.find(kind=ui.aggrid).elements
+    return grid
+
+
+def texts(user: User, marker: str) -> list[str]:
+    return [e.text for e in user.find(marker=marker).elements]
+
+
+def element(user: User, marker: str) -> ui.element:
+    """The one visible element with this marker."""
+    elements = user.find(marker=marker).elements
+    assert len(elements) == 1, f"{len(elements)} elements marked {marker!r}"
+    return next(iter(elements))

@@ -1,0 +1,51 @@
+"""Audited changes to a user's servers: what the API's /servers routes and the UI's servers
+dialog both do (store, drop the pooled client, write the audit row, test and record status).
+
+Added for the UI (issue 4) in the smallest way: the bodies are the ones of api/servers.py, which
+should call these methods too so the logic lives in one place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from .audit import AuditService
+from .servers import ServerFields, ServerService, ServerView, TestResult
+from .torrents import ClientPool
+
+
+class ServerAdmin:
+    def __init__(self, servers: ServerService, audit: AuditService, pool: ClientPool) -> None:
+        self._servers = servers
+        self._audit = audit
+        self._pool = pool
+
+    def add(self, user_id: int, new: ServerFields) -> ServerView:
+        view = self._servers.create(user_id, new)
+        self._audit.record(user_id, "server.add", True, view.id, detail=describe(view))
+        return view
+
+    def update(self, user_id: int, server_id: str, changes: dict) -> ServerView:
+        """Fields left out keep their value; password None keeps it, "" clears it."""
+        changes = {k: v for k, v in changes.items() if v is not None}
+        view = self._servers.update(user_id, server_id, changes)
+        self._pool.discard(server_id)
+        changed = ", ".join(sorted(changes)) or "nothing"
+        self._audit.record(user_id, "server.edit", True, view.id, detail=f"changed {changed}")
+        return view
+
+    def delete(self, user_id: int, server_id: str) -> ServerView:
+        view = self._servers.delete(user_id, server_id)
+        self._pool.discard(server_id)
+        self._audit.record(user_id, "server.remove", True, detail=describe(view))
+        return view
+
+    async def test(self, user_id: int, server_id: str) -> TestResult:
+        connection = await asyncio.to_thread(self._servers.connection, user_id, server_id)
+        result = await self._servers.test(connection)
+        await asyncio.to_thread(self._servers.record_status, server_id, result.error)
+        return result
+
+
+def describe(view: ServerView) -> str:
+    return f"{view.name} ({view.server_type} {view.protocol}://{view.host}:{view.port})"

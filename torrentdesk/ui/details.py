@@ -1,0 +1,313 @@
+"""Details of the selected torrent (general, files) and the per-server speed history chart."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+from nicegui import run, ui
+
+from ..clients.errors import ClientError
+from ..services import Services
+from ..services.errors import ServiceError
+from ..services.live import ServerState
+from . import format as fmt
+
+MAX_POINTS = 360  # more points than pixels is only bytes on the wire
+LIVE_POINT_EVERY = 5.0
+RANGES = {1: "1 hour", 6: "6 hours", 24: "24 hours"}
+
+GENERAL_FIELDS = (
+    ("name", "Name"),
+    ("server_name", "Server"),
+    ("state", "State"),
+    ("error", "Error"),
+    ("progress", "Progress"),
+    ("size", "Size"),
+    ("downloaded", "Downloaded"),
+    ("uploaded", "Uploaded"),
+    ("ratio", "Ratio"),
+    ("rates", "Speed"),
+    ("eta", "ETA"),
+    ("peers", "Peers / seeds"),
+    ("added_at", "Added"),
+    ("download_dir", "Save path"),
+    ("label", "Label"),
+    ("info_hash", "Info hash"),
+)
+
+
+def general_values(row: dict) -> dict[str, str]:
+    """The General tab's texts for a row (all plain text)."""
+    state = row.get("state") or ""
+    if row.get("stale"):
+        state += " (stale: server unreachable, last known values)"
+    return {
+        "name": row.get("name") or "",
+        "server_name": f"{row.get('server_name', '')} ({row.get('server_type', '')})",
+        "state": state,
+        "error": row.get("error") or "—",
+        "progress": fmt.percent(row.get("progress")),
+        "size": fmt.size(row.get("size")),
+        "downloaded": fmt.size(row.get("downloaded")),
+        "uploaded": fmt.size(row.get("uploaded")),
+        "ratio": fmt.ratio(row.get("ratio")),
+        "rates": f"↓ {fmt.speed(row.get('download_rate'))}   ↑ {fmt.speed(row.get('upload_rate'))}",
+        "eta": fmt.eta(row.get("eta"), row.get("progress") or 0.0) or "—",
+        "peers": f"{row.get('peers', 0)} / {row.get('seeds', 0)}",
+        "added_at": fmt.local_time(row.get("added_at")),
+        "download_dir": row.get("download_dir") or "",
+        "label": row.get("label") or "—",
+        "info_hash": row.get("info_hash") or "",
+    }
+
+
+def downsample(samples: list[tuple[float, int, int]], limit: int = MAX_POINTS) -> list:
+    """Average into at most `limit` buckets: [(unix time, down, up)]."""
+    if len(samples) <= limit:
+        return list(samples)
+    size = len(samples) / limit
+    out = []
+    for i in range(limit):
+        bucket = samples[int(i * size) : int((i + 1) * size)] or [samples[-1]]
+        out.append(
+            (
+                bucket[-1][0],
+                sum(s[1] for s in bucket) // len(bucket),
+                sum(s[2] for s in bucket) // len(bucket),
+            )
+        )
+    return out
+
+
+class DetailsPanel:
+    def __init__(self, services: Services, user_id: int) -> None:
+        self.services = services
+        self.user_id = user_id
+        self.row: dict | None = None
+        self.values: dict[str, ui.label] = {}
+        self._files_task: asyncio.Task | None = None
+        self.chart_server: str | None = None
+        self.chart_hours = 1
+        self.last_live_point = 0.0
+        self.server_names: dict[str, str] = {}
+        with ui.card().classes("td-details w-full").props("flat bordered").mark("details"):
+            with (
+                ui.tabs()
+                .props("dense align=left no-caps inline-label")
+                .classes("td-tabs") as self.tabs
+            ):
+                self.general_tab = ui.tab("General", icon="info").mark("tab-general")
+                self.files_tab = ui.tab("Files", icon="folder").mark("tab-files")
+                self.speed_tab = ui.tab("Speed", icon="show_chart").mark("tab-speed")
+            self.tabs.on_value_change(self._tab_changed)
+            with ui.tab_panels(self.tabs, value=self.general_tab).classes("td-tab-panels w-full"):
+                with ui.tab_panel(self.general_tab).classes("td-tab-panel"):
+                    self.placeholder = ui.label("Select a torrent to see its details.").classes(
+                        "td-muted"
+                    )
+                    with ui.element("div").classes("td-general") as self.general:
+                        for key, title in GENERAL_FIELDS:
+                            ui.label(title).classes("td-key")
+                            self.values[key] = (
+                                ui.label("").classes("td-value").mark(f"detail-{key}")
+                            )
+                    self.general.set_visibility(False)
+                with ui.tab_panel(self.files_tab).classes("td-tab-panel"):
+                    self.files_status = ui.label("Select a torrent to see its files.").classes(
+                        "td-muted"
+                    )
+                    self.files = (
+                        ui.table(
+                            columns=[
+                                {"name": "path", "label": "Path", "field": "path", "align": "left"},
+                                {"name": "size", "label": "Size", "field": "size_text"},
+                                {"name": "progress", "label": "Done", "field": "progress_text"},
+                                {"name": "priority", "label": "Priority", "field": "priority"},
+                            ],
+                            rows=[],
+                            row_key="path",
+                        )
+                        .props("dense flat virtual-scroll hide-bottom")
+                        .classes("td-files w-full")
+                        .mark("details-files")
+                    )
+                    self.files.set_visibility(False)
+                with ui.tab_panel(self.speed_tab).classes("td-tab-panel"):
+                    with ui.row().classes("items-center gap-2"):
+                        self.chart_select = (
+                            ui.select({}, label="Server", on_change=self._chart_server_chosen)
+                            .props("outlined dense options-dense")
+                            .classes("w-56")
+                            .mark("chart-server")
+                        )
+                        self.range_select = (
+                            ui.select(RANGES, value=1, label="Range", on_change=self._range_chosen)
+                            .props("outlined dense options-dense")
+                            .classes("w-32")
+                        )
+                    self.chart = (
+                        ui.echart(_chart_options([], []))
+                        .classes("td-chart w-full")
+                        .mark("speed-chart")
+                    )
+
+    # -- selection --
+
+    def show(self, row: dict | None, selected_count: int) -> None:
+        self.row = row
+        if row is None:
+            self.placeholder.set_text(
+                f"{selected_count} torrents selected."
+                if selected_count > 1
+                else "Select a torrent to see its details."
+            )
+            self.placeholder.set_visibility(True)
+            self.general.set_visibility(False)
+            self.files.set_visibility(False)
+            self.files_status.set_text(self.placeholder.text)
+            return
+        self.placeholder.set_visibility(False)
+        self.general.set_visibility(True)
+        self.update_row(row)
+        if row.get("server_id") and row["server_id"] != self.chart_server:
+            self.chart_select.set_value(row["server_id"])
+        if self._files_task is not None:
+            self._files_task.cancel()
+        self._files_task = asyncio.create_task(self._load_files(row))
+
+    def update_row(self, row: dict) -> None:
+        """Live values of the shown torrent (from the page's change stream)."""
+        if self.row is None or row.get("id") != self.row.get("id"):
+            return
+        self.row = row
+        for key, text in general_values(row).items():
+            label = self.values[key]
+            if label.text != text:
+                label.set_text(text)
+        if row.get("error"):
+            self.values["error"].classes(add="td-error-text")
+        else:
+            self.values["error"].classes(remove="td-error-text")
+
+    async def _load_files(self, row: dict) -> None:
+        self.files_status.set_text("Loading files…")
+        self.files_status.set_visibility(True)
+        self.files.set_visibility(False)
+        try:
+            located = await self.services.torrents.get(
+                self.user_id, row["info_hash"], row["server_id"], files=True
+            )
+        except asyncio.CancelledError:
+            raise
+        except (ServiceError, ClientError) as exc:
+            self.files_status.set_text(f"Could not load the files: {exc}")
+            return
+        files = located.torrent.files or []
+        self.files.rows = [
+            {
+                "path": f.path,
+                "size_text": fmt.size(f.size),
+                "progress_text": fmt.percent(f.progress),
+                "priority": f.priority,
+            }
+            for f in files
+        ]
+        self.files.update()
+        self.files_status.set_text(f"{len(files)} file{'s' if len(files) != 1 else ''}")
+        self.files.set_visibility(True)
+
+    # -- speed chart --
+
+    def set_servers(self, states: list[ServerState]) -> None:
+        names = {s.id: s.name for s in states}
+        if names == self.server_names:
+            return
+        self.server_names = names
+        value = self.chart_server if self.chart_server in names else next(iter(names), None)
+        self.chart_select.set_options(names, value=value)
+
+    async def _chart_server_chosen(self) -> None:
+        self.chart_server = self.chart_select.value
+        await self.load_chart()
+
+    async def _range_chosen(self) -> None:
+        self.chart_hours = int(self.range_select.value or 1)
+        await self.load_chart()
+
+    async def _tab_changed(self) -> None:
+        if self._speed_visible():
+            await self.load_chart()
+
+    def _speed_visible(self) -> bool:
+        return self.tabs.value in ("Speed", self.speed_tab)
+
+    async def load_chart(self) -> None:
+        if not self.chart_server:
+            self.chart.options.update(_chart_options([], []))
+            self.chart.update()
+            return
+        samples = await run.io_bound(
+            self.services.history.samples, self.user_id, self.chart_server, self.chart_hours
+        )
+        points = downsample(samples)
+        self.chart.options.update(
+            _chart_options(
+                [[t * 1000, d] for t, d, _ in points], [[t * 1000, u] for t, _, u in points]
+            )
+        )
+        self.chart.update()
+
+    def live_point(self, state: ServerState) -> None:
+        """Extend the shown chart with a live sample, while the Speed tab is open."""
+        if state.id != self.chart_server or not self._speed_visible():
+            return
+        now = time.time()
+        if now - self.last_live_point < LIVE_POINT_EVERY:
+            return
+        self.last_live_point = now
+        series = self.chart.options["series"]
+        series[0]["data"].append([now * 1000, state.download_rate])
+        series[1]["data"].append([now * 1000, state.upload_rate])
+        for s in series:
+            with contextlib.suppress(IndexError):
+                while len(s["data"]) > MAX_POINTS * 2:
+                    s["data"].pop(0)
+        self.chart.update()
+
+
+def _chart_options(down: list, up: list) -> dict:
+    return {
+        "animation": False,
+        "grid": {"left": 70, "right": 16, "top": 28, "bottom": 28},
+        "legend": {"data": ["Download", "Upload"], "top": 0, "right": 10},
+        "tooltip": {
+            "trigger": "axis",
+            ":valueFormatter": "v => torrentdesk.speed(v) || '0 B/s'",
+        },
+        "xAxis": {"type": "time"},
+        "yAxis": {
+            "type": "value",
+            "axisLabel": {":formatter": "v => torrentdesk.speed(v) || '0'"},
+            "splitLine": {"lineStyle": {"opacity": 0.3}},
+        },
+        "series": [
+            {
+                "name": "Download",
+                "type": "line",
+                "showSymbol": False,
+                "data": down,
+                "areaStyle": {"opacity": 0.15},
+                "color": "#2f81f7",
+            },
+            {
+                "name": "Upload",
+                "type": "line",
+                "showSymbol": False,
+                "data": up,
+                "areaStyle": {"opacity": 0.15},
+                "color": "#3fb950",
+            },
+        ],
+    }

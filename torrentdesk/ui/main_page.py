@@ -1,0 +1,333 @@
+"""The main view: one torrent table across all of the user's servers, kept live (SPEC §6, §7)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi.responses import RedirectResponse
+from nicegui import Client, ui
+
+from ..clients.errors import ClientError
+from ..services import Services
+from ..services.errors import ServiceError
+from ..services.live import ServerState, TorrentChanges
+from ..services.servers import ServerView
+from .add_dialog import AddTorrentDialog
+from .auth import LOGIN_PATH, current_user_id
+from .details import DetailsPanel
+from .layout import frame
+from .theme import FAVICON, server_colors
+from .torrent_grid import STATE_FILTERS, TorrentGrid
+
+EXPECTED_ERRORS = (ServiceError, ClientError)
+MAX_ERROR_NOTES = 5
+ALL = "all"
+
+
+def split_row_id(row_id: str) -> tuple[str, str]:
+    server_id, _, info_hash = row_id.rpartition(":")
+    return server_id, info_hash
+
+
+class TorrentsPage:
+    """One instance per open page (per browser tab): its own grid, subscription and state."""
+
+    def __init__(self, services: Services, user_id: int, client: Client) -> None:
+        self.services = services
+        self.user_id = user_id
+        self.client = client
+        rows, states = services.live.view(user_id)
+        self.rows: dict[str, dict] = {row["id"]: row for row in rows}
+        self.states: dict[str, ServerState] = {s.id: s for s in states}
+        self.views: list[ServerView] = []
+        self.selected: list[str] = []
+        self._chip_signature: tuple = ()
+
+        with frame(services, user_id) as shared:
+            self.frame = shared
+            self.add_dialog = AddTorrentDialog(services, user_id, self._added)
+            with shared.actions:
+                ui.button("Add", icon="add", on_click=self.add_dialog.open).props(
+                    "unelevated dense no-caps color=white text-color=primary"
+                ).classes("td-add-button").mark("open-add")
+            self._build_remove_dialog()
+            with ui.row().classes("td-toolbar w-full items-center no-wrap"):
+                self.search = (
+                    ui.input(placeholder="Search name, label or hash")
+                    .props("dense outlined clearable debounce=250")
+                    .classes("td-search")
+                    .mark("search")
+                )
+                self.search.on_value_change(lambda e: self.grid.set_quick_filter(e.value or ""))
+                with self.search.add_slot("prepend"):
+                    ui.icon("search")
+                self.server_filter = (
+                    ui.select({ALL: "All servers"}, value=ALL, on_change=self._filter_changed)
+                    .props("dense outlined options-dense")
+                    .classes("td-filter")
+                    .mark("filter-server")
+                )
+                self.state_filter = (
+                    ui.select(STATE_FILTERS, value=ALL, on_change=self._filter_changed)
+                    .props("dense outlined options-dense")
+                    .classes("td-filter")
+                    .mark("filter-state")
+                )
+                ui.space()
+                self.selection_label = (
+                    ui.label("").classes("td-muted text-sm").mark("selection-count")
+                )
+                self.start_button = self._action_button(
+                    "play_arrow", "Start", "bulk-start", lambda: self._bulk("start")
+                )
+                self.stop_button = self._action_button(
+                    "pause", "Stop", "bulk-stop", lambda: self._bulk("stop")
+                )
+                self.remove_button = self._action_button(
+                    "delete", "Remove", "bulk-remove", self._ask_remove
+                )
+                self.remove_button.props("color=negative")
+            self.chips = ui.row().classes("td-chips w-full items-center").mark("server-chips")
+            self.empty = ui.row().classes("td-empty-banner w-full items-center")
+            with self.empty:
+                ui.icon("dns", size="22px")
+                ui.label("No servers yet: add your rTorrent or Transmission servers.")
+                ui.button("Add server", on_click=self._open_add_server).props(
+                    "unelevated dense no-caps"
+                ).mark("empty-add-server")
+            self.grid = TorrentGrid(list(self.rows.values()), self._selection_changed)
+            self.details = DetailsPanel(services, user_id)
+
+        shared.servers_dialog.listeners.append(self._servers_listed)
+        shared.servers_dialog.update_states(list(self.states.values()))
+        self._servers_changed()
+        self._update_selection_ui()
+        self._update_totals()
+        self.subscription = services.live.subscribe(user_id, self._on_changes)
+        # Deleted, not merely disconnected: a reconnecting tab keeps its subscription.
+        client.on_delete(self.subscription.close)
+        client.on_connect(self.grid.sync_browser)
+
+    async def load(self) -> None:
+        await self.frame.servers_dialog.reload()
+
+    # -- building blocks --
+
+    @staticmethod
+    def _action_button(icon: str, text: str, mark: str, handler) -> ui.button:
+        return ui.button(text, icon=icon, on_click=handler).props("dense flat no-caps").mark(mark)
+
+    def _build_remove_dialog(self) -> None:
+        with (
+            ui.dialog() as self.remove_dialog,
+            ui.card().classes("td-dialog td-remove-dialog w-[480px]"),
+        ):
+            self.remove_title = ui.label("").classes("text-lg font-medium")
+            self.remove_names = ui.column().classes("gap-0 w-full td-remove-names")
+            self.delete_data = ui.checkbox("Also delete the downloaded data").mark(
+                "remove-delete-data"
+            )
+            with ui.row().classes("w-full justify-end gap-2"):
+                ui.button("Cancel", on_click=lambda: self.remove_dialog.submit(False)).props("flat")
+                ui.button("Remove", on_click=lambda: self.remove_dialog.submit(True)).props(
+                    "unelevated color=negative"
+                ).mark("remove-confirm")
+
+    async def _open_add_server(self) -> None:
+        await self.frame.servers_dialog.open()
+        self.frame.servers_dialog.form.open_new()
+
+    # -- live changes --
+
+    def _on_changes(self, changes: TorrentChanges) -> None:
+        """Called by the live service on the event loop, outside any page context."""
+        if self.client.is_deleted:
+            return
+        with self.client:
+            self._apply_changes(changes)
+
+    def _apply_changes(self, changes: TorrentChanges) -> None:
+        for row in changes.added:
+            self.rows[row["id"]] = row
+        for row in changes.updated:
+            self.rows[row["id"]] = row
+        for row_id in changes.removed:
+            self.rows.pop(row_id, None)
+        for state in changes.servers:
+            self.states[state.id] = state
+        for server_id in changes.removed_servers:
+            self.states.pop(server_id, None)
+        self.grid.apply(changes)
+        if changes.servers or changes.removed_servers:
+            self._servers_changed()
+            self.frame.servers_dialog.update_states(changes.servers)
+            for state in changes.servers:
+                self.details.live_point(state)
+        self._update_totals()
+        shown = self.details.row
+        if shown is not None:
+            row = self.rows.get(shown["id"])
+            if row is not None:
+                self.details.update_row(row)
+        for row in changes.finished:
+            ui.notify(
+                f"Finished: {row['name']} on {row['server_name']}",
+                type="positive",
+                icon="download_done",
+            )
+
+    def _servers_changed(self) -> None:
+        states = list(self.states.values())
+        self.add_dialog.set_servers(states)
+        self.details.set_servers(states)
+        options = {ALL: "All servers", **{s.id: s.name for s in states}}
+        value = self.server_filter.value if self.server_filter.value in options else ALL
+        self.server_filter.set_options(options, value=value)
+        self._render_chips()
+
+    def _servers_listed(self, views: list[ServerView]) -> None:
+        """The servers dialog (re)loaded the list: colors follow it, so both agree."""
+        self.views = views
+        colors = server_colors([v.id for v in views])
+        self.grid.set_colors(colors)
+        self._chip_signature = ()
+        self._render_chips()
+        self.empty.set_visibility(not views)
+
+    def _render_chips(self) -> None:
+        colors = server_colors([v.id for v in self.views])
+        states = sorted(self.states.values(), key=lambda s: s.name.lower())
+        signature = tuple(
+            (s.id, s.name, s.status, s.error, s.count, colors.get(s.id)) for s in states
+        )
+        if signature == self._chip_signature:
+            return
+        self._chip_signature = signature
+        self.chips.clear()
+        with self.chips:
+            for state in states:
+                self._chip(state, colors.get(state.id, "#64748b"))
+
+    def _chip(self, state: ServerState, color: str) -> None:
+        status = state.status
+        with (
+            ui.element("div")
+            .classes(f"td-chip td-chip--{status}")
+            .mark(f"chip-{state.name}")
+            .on("click", lambda s=state: self._filter_server(s.id))
+        ):
+            ui.element("span").classes("td-dot").style(f"background:{color}")
+            ui.label(state.name).classes("td-chip-name")
+            ui.label(str(state.count)).classes("td-chip-count")
+            if status == "error":
+                ui.label(state.error or "unreachable").classes("td-chip-error").mark(
+                    f"chip-error-{state.name}"
+                )
+            elif status == "unknown":
+                ui.label("connecting…").classes("td-chip-note")
+            tip = {
+                "connected": f"{state.name}: connected, {state.count} torrents",
+                "error": f"{state.name}: {state.error}",
+                "unknown": f"{state.name}: not polled yet",
+            }.get(status, status)
+            ui.tooltip(tip)
+
+    def _filter_server(self, server_id: str) -> None:
+        new = ALL if self.server_filter.value == server_id else server_id
+        self.server_filter.set_value(new)
+
+    def _update_totals(self) -> None:
+        states = self.states.values()
+        down = sum(s.download_rate for s in states)
+        up = sum(s.upload_rate for s in states)
+        active = sum(
+            1
+            for r in self.rows.values()
+            if not r.get("stale") and (r.get("download_rate") or r.get("upload_rate"))
+        )
+        self.frame.set_totals(down, up, len(self.rows), active)
+
+    # -- filters and selection --
+
+    def _filter_changed(self) -> None:
+        server = self.server_filter.value
+        self.grid.set_filter(
+            server=None if server == ALL else server, state=self.state_filter.value
+        )
+
+    def _selection_changed(self, ids: list[str]) -> None:
+        self.selected = [i for i in ids if i in self.rows]
+        self._update_selection_ui()
+        row = self.rows.get(self.selected[0]) if len(self.selected) == 1 else None
+        self.details.show(row, len(self.selected))
+
+    def _update_selection_ui(self) -> None:
+        count = len(self.selected)
+        self.selection_label.set_text(f"{count} selected" if count else "")
+        for button in (self.start_button, self.stop_button, self.remove_button):
+            button.set_enabled(count > 0)
+
+    # -- actions --
+
+    async def _bulk(self, action: str, delete_data: bool = False) -> None:
+        ids = list(self.selected)
+        if not ids:
+            return
+        verb = {"start": "Started", "stop": "Stopped", "remove": "Removed"}[action]
+
+        async def one(row_id: str) -> str | None:
+            server_id, info_hash = split_row_id(row_id)
+            try:
+                if action == "remove":
+                    await self.services.torrents.remove(
+                        self.user_id, info_hash, server_id, delete_data
+                    )
+                else:
+                    await getattr(self.services.torrents, action)(
+                        self.user_id, info_hash, server_id
+                    )
+            except EXPECTED_ERRORS as exc:
+                return str(exc)
+            return None
+
+        errors = [e for e in await asyncio.gather(*(one(i) for i in ids)) if e]
+        done = len(ids) - len(errors)
+        if done:
+            noun = "torrent" if done == 1 else "torrents"
+            ui.notify(f"{verb} {done} {noun}", type="positive")
+        for error in errors[:MAX_ERROR_NOTES]:
+            ui.notify(error, type="negative", multi_line=True)
+        if len(errors) > MAX_ERROR_NOTES:
+            ui.notify(f"… and {len(errors) - MAX_ERROR_NOTES} more failures", type="negative")
+        servers = {split_row_id(i)[0] for i in ids}
+        await asyncio.gather(*(self.services.live.refresh(s) for s in servers))
+
+    async def _ask_remove(self) -> None:
+        ids = list(self.selected)
+        if not ids:
+            return
+        names = [self.rows[i]["name"] for i in ids if i in self.rows]
+        self.remove_title.set_text(f"Remove {len(ids)} torrent{'s' if len(ids) != 1 else ''}?")
+        self.remove_names.clear()
+        with self.remove_names:
+            for name in names[:6]:
+                ui.label(name).classes("td-ellipsis w-full")
+            if len(names) > 6:
+                ui.label(f"… and {len(names) - 6} more").classes("td-muted")
+        self.delete_data.value = False
+        if await self.remove_dialog:
+            await self._bulk("remove", delete_data=bool(self.delete_data.value))
+
+    async def _added(self, server_id: str) -> None:
+        await self.services.live.refresh(server_id)
+
+
+def register(services: Services) -> None:
+    @ui.page("/", title="torrentdesk", favicon=FAVICON)
+    async def index(client: Client) -> RedirectResponse | None:
+        user_id = current_user_id()
+        if user_id is None:  # the middleware redirects first; this is a second lock
+            return RedirectResponse(LOGIN_PATH)
+        page = TorrentsPage(services, user_id, client)
+        await page.load()
+        return None
