@@ -64,10 +64,15 @@ def test_served_api_end_to_end(app_process, transmission_clean):
     with httpx.Client(base_url=base, timeout=30) as http:
         assert http.get("/health").json()["status"] == "ok"
         assert http.get("/servers").status_code == 401
-        assert http.get("/docs").status_code == 401  # SPEC §8: the docs need a session
+        assert http.get("/docs").status_code == 401
         token = http.post("/auth/token", json={"username": "admin", "password": password}).json()
         headers = {"Authorization": f"Bearer {token['token']}"}
         assert token["user"]["is_admin"] is True
+        # SPEC §8: everything but /health and the login page needs a session or a token.
+        assert http.get("/docs", headers=headers).status_code == 200
+        assert (
+            http.get("/openapi.json", headers={"Authorization": "Bearer nope"}).status_code == 401
+        )
         server = http.post(
             "/servers", json=transmission_fields(transmission_clean), headers=headers
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 
 from fastapi import APIRouter, Response
@@ -27,9 +26,7 @@ def _response(view: ServerView) -> dict:
 
 @router.post("", status_code=201, response_model=ServerResponse)
 def add_server(body: AddServerRequest, user: UserDep, services: ServicesDep) -> dict:
-    view = services.servers.create(user.id, ServerFields(**body.model_dump()))
-    services.audit.record(user.id, "server.add", True, view.id, detail=_describe(view))
-    return _response(view)
+    return _response(services.server_admin.add(user.id, ServerFields(**body.model_dump())))
 
 
 @router.get("", response_model=list[ServerResponse])
@@ -47,29 +44,16 @@ def update_server(
     server_id: str, body: UpdateServerRequest, user: UserDep, services: ServicesDep
 ) -> dict:
     # Left out or null: keep. The password's "" clears it (see UpdateServerRequest).
-    changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
-    view = services.servers.update(user.id, server_id, changes)
-    services.torrents.pool.discard(server_id)
-    changed = ", ".join(sorted("password" if k == "password" else k for k in changes)) or "nothing"
-    services.audit.record(user.id, "server.edit", True, view.id, detail=f"changed {changed}")
-    return _response(view)
+    changes = body.model_dump(exclude_unset=True)
+    return _response(services.server_admin.update(user.id, server_id, changes))
 
 
 @router.delete("/{server_id}", status_code=204, responses=_NOT_FOUND)
 def delete_server(server_id: str, user: UserDep, services: ServicesDep) -> Response:
-    view = services.servers.delete(user.id, server_id)
-    services.torrents.pool.discard(server_id)
-    services.audit.record(user.id, "server.remove", True, detail=_describe(view))
+    services.server_admin.delete(user.id, server_id)
     return Response(status_code=204)
 
 
 @router.post("/{server_id}/test", response_model=TestServerResponse, responses=_NOT_FOUND)
 async def test_server(server_id: str, user: UserDep, services: ServicesDep) -> dict:
-    connection = await asyncio.to_thread(services.servers.connection, user.id, server_id)
-    result = await services.servers.test(connection)
-    await asyncio.to_thread(services.servers.record_status, server_id, result.error)
-    return dataclasses.asdict(result)
-
-
-def _describe(view: ServerView) -> str:
-    return f"{view.name} ({view.server_type} {view.protocol}://{view.host}:{view.port})"
+    return dataclasses.asdict(await services.server_admin.test(user.id, server_id))

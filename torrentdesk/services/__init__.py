@@ -12,6 +12,7 @@ from .auth import AuthService
 from .history import HistoryService
 from .live import LiveTorrents
 from .secrets import SecretStore
+from .server_admin import ServerAdmin
 from .servers import ServerService
 from .torrents import ClientPool, TorrentService
 from .users import UserService
@@ -22,6 +23,7 @@ class Services:
     users: UserService
     auth: AuthService
     servers: ServerService
+    server_admin: ServerAdmin
     torrents: TorrentService
     audit: AuditService
     history: HistoryService
@@ -51,6 +53,7 @@ def build_services(
         users=users,
         auth=AuthService(db, users),
         servers=servers,
+        server_admin=ServerAdmin(servers, audit, torrents.pool),
         torrents=torrents,
         audit=audit,
         history=history,

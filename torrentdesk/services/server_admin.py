@@ -1,9 +1,5 @@
 """Audited changes to a user's servers: what the API's /servers routes and the UI's servers
-dialog both do (store, drop the pooled client, write the audit row, test and record status).
-
-Added for the UI (issue 4) in the smallest way: the bodies are the ones of api/servers.py, which
-should call these methods too so the logic lives in one place.
-"""
+dialog both do (store, drop the pooled client, write the audit row, test and record status)."""
 
 from __future__ import annotations
 

@@ -14,6 +14,6 @@ def install_ui(app: FastAPI, services: Services) -> None:
     from .theme import ASSETS_URL, assets_dir
 
     app.add_static_files(ASSETS_URL, assets_dir())
-    app.add_middleware(auth.AuthMiddleware)
+    app.add_middleware(auth.AuthMiddleware, services=services)
     auth.register(services)
     main_page.register(services)

@@ -52,7 +52,11 @@ def safe_target(target: str | None) -> str:
 
 class AuthMiddleware(BaseHTTPMiddleware):
     """Pages without a session go to the login page; anything else not public (e.g. /docs)
-    is a 401. API routes check their bearer token themselves."""
+    needs a session or a valid bearer token, else 401. API routes check their token themselves."""
+
+    def __init__(self, app, services: Services) -> None:
+        super().__init__(app)
+        self._services = services
 
     async def dispatch(self, request: Request, call_next):
         path = request.url.path
@@ -61,12 +65,19 @@ class AuthMiddleware(BaseHTTPMiddleware):
             or path in PUBLIC_PATHS
             or path.startswith(PUBLIC_PREFIXES)
             or _is_api_route(request)
+            or await self._has_valid_token(request)
         ):
             return await call_next(request)
         if path in Client.page_routes.values():
             target = path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"{LOGIN_PATH}?redirect_to={quote(target, safe='')}")
         return JSONResponse({"detail": "sign in first"}, status_code=401)
+
+    async def _has_valid_token(self, request: Request) -> bool:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return False
+        return await run.io_bound(self._services.auth.user_for_token, token) is not None
 
 
 def _is_api_route(request: Request) -> bool:

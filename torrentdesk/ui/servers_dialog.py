@@ -319,7 +319,7 @@ class ServersDialog:
     def __init__(self, services: Services, user_id: int) -> None:
         self.services = services
         self.user_id = user_id
-        self.admin = ServerAdmin(services.servers, services.audit, services.torrents.pool)
+        self.admin = services.server_admin
         self.views: list[ServerView] = []
         self.states: dict[str, ServerState] = {}
         self.test_results: dict[str, tuple[bool, str]] = {}
