@@ -4,6 +4,12 @@
 PYTHON="${PYTHON:-python3}"
 VENV="$ROOT/.venv"
 
+# What Qt WebEngine (pywebview's native window) loads from the system, beyond Python wheels.
+QT_WEBENGINE_LIBS=(libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1
+  libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libnss3 libegl1
+  libgl1 libfontconfig1 libdbus-1-3 libxcomposite1 libxdamage1 libxrandr2 libxtst6 libasound2
+  libxkbfile1)
+
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else return 1; fi
 }

@@ -5,15 +5,16 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 source "$ROOT/scripts/common.sh"
 
-# Real daemons for the client tests; Chromium for the end-to-end UI tests; Xvfb for the
-# native window.
-DEBIAN_TOOLS=(transmission-daemon rtorrent nginx-light chromium chromium-driver xvfb xauth)
+# Real daemons for the client tests; Chromium for the end-to-end UI tests; Xvfb, Qt WebEngine's
+# libraries and ImageMagick (screenshots) for the native window.
+DEBIAN_TOOLS=(transmission-daemon rtorrent nginx-light chromium chromium-driver xvfb xauth
+  imagemagick "${QT_WEBENGINE_LIBS[@]}")
 if ! apt_install_missing "${DEBIAN_TOOLS[@]}"; then
   if [ "${CI:-}" = true ]; then
-    echo "CI: could not install ${DEBIAN_TOOLS[*]}; the daemon tests cannot run" >&2
+    echo "CI: could not install ${DEBIAN_TOOLS[*]}; the tests cannot run" >&2
     exit 1
   fi
-  echo "warning: could not install ${DEBIAN_TOOLS[*]}; daemon tests will be skipped" >&2
+  echo "warning: could not install ${DEBIAN_TOOLS[*]}; tests needing them will be skipped" >&2
 fi
 ensure_venv test
 cd "$ROOT"

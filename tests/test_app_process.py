@@ -99,6 +99,8 @@ def test_served_api_end_to_end(app_process, transmission_clean):
 
 def test_the_admin_password_is_printed_only_on_first_start(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "NICEGUI_"))}
+    env.pop("DISPLAY", None)
+    env.pop("WAYLAND_DISPLAY", None)
     data_dir = tmp_path / "data"
     subprocess.run(
         [
@@ -141,5 +143,7 @@ def test_the_admin_password_is_printed_only_on_first_start(tmp_path):
         process.send_signal(signal.SIGINT)
         output = process.communicate(timeout=20)[0]
     assert process.returncode == 0
+    # No display: no native window, and the console says why.
+    assert "no native window: there is no display" in output
     assert "serving on http://127.0.0.1:" in output
     assert "password" not in output  # a user exists: no admin is created

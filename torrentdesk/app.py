@@ -6,12 +6,14 @@ import contextlib
 import os
 import signal
 
+from . import native
 from .config import Settings, ensure_data_dir
 from .db import open_database
 from .services import Services, build_services
 from .services.secrets import SecretStore
 
 NICEGUI_STORAGE_DIR = "nicegui"
+DEFAULT_PORT = 8080
 
 
 def prepare(settings: Settings) -> tuple[Services, SecretStore]:
@@ -45,14 +47,36 @@ def mount(app, services: Services) -> None:
     app.on_shutdown(services.stop)
 
 
-def serve(settings: Settings, host: str, port: int, open_browser: bool) -> None:
+def serve(
+    settings: Settings, host: str, port: int | None, open_browser: bool, native_window: bool = False
+) -> None:
+    """Serve until stopped: to browsers, or behind a native window that signs its owner in."""
     services, secrets = prepare(settings)
     from nicegui import app, ui
+    from nicegui.native import find_open_port
 
+    from .ui.auth import register_native_sign_in
     from .ui.theme import FAVICON
 
     mount(app, services)
-    print(f"torrentdesk: serving on http://{host}:{port} (API docs at /docs)", flush=True)
+    window: dict = {}
+    if native_window:
+        port = port or find_open_port()
+        key = native.LaunchKey()
+        register_native_sign_in(services, key)
+        app.native.window_args["url"] = (
+            f"http://127.0.0.1:{port}{native.SIGN_IN_PATH}?{key.url_query}"
+        )
+        window = {"native": True, "window_size": native.WINDOW_SIZE}
+        if backend := native.gui_backend():
+            app.native.start_args["gui"] = backend
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            # Qt WebEngine's Chromium refuses to start as root unless its sandbox is off.
+            os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+        print(f"torrentdesk: opening the window on http://127.0.0.1:{port}", flush=True)
+    else:
+        port = port or DEFAULT_PORT
+        print(f"torrentdesk: serving on http://{host}:{port} (API docs at /docs)", flush=True)
     # Uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal: make both
     # end as Ctrl+C does, so a service manager sees a clean exit.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
@@ -61,10 +85,11 @@ def serve(settings: Settings, host: str, port: int, open_browser: bool) -> None:
             host=host,
             port=port,
             title="torrentdesk",
-            show=open_browser,
+            show=open_browser and not native_window,
             reload=False,
             storage_secret=secrets.session_secret,
             fastapi_docs=True,
             show_welcome_message=False,
             favicon=FAVICON,
+            **window,
         )

@@ -46,7 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="127.0.0.1",
         help="address to serve on (default 127.0.0.1; 0.0.0.0 serves the LAN)",
     )
-    parser.add_argument("--port", type=int, default=8080, help="port to serve on (default 8080)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="port to serve on (default 8080; a free one behind the native window)",
+    )
 
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     user = commands.add_parser("user", help="manage user accounts", parents=[storage])
@@ -81,9 +86,19 @@ def main(argv: list[str] | None = None) -> int:
     ensure_data_dir(settings)
     if args.command == "user":
         return _user_command(args, UserService(open_database(settings.db_url)))
+    from . import native
     from .app import serve
 
-    serve(settings, host=args.host, port=args.port, open_browser=not args.no_open)
+    reason = None if args.browser else native.unavailable_reason()
+    if reason is not None:
+        print(f"torrentdesk: no native window: {reason}; serving to a browser instead", flush=True)
+    serve(
+        settings,
+        host=args.host,
+        port=args.port,
+        open_browser=not args.no_open,
+        native_window=not args.browser and reason is None,
+    )
     return 0
 
 

@@ -76,6 +76,12 @@ class UserService:
                 user.password_hash = _hasher.hash(password)
             return _info(user)
 
+    def owner(self) -> UserInfo | None:
+        """Who a native window signs in: the first admin account."""
+        with db_session:
+            admin = self._db.User.select(lambda u: u.is_admin).order_by(lambda u: u.id).first()
+            return _info(admin) if admin else None
+
     def ensure_initial_admin(self) -> str | None:
         """With no users at all, create `admin` with a random password and return it once."""
         with db_session:

@@ -15,6 +15,7 @@ from nicegui import Client, app, run, ui
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.routing import BaseRoute, Match
 
+from .. import native
 from ..services import Services
 from ..services.auth import InvalidCredentials, TooManyAttempts
 from .theme import FAVICON, setup_page
@@ -24,7 +25,13 @@ USER_ID = "user_id"
 USERNAME = "username"
 # Open without a session: the login page and what it loads, NiceGUI's own machinery (its
 # static files and websocket; upload URLs there belong to a page that needed a session).
-PUBLIC_PATHS = {LOGIN_PATH, f"{LOGIN_PATH}/favicon.ico", "/health", "/favicon.ico"}
+PUBLIC_PATHS = {
+    LOGIN_PATH,
+    f"{LOGIN_PATH}/favicon.ico",
+    "/health",
+    "/favicon.ico",
+    native.SIGN_IN_PATH,  # checks its own per-launch key
+}
 PUBLIC_PREFIXES = ("/_nicegui/", "/assets/")
 API_MODULE_PREFIX = "torrentdesk.api."
 
@@ -150,3 +157,16 @@ def register(services: Services) -> None:
                     ui.button("Sign in", on_click=submit).props("unelevated").mark("login-submit")
                 )
         return None
+
+
+def register_native_sign_in(services: Services, launch_key: native.LaunchKey) -> None:
+    """The native window's way in: its URL carries this launch's key, good once."""
+
+    @app.get(native.SIGN_IN_PATH, include_in_schema=False)
+    async def native_sign_in(key: str = "") -> RedirectResponse:
+        owner = await run.io_bound(services.users.owner)
+        if owner is None or not launch_key.spend(key):
+            return RedirectResponse(LOGIN_PATH)
+        app.storage.user.update({USER_ID: owner.id, USERNAME: owner.username})
+        print(f"torrentdesk: the window is signed in as {owner.username}", flush=True)
+        return RedirectResponse("/")
