@@ -30,7 +30,7 @@ async def test_wrong_password_then_sign_in_goes_where_asked(ui_app, user: User) 
     user.find(marker="login-username").type("alice")
     user.find(marker="login-password").type("wrong password")
     user.find(marker="login-submit").click()
-    await user.should_see("wrong username or password")
+    await user.should_see("wrong username or password", retries=50)  # argon2 on a busy box
     assert user.back_history[-1].startswith("/login")
 
     user.find(marker="login-password").type(PASSWORD)
@@ -66,7 +66,7 @@ async def test_the_form_is_throttled_with_the_api(ui_app, user: User) -> None:
     user.find(marker="login-username").type("alice")
     user.find(marker="login-password").type("still wrong")
     user.find(marker="login-submit").click()
-    await user.should_see("wrong username or password")
+    await user.should_see("wrong username or password", retries=50)  # argon2 on a busy box
     user.find(marker="login-password").type(PASSWORD)  # right, but too late
     user.find(marker="login-submit").click()
     await user.should_see(content="too many failed sign-ins; try again in", retries=20)
