@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import base64
+import json
 import logging
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import bencodepy
 import pytest
@@ -35,6 +39,7 @@ from torrentdesk.clients import (
     TransmissionClient,
     get_client,
 )
+from torrentdesk.clients import transmission as transmission_module
 from torrentdesk.clients.base import ServerConnection
 from torrentdesk.clients.transmission import LIST_FIELDS, _torrent_info
 from torrentdesk.torrent_input import InvalidTorrentInput
@@ -581,3 +586,486 @@ def test_list_active_reports_changes_and_removals_after_a_full_listing(
     assert all(isinstance(t, TorrentInfo) and len(t.info_hash) == 40 for t in changed)
     # Reported once: the next delta no longer carries it.
     assert transmission_client.list_active()[1] == []
+
+
+# -- the table-format listing -----------------------------------------------------------------
+#
+# A full listing without files and list_active() ask for torrent-get's "format": "table" (RPC
+# 16+) through the library's HTTP session, uncompressed, and parse it with orjson; anything
+# else, and older daemons, go through the library's get_torrents.
+
+
+def _library_listing(raw: transmission_rpc.Client) -> list[TorrentInfo]:
+    """What the library's path makes of the daemon's torrents right now."""
+    rows = raw.get_torrents(arguments=list(LIST_FIELDS))
+    return sorted((_torrent_info(t.fields, False) for t in rows), key=_by_hash)
+
+
+def _by_hash(info: TorrentInfo) -> str:
+    return info.info_hash
+
+
+def test_table_listing_maps_every_field_like_the_library(
+    transmission_client: TransmissionClient,
+    transmission_daemon: TransmissionDaemon,
+    raw: transmission_rpc.Client,
+    mocker,
+) -> None:
+    table_infos = mocker.spy(transmission_module, "_table_infos")
+    stopped = make_torrent("Ünïcødé 日本語 😀 stopped")  # 3.00 escapes all of it in its JSON
+    running = make_torrent('q"uo\\ted running')
+    labelled = make_torrent("labelled")
+    transmission_client.add_torrent(stopped.data, start=False)
+    transmission_client.add_torrent(running.data, start=True)
+    transmission_client.add_torrent(labelled.data, start=False)
+    raw.change_torrent(labelled.info_hash, labels=["tv", "hd"])
+    magnet_hash = random_info_hash()
+    transmission_client.add_magnet(magnet_for(magnet_hash, "magnet-only"), start=False)
+    partial_files = [("a.bin", 2 * PIECE_LENGTH, True), ("b.bin", PIECE_LENGTH, False)]
+    data, partial_hash = make_real_torrent(
+        transmission_daemon.download_dir, "partial", partial_files
+    )
+    transmission_client.add_torrent(data, start=False)
+    data, complete_hash = make_real_torrent(
+        transmission_daemon.download_dir, "complete", [("c.bin", PIECE_LENGTH + 7, True)]
+    )
+    transmission_client.add_torrent(data, start=True)
+    reply = bencodepy.encode({b"failure reason": b"torrent not registered"})
+    with http_files({"/announce": (200, reply)}) as base:
+        rejected = make_torrent("rejected", tracker=f"{base}/announce")
+        transmission_client.add_torrent(rejected.data, start=True)
+        wait_until(
+            lambda: transmission_client.get_torrent(rejected.info_hash).error,
+            timeout=15,
+            message="tracker error reported",
+        )
+    settled(transmission_client, complete_hash, "seeding")
+
+    # States move on (hash checks): compare until both paths see the same moment.
+    listed = wait_until(
+        lambda: (
+            table
+            if (table := sorted(transmission_client.list_torrents(), key=_by_hash))
+            == _library_listing(raw)
+            else None
+        ),
+        message="the table listing equals the library's",
+    )
+    assert table_infos.call_count >= 1 and transmission_client._table is True
+    by_hash = {t.info_hash: t for t in listed}
+    assert len(by_hash) == 7
+    assert by_hash[stopped.info_hash].name == "Ünïcødé 日本語 😀 stopped".replace(
+        "😀", "\u1f60" + "0"
+    )  # Transmission 3.00 writes astral characters as a broken 4-digit escape; both paths agree
+    assert by_hash[running.info_hash].name == 'q"uo\\ted running'
+    assert by_hash[running.info_hash].state == "downloading"
+    assert by_hash[labelled.info_hash].label == "tv"
+    assert by_hash[magnet_hash].name == "magnet-only" and by_hash[magnet_hash].size == 0
+    assert by_hash[partial_hash].downloaded == 2 * PIECE_LENGTH
+    assert by_hash[partial_hash].progress == pytest.approx(2 / 3, abs=1e-3)  # 4 decimals
+    assert by_hash[complete_hash].state == "seeding" and by_hash[complete_hash].progress == 1.0
+    assert "torrent not registered" in (by_hash[rejected.info_hash].error or "")
+    assert all(isinstance(t.added_at, int) and t.added_at > 0 for t in listed)
+
+    # The recently-active delta goes through the table too, with the same mapping.
+    def same_delta() -> list[TorrentInfo] | None:
+        changed, removed = transmission_client.list_active()
+        active, _ = raw.get_recently_active_torrents(arguments=list(LIST_FIELDS))
+        library = sorted((_torrent_info(t.fields, False) for t in active), key=_by_hash)
+        changed = sorted(changed, key=_by_hash)
+        return changed if changed and not removed and changed == library else None
+
+    calls = table_infos.call_count
+    wait_until(same_delta, message="the table delta equals the library's")
+    assert table_infos.call_count > calls
+
+
+def test_table_and_library_paths_agree_on_every_row_shape() -> None:
+    """_table_infos builds TorrentInfo positionally from columns found by name: every field,
+    sentinel and state must come out as _torrent_info makes it from the object format."""
+    assert sorted(transmission_module._TABLE_FIELDS) == sorted(LIST_FIELDS)
+    rows = []
+    for i, status in enumerate([0, 1, 2, 3, 4, 5, 6, 4, 4, 99]):
+        rows.append(
+            {
+                "id": i + 1,
+                "hashString": f"{i:02d}" + "AbCdEf0123" * 3 + "45678901",
+                "name": f"torrent {i} ✓",
+                "status": status,
+                "percentDone": [0, 0.5, 1][i % 3],
+                "sizeWhenDone": 1000 + i,
+                "haveValid": 10 + i,
+                "uploadedEver": 20 + i,
+                "rateDownload": 30 + i,
+                "rateUpload": 40 + i,
+                "uploadRatio": [-1, -2, 0, 1.5, 3][i % 5],
+                "eta": [-1, -2, 0, 3600][i % 4],
+                "peersConnected": 50 + i,
+                "peersSendingToUs": 60 + i,
+                "addedDate": 1_700_000_000 + i,
+                "downloadDir": f"/data/{i}",
+                "labels": [[], ["tv"], ["tv", "hd"]][i % 3],
+                "error": [0, 1, 2, 3][i % 4],
+                "errorString": ["", "Tracker gave an error", "", "No data found!"][i % 4],
+            }
+        )
+    expected = [_torrent_info(row, files=False) for row in rows]
+    assert {t.state for t in expected} == STATES
+    for header in (list(LIST_FIELDS), [*reversed(LIST_FIELDS), "extraField"]):
+        table = [header] + [[row.get(name, 0) for name in header] for row in rows]
+        infos, ids = transmission_module._table_infos(table)
+        assert infos == expected
+        assert ids == [row["id"] for row in rows]
+        assert [type(getattr(a, f)) for a in infos for f in a.__slots__] == [
+            type(getattr(b, f)) for b in expected for f in b.__slots__
+        ]
+    assert transmission_module._table_infos([]) == ([], [])
+    assert transmission_module._table_infos([list(LIST_FIELDS)]) == ([], [])
+
+
+def test_old_daemons_get_the_library_path(
+    transmission_client: TransmissionClient, raw: transmission_rpc.Client, mocker
+) -> None:
+    torrent = make_torrent("old daemon")
+    transmission_client.add_torrent(torrent.data, start=False)
+    settled(transmission_client, torrent.info_hash, "stopped")
+    # This daemon (RPC 16) as if it were older than the table format.
+    mocker.patch.object(transmission_module, "TABLE_RPC_VERSION", 17)
+    transmission_client.close()  # a fresh library client: the version is asked again
+    expected = _library_listing(raw)
+    table_infos = mocker.spy(transmission_module, "_table_infos")
+    get_torrents = mocker.spy(transmission_rpc.Client, "get_torrents")
+    recent = mocker.spy(transmission_rpc.Client, "get_recently_active_torrents")
+    assert transmission_client.list_torrents() == expected
+    assert transmission_client.list_active() is not None
+    assert transmission_client._table is False
+    assert table_infos.call_count == 0
+    assert get_torrents.call_count == 1 and recent.call_count == 1
+
+
+def test_library_internals_missing_means_the_library_path(
+    transmission_client: TransmissionClient, raw: transmission_rpc.Client, mocker
+) -> None:
+    class Changed:
+        def _http_query(self, body: dict) -> str:  # another signature
+            return ""
+
+        _http_session = None
+
+    assert transmission_module._raw_query(Changed()) is None  # type: ignore[arg-type]
+    assert transmission_module._raw_query(object()) is None  # type: ignore[arg-type]
+    transmission_client.add_torrent(make_torrent("no internals").data, start=False)
+    transmission_client.close()
+    mocker.patch.object(transmission_module, "_raw_query", return_value=None)
+    table_infos = mocker.spy(transmission_module, "_table_infos")
+    assert [t.name for t in transmission_client.list_torrents()] == ["no internals"]
+    assert transmission_client.list_active() is not None
+    assert table_infos.call_count == 0
+
+
+def test_table_path_survives_a_restart_between_listings(
+    transmission_client: TransmissionClient, transmission_daemon: TransmissionDaemon
+) -> None:
+    torrent = make_torrent("restarted quietly")
+    transmission_client.add_torrent(torrent.data, start=False)
+    assert [t.name for t in transmission_client.list_torrents()] == ["restarted quietly"]
+    # Stopped and started between two polls: the pooled connection is stale and the session
+    # id is new (409), so the next listing reconnects and renegotiates.
+    transmission_daemon.restart()
+
+    def listed() -> list[TorrentInfo] | None:
+        try:
+            return transmission_client.list_torrents()
+        except ConnectError:  # at most one: the stale pooled connection
+            return None
+
+    [info] = wait_until(listed, message="torrents reloaded")
+    assert info.info_hash == torrent.info_hash
+    assert transmission_client._table is True
+
+
+# A Transmission RPC endpoint on loopback that serves canned torrents and records every call.
+
+
+def _fake_torrent(i: int, **fields: Any) -> dict[str, Any]:
+    return {
+        "id": i,
+        "hashString": f"{i:040x}",
+        "name": f"fake {i}",
+        "status": 4,
+        "percentDone": 0.5,
+        "sizeWhenDone": 1000,
+        "haveValid": 500,
+        "uploadedEver": 0,
+        "rateDownload": 100,
+        "rateUpload": 0,
+        "uploadRatio": -1,
+        "eta": 5,
+        "peersConnected": 1,
+        "peersSendingToUs": 1,
+        "addedDate": 1_700_000_000,
+        "downloadDir": "/d",
+        "labels": ["l"],
+        "error": 0,
+        "errorString": "",
+    } | fields
+
+
+class FakeTransmission:
+    def __init__(self, rpc_version: int = 17, honour_format: bool | None = None) -> None:
+        self.rpc_version = rpc_version
+        self.honour_format = rpc_version >= 16 if honour_format is None else honour_format
+        self.torrents = [_fake_torrent(1), _fake_torrent(2, status=0, labels=[], error=2)]
+        self.removed: list[int] = []
+        self.session_id = "session-1"
+        self.conflicts = 0  # 409 replies sent
+        self.calls: list[tuple[dict[str, str], dict[str, Any]]] = []  # (headers, request)
+        self.torrent_get_reply: bytes | None = None  # a raw HTTP reply to send instead
+        self.hang = 0.0  # seconds to wait before answering torrent-get
+
+    def torrent_gets(self) -> list[tuple[dict[str, str], dict[str, Any]]]:
+        return [(h, r) for h, r in self.calls if r["method"] == "torrent-get"]
+
+    def expected(self) -> list[TorrentInfo]:
+        return [_torrent_info(t, files=False) for t in self.torrents]
+
+    def answer(self, handler: BaseHTTPRequestHandler) -> None:
+        request = json.loads(handler.rfile.read(int(handler.headers["Content-Length"])))
+        if handler.headers.get("X-Transmission-Session-Id") != self.session_id:
+            self.conflicts += 1
+            self.send(handler, 409, b"<h1>409: Conflict</h1>", "text/html")
+            return
+        self.calls.append(({k.lower(): v for k, v in handler.headers.items()}, request))
+        arguments = request.get("arguments", {})
+        if request["method"] == "session-get":
+            reply = {"rpc-version": self.rpc_version, "version": "9.00 (fake)"}
+        elif request["method"] == "torrent-get":
+            time.sleep(self.hang)
+            if self.torrent_get_reply is not None:
+                handler.wfile.write(self.torrent_get_reply)
+                handler.close_connection = True
+                return
+            fields = arguments["fields"]
+            if arguments.get("format") == "table" and self.honour_format:
+                torrents: list[Any] = [fields] + [[t[f] for f in fields] for t in self.torrents]
+            else:
+                torrents = [{f: t[f] for f in fields} for t in self.torrents]
+            reply = {"torrents": torrents}
+            if arguments.get("ids") == "recently-active":
+                reply["removed"] = self.removed
+        else:
+            reply = {}
+        body = json.dumps({"arguments": reply, "result": "success"}).encode()
+        self.send(handler, 200, body, "application/json; charset=UTF-8")
+
+    def send(self, handler: BaseHTTPRequestHandler, status: int, body: bytes, kind: str) -> None:
+        handler.send_response(status)
+        handler.send_header("Content-Type", kind)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.send_header("X-Transmission-Session-Id", self.session_id)
+        handler.end_headers()
+        handler.wfile.write(body)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeTransmission]:
+    state = FakeTransmission()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as the daemon does
+
+        def do_POST(self) -> None:
+            state.answer(self)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    state.port = server.server_address[1]  # type: ignore[attr-defined]
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def fake_client(fake: FakeTransmission, timeout: float = 2) -> TransmissionClient:
+    return client_for(fake.port, timeout=timeout)  # type: ignore[attr-defined]
+
+
+def test_table_request_is_uncompressed_and_tabular(fake: FakeTransmission) -> None:
+    client = fake_client(fake)
+    assert client.list_torrents() == fake.expected()
+    fake.removed = [2]
+    changed, removed = client.list_active()
+    assert changed == fake.expected() and removed == [f"{2:040x}"]
+    [(full_headers, full), (delta_headers, delta)] = fake.torrent_gets()
+    for headers, request in ((full_headers, full), (delta_headers, delta)):
+        assert headers["accept-encoding"] == "identity"
+        assert request["arguments"]["format"] == "table"
+        assert sorted(request["arguments"]["fields"]) == sorted(LIST_FIELDS)
+    assert "ids" not in full["arguments"]
+    assert delta["arguments"]["ids"] == "recently-active"
+    # The library's own calls go uncompressed too (same HTTP session).
+    assert all(h["accept-encoding"] == "identity" for h, _ in fake.calls[1:])
+    client.close()
+
+
+@pytest.mark.parametrize(("rpc_version", "honour_format"), [(15, False), (16, False)])
+def test_objects_instead_of_a_table_use_the_library_path(
+    fake: FakeTransmission, rpc_version: int, honour_format: bool
+) -> None:
+    """RPC 15 is never asked for a table; an RPC 16 daemon that answers with objects anyway
+    is answered through the library from then on."""
+    fake.rpc_version, fake.honour_format = rpc_version, honour_format
+    client = fake_client(fake)
+    assert client.list_torrents() == fake.expected()
+    assert client.list_torrents() == fake.expected()
+    assert client.list_active() == (fake.expected(), [])
+    formats = [r["arguments"].get("format") for _, r in fake.torrent_gets()]
+    assert formats == ([None] * 3 if rpc_version < 16 else ["table", None, None, None])
+    client.close()
+
+
+def test_session_id_is_renegotiated_on_the_table_path(fake: FakeTransmission) -> None:
+    client = fake_client(fake)
+    assert client.list_torrents() == fake.expected()
+    conflicts = fake.conflicts
+    fake.session_id = "session-2"  # as after a daemon restart
+    assert client.list_torrents() == fake.expected()
+    assert fake.conflicts == conflicts + 1
+    assert fake.torrent_gets()[-1][0]["x-transmission-session-id"] == "session-2"
+    client.close()
+
+
+def _http(status: str, body: bytes, length: int | None = None) -> bytes:
+    """A raw reply; the fake closes the connection after it, and says so."""
+    size = len(body) if length is None else length
+    head = f"HTTP/1.1 {status}\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n"
+    return head.encode() + body
+
+
+def _table_reply(torrents: Any, **more: Any) -> bytes:
+    arguments = {"torrents": torrents} | more
+    return _http("200 OK", json.dumps({"arguments": arguments, "result": "success"}).encode())
+
+
+_HEADER = list(LIST_FIELDS)
+_ROW = [_fake_torrent(1)[f] for f in _HEADER]
+
+
+def _row_with(**fields: Any) -> list[Any]:
+    return [_fake_torrent(1, **fields)[f] for f in _HEADER]
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        (_http("200 OK", b'{"arguments":{"torrents":[["id","hashS'), "not Transmission RPC JSON"),
+        (_http("200 OK", b'{"arguments":{"torrents":[["id"', 500), "not valid HTTP"),
+        (_http("200 OK", b"<html>proxy error</html>"), "not Transmission RPC JSON"),
+        (_table_reply([_HEADER, _ROW[:-3]]), "unexpected torrent data"),
+        (_table_reply([_HEADER, [*_ROW, "extra"]]), "unexpected torrent data"),
+        (_table_reply([_HEADER, dict(zip(_HEADER, _ROW, strict=True))]), "unexpected torrent"),
+        (_table_reply([_HEADER, "x" * len(_HEADER)]), "unexpected torrent data"),
+        (_table_reply([_HEADER, _row_with(hashString=None)]), "unexpected torrent data"),
+        (_table_reply([_HEADER, _row_with(uploadRatio=[])]), "unexpected torrent data"),
+        (_table_reply(["id", "hashString"]), "unexpected"),
+        (_table_reply({"id": 1}), "unexpected reply"),
+        (_table_reply([[["id"]], _ROW]), "unexpected reply"),
+        (_http("200 OK", b'{"arguments":{},"result":"success"}'), "unexpected reply"),
+        (_http("200 OK", b'{"result":"no such method"}'), "Transmission refused the request"),
+        (_http("200 OK", b'{"arguments":{"torrents":[]}}'), "Transmission RPC failed"),
+        (_http("200 OK", b"[1, 2]"), "Transmission RPC failed"),
+        (_http("200 OK", b"42"), "unexpected reply"),
+    ],
+    ids=[
+        "cut-json",
+        "cut-body",
+        "html",
+        "short-row",
+        "long-row",
+        "dict-row",
+        "string-row",
+        "null-hash",
+        "list-ratio",
+        "flat-table",
+        "table-not-list",
+        "odd-header",
+        "no-torrents",
+        "refused",
+        "no-result",
+        "json-list",
+        "json-number",
+    ],
+)
+def test_garbage_table_reply_is_a_protocol_error(
+    fake: FakeTransmission, reply: bytes, expected: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    fake.torrent_get_reply = reply
+    client = fake_client(fake)
+    with pytest.raises(ProtocolError) as info:
+        client.list_torrents()
+    assert_names_server(info.value)
+    assert expected in str(info.value)
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    # Once the server answers properly again, the next listing works.
+    fake.torrent_get_reply = None
+    assert client.list_torrents() == fake.expected()
+    client.close()
+
+
+@pytest.mark.parametrize(
+    "removed",
+    [[1, "two"], "1,2", None, [[1]]],
+    ids=["string-id", "string", "null", "nested"],
+)
+def test_garbage_removed_ids_are_a_protocol_error(fake: FakeTransmission, removed: Any) -> None:
+    client = fake_client(fake)
+    client.list_torrents()
+    fake.removed = removed
+    with pytest.raises(ProtocolError) as info:
+        client.list_active()
+    assert_names_server(info.value)
+    assert "unexpected reply" in str(info.value)
+    client.close()
+
+
+@pytest.mark.parametrize(
+    ("reply", "error", "expected"),
+    [
+        (_http("401 Unauthorized", b""), AuthError, "wrong username or password"),
+        (_http("403 Forbidden", b"Unauthorized IP Address."), AuthError, "rpc-whitelist"),
+        (b"", ConnectError, "cannot connect to"),  # closed without a reply
+    ],
+    ids=["401", "403", "closed"],
+)
+def test_table_request_failures_map_like_any_call(
+    fake: FakeTransmission, reply: bytes, error: type[ClientError], expected: str
+) -> None:
+    client = fake_client(fake)
+    client.version()  # connected, with a session id
+    fake.torrent_get_reply = reply
+    with pytest.raises(ClientError) as info:
+        client.list_torrents()
+    assert_names_server(info.value)
+    assert isinstance(info.value, error)
+    assert expected in str(info.value)
+    client.close()
+
+
+def test_table_request_times_out_within_the_timeout(fake: FakeTransmission) -> None:
+    client = fake_client(fake, timeout=1)
+    client.version()
+    fake.hang = 3
+    started = time.monotonic()
+    with pytest.raises(TimeoutError) as info:
+        client.list_torrents()
+    assert 0.9 <= time.monotonic() - started < 2.5
+    assert_names_server(info.value)
+    assert "no answer within 1 s" in str(info.value)
+    client.close()

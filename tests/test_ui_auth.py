@@ -88,3 +88,17 @@ async def test_log_out_clears_the_session(ui_app, user: User) -> None:
     page = await user.http_client.get("/", follow_redirects=False)
     assert page.headers["location"].startswith("/login")
     assert (await user.http_client.get("/docs")).status_code == 401
+
+
+async def test_a_password_change_or_deleting_the_user_ends_web_sessions(ui_app, user: User) -> None:
+    ui_app.add_user("alice")
+    await sign_in(user)
+    ui_app.services.users.set_password("alice", "a-new-password-1")
+    await user.open("/")
+    await user.should_see(marker="login-submit", retries=20)
+    assert (await user.http_client.get("/docs")).status_code == 401
+
+    await sign_in(user, password="a-new-password-1")
+    ui_app.services.users.delete("alice")
+    await user.open("/")
+    await user.should_see(marker="login-submit", retries=20)

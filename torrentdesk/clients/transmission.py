@@ -7,13 +7,17 @@ urllib3, socket and JSON failure is translated, and the message names the server
 from __future__ import annotations
 
 import http.client
+import inspect
 import json
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from itertools import islice
+from operator import itemgetter
 from typing import Any, NoReturn
 
+import orjson
 import requests
 import transmission_rpc
 from transmission_rpc.error import (
@@ -82,6 +86,36 @@ LIST_FIELDS = (
 )
 FILE_FIELDS = ("files", "fileStats")
 
+# torrent-get's `"format": "table"` (RPC 16, Transmission 3.00): `torrents` is a row of field
+# names, then one list of values per torrent. Less JSON for the daemon to write and for us to
+# parse than one object per torrent. Older daemons ignore the argument (they send objects).
+TABLE_RPC_VERSION = 16
+# LIST_FIELDS in the order _table_infos unpacks each table row (a test keeps the two in step).
+_TABLE_FIELDS = (
+    "id",
+    "hashString",
+    "name",
+    "status",
+    "percentDone",
+    "sizeWhenDone",
+    "haveValid",
+    "uploadedEver",
+    "rateDownload",
+    "rateUpload",
+    "uploadRatio",
+    "eta",
+    "peersConnected",
+    "peersSendingToUs",
+    "addedDate",
+    "downloadDir",
+    "labels",
+    "error",
+    "errorString",
+)
+_TABLE_COLUMNS = frozenset(_TABLE_FIELDS)
+
+_RawQuery = Callable[[dict[str, Any], float], str]
+
 _PRIORITIES: dict[int, FilePriority] = {-1: "low", 0: "normal", 1: "high"}
 
 # transmission-rpc logs handled conditions (a non-JSON reply) with logger.exception; we turn
@@ -121,6 +155,10 @@ class TransmissionClient(BaseTorrentClient):
         self._lock = threading.RLock()
         # id -> hash, from the last full listing; ids change when the daemon restarts.
         self._hash_by_id: dict[int, str] | None = None
+        # The table path, per library client: its raw query (None: use the public API), and
+        # whether the daemon does tables (None: not asked yet).
+        self._raw_query: _RawQuery | None = None
+        self._table: bool | None = None
 
     def __repr__(self) -> str:
         return (
@@ -131,6 +169,10 @@ class TransmissionClient(BaseTorrentClient):
     # -- reading ------------------------------------------------------------------------------
 
     def list_torrents(self, info_hash: str | None = None, files: bool = False) -> list[TorrentInfo]:
+        if info_hash is None and not files:
+            torrents, ids, _ = self._listing(recently_active=False)
+            self._hash_by_id = dict(zip(ids, [t.info_hash for t in torrents], strict=True))
+            return torrents
         fields = LIST_FIELDS + FILE_FIELDS if files else LIST_FIELDS
         if info_hash is None:
             rows = self._call(lambda rpc: rpc.get_torrents(arguments=fields))
@@ -152,24 +194,79 @@ class TransmissionClient(BaseTorrentClient):
         listing has mapped ids to hashes: the daemon reports removed torrents by id."""
         if self._hash_by_id is None:
             return None
-        rows, removed_ids = self._call(
-            lambda rpc: rpc.get_recently_active_torrents(arguments=LIST_FIELDS)
-        )
-        torrents = self._convert(rows, False)
+        torrents, ids, removed_ids = self._listing(recently_active=True)
         known = self._hash_by_id
-        for row, info in zip(rows, torrents, strict=True):
-            known[row.fields["id"]] = info.info_hash
+        for torrent_id, info in zip(ids, torrents, strict=True):
+            known[torrent_id] = info.info_hash
         # Ids we never mapped were removed before our last full listing: not in it, nothing to do.
         removed = [known.pop(i) for i in removed_ids if i in known]
         return torrents, removed
+
+    def _listing(self, recently_active: bool) -> tuple[list[TorrentInfo], list[int], list[int]]:
+        """Every torrent (or the recently active ones) without files: the torrents, their ids,
+        and the ids removed recently (recently_active only). Table format when the daemon and
+        the library allow it, else the library's get_torrents."""
+        fetched = self._call(lambda rpc: self._get_table(rpc, recently_active))
+        if fetched is not None:
+            table, removed = fetched
+            try:
+                torrents, ids = _table_infos(table)
+            except (LookupError, TypeError, ValueError, AttributeError) as exc:
+                raise self._bad_torrent_data(exc) from None
+            return torrents, ids, removed
+        if recently_active:
+            rows, removed = self._call(
+                lambda rpc: rpc.get_recently_active_torrents(arguments=LIST_FIELDS)
+            )
+        else:
+            rows, removed = self._call(lambda rpc: rpc.get_torrents(arguments=LIST_FIELDS)), []
+        return self._convert(rows, False), [t.fields["id"] for t in rows], removed
+
+    def _get_table(
+        self, rpc: transmission_rpc.Client, recently_active: bool
+    ) -> tuple[list[Any], list[int]] | None:
+        """torrent-get in table format: (the header row + value rows, removed ids); None when
+        this daemon or library version calls for the library's own path (nothing sent then,
+        or the reply was not a table). Runs inside _call: failures translate as for any call."""
+        query = self._raw_query
+        if query is None:
+            return None
+        if self._table is None:
+            rpc_version = rpc.get_session().get("rpc-version")
+            self._table = isinstance(rpc_version, int) and rpc_version >= TABLE_RPC_VERSION
+        if not self._table:
+            return None
+        arguments: dict[str, Any] = {"fields": list(_TABLE_FIELDS), "format": "table"}
+        if recently_active:
+            arguments["ids"] = "recently-active"
+        reply = _rpc_result(query({"method": "torrent-get", "arguments": arguments}, self.timeout))
+        result = reply["arguments"]
+        table = result["torrents"]
+        removed = result["removed"] if recently_active else []
+        if not isinstance(table, list) or not isinstance(removed, list):
+            raise ValueError("'torrents' and 'removed' are not lists")
+        if not all(type(i) is int for i in removed):
+            raise ValueError(f"'removed' holds more than torrent ids: {_snippet(repr(removed))}")
+        header = table[0] if table else None
+        if isinstance(header, dict) or (
+            isinstance(header, list) and not _TABLE_COLUMNS.issubset(header)
+        ):
+            # Objects (the daemon ignored "format"), or a header without a field we asked
+            # for: not the table this path knows; the library's path from now on.
+            self._table = False
+            return None
+        return table, removed
 
     def _convert(self, rows: list, files: bool) -> list[TorrentInfo]:
         try:
             return [_torrent_info(t.fields, files) for t in rows]
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ProtocolError(
-                self.name, f"unexpected torrent data in the reply ({type(exc).__name__}: {exc})"
-            ) from None
+            raise self._bad_torrent_data(exc) from None
+
+    def _bad_torrent_data(self, exc: Exception) -> ProtocolError:
+        return ProtocolError(
+            self.name, f"unexpected torrent data in the reply ({type(exc).__name__}: {exc})"
+        )
 
     def version(self) -> str:
         session = self._call(lambda rpc: rpc.get_session())
@@ -281,10 +378,13 @@ class TransmissionClient(BaseTorrentClient):
                 timeout=self.timeout,
                 logger=_rpc_logger,
             )
+            self._raw_query = _raw_query(self._rpc)
+            self._table = None
         return self._rpc
 
     def _drop_rpc(self) -> None:
         self._hash_by_id = None  # the daemon may come back restarted, with new ids
+        self._raw_query, self._table = None, None  # it may come back another version, too
         rpc, self._rpc = self._rpc, None
         if rpc is not None:
             # Client's context-manager exit closes its HTTP session; best effort.
@@ -384,6 +484,128 @@ class TransmissionClient(BaseTorrentClient):
             f"cannot connect to {self.protocol}://{self.host}:{self.port} ({_describe(exc)}) — "
             "check that Transmission is running and the host and port are right",
         )
+
+
+def _raw_query(rpc: transmission_rpc.Client) -> _RawQuery | None:
+    """`query(json_rpc_request, timeout) -> reply text` through the library client, or None.
+
+    The ONLY use of transmission-rpc internals (checked against 7.0.12), because its public
+    API cannot ask for the table format (get_torrents parses with the stdlib json module and
+    wraps every torrent in a Torrent object):
+    - `Client._http_query(query, timeout)`: the POST every public method uses. It keeps the
+      library's session-id handshake (409 + X-Transmission-Session-Id, so a restarted daemon is
+      renegotiated), credentials and timeout, and raises the library's usual exceptions.
+    - `Client._http_session` (a requests.Session): asked for uncompressed replies, for every
+      call. Transmission gzips a reply whenever allowed — for a big listing that costs the
+      daemon more CPU (on its one event thread) than building the reply, while the plain body
+      is cheap to send on loopback or a LAN.
+    When either is missing or has changed shape, None: the caller keeps to the public API.
+    """
+    http_query = getattr(rpc, "_http_query", None)
+    session = getattr(rpc, "_http_session", None)
+    if not callable(http_query) or not isinstance(session, requests.Session):
+        return None
+    try:
+        parameters = list(inspect.signature(http_query).parameters)
+    except (TypeError, ValueError):
+        return None
+    if parameters[:2] != ["query", "timeout"]:
+        return None
+    session.headers["Accept-Encoding"] = "identity"
+    return http_query
+
+
+def _rpc_result(text: str) -> dict[str, Any]:
+    """A successful JSON-RPC reply, decoded. Raises what transmission-rpc's `_request` raises
+    for the same reply, so _translate words every failure as for the library's own calls."""
+    try:
+        reply = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        try:
+            # orjson refuses some JSON the stdlib reads (e.g. a lone surrogate escape in a
+            # name): never fail where the library's path would not.
+            reply = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise TransmissionError(
+                "failed to parse response as json", raw_response=text
+            ) from error
+    if "result" not in reply:
+        raise TransmissionError(
+            "Query failed, response data missing without result.",
+            response=reply,
+            raw_response=text,
+        )
+    if reply["result"] != "success":
+        raise TransmissionError(
+            f'Query failed with result "{reply["result"]}".', response=reply, raw_response=text
+        )
+    return reply
+
+
+def _table_infos(table: list[Any]) -> tuple[list[TorrentInfo], list[int]]:
+    """A torrent-get table (header row of field names, then value rows) as TorrentInfo, and
+    the torrents' ids. The same mapping as _torrent_info, one tuple unpack per row."""
+    if not table:
+        return [], []
+    header = table[0]
+    if type(header) is not list or not all(type(name) is str for name in header):
+        raise ValueError("the table's first row is not a list of field names")
+    width = len(header)
+    column = {name: i for i, name in enumerate(header)}
+    values = itemgetter(*[column[name] for name in _TABLE_FIELDS])  # KeyError: no such column
+    states = _STATES
+    torrents: list[TorrentInfo] = []
+    ids: list[int] = []
+    add_torrent, add_id = torrents.append, ids.append
+    for row in islice(table, 1, None):
+        if type(row) is not list or len(row) != width:
+            raise ValueError(f"a row is not a list of {width} values: {_snippet(repr(row))}")
+        (
+            torrent_id,
+            info_hash,
+            name,
+            status,
+            percent_done,
+            size_when_done,
+            have_valid,
+            uploaded_ever,
+            rate_download,
+            rate_upload,
+            ratio,
+            eta,
+            peers_connected,
+            peers_sending,
+            added_date,
+            download_dir,
+            labels,
+            error,
+            error_string,
+        ) = values(row)
+        add_id(torrent_id)
+        # Positional, in TorrentInfo's field order (half the cost of keywords; a test compares
+        # every field with _torrent_info's).
+        add_torrent(
+            TorrentInfo(
+                info_hash.lower(),
+                name,
+                states.get(status, "stopped"),
+                float(percent_done),
+                size_when_done,
+                have_valid,
+                uploaded_ever,
+                rate_download,
+                rate_upload,
+                float(ratio) if ratio > 0 else 0.0,
+                eta if status == _DOWNLOADING and eta >= 0 else None,
+                peers_connected,
+                peers_sending,
+                added_date,
+                download_dir,
+                labels[0] if labels else None,
+                (error_string or f"error code {error}") if error else None,
+            )
+        )
+    return torrents, ids
 
 
 def _torrent_info(f: dict[str, Any], files: bool) -> TorrentInfo:

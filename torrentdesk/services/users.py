@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from dataclasses import dataclass
@@ -75,6 +76,15 @@ class UserService:
             if _hasher.check_needs_rehash(stored):
                 user.password_hash = _hasher.hash(password)
             return _info(user)
+
+    def session_stamp(self, user_id: int) -> str | None:
+        """Changes when the user's password does; None once the user is deleted. A web session
+        keeps the stamp it was signed in with, so either change ends it."""
+        with db_session:
+            user = self._db.User.get(id=user_id)
+            if user is None:
+                return None
+            return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
     def owner(self) -> UserInfo | None:
         """Who a native window signs in: the first admin account."""

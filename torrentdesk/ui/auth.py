@@ -22,6 +22,7 @@ from .theme import FAVICON, setup_page
 
 LOGIN_PATH = "/login"
 USER_ID = "user_id"
+SESSION_STAMP = "session_stamp"
 USERNAME = "username"
 # Open without a session: the login page and what it loads, NiceGUI's own machinery (its
 # static files and websocket; upload URLs there belong to a page that needed a session).
@@ -39,6 +40,12 @@ API_MODULE_PREFIX = "torrentdesk.api."
 def current_user_id() -> int | None:
     value = app.storage.user.get(USER_ID)
     return value if isinstance(value, int) else None
+
+
+async def start_session(services: Services, user) -> None:
+    """Sign `user` in on this browser (or window)."""
+    stamp = await run.io_bound(services.users.session_stamp, user.id)
+    app.storage.user.update({USER_ID: user.id, USERNAME: user.username, SESSION_STAMP: stamp})
 
 
 def sign_out() -> None:
@@ -68,7 +75,7 @@ class AuthMiddleware(BaseHTTPMiddleware):
     async def dispatch(self, request: Request, call_next):
         path = request.url.path
         if (
-            current_user_id() is not None
+            await self._has_session(path)
             or path in PUBLIC_PATHS
             or path.startswith(PUBLIC_PREFIXES)
             or _is_api_route(request)
@@ -79,6 +86,19 @@ class AuthMiddleware(BaseHTTPMiddleware):
             target = path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"{LOGIN_PATH}?redirect_to={quote(target, safe='')}")
         return JSONResponse({"detail": "sign in first"}, status_code=401)
+
+    async def _has_session(self, path: str) -> bool:
+        user_id = current_user_id()
+        if user_id is None:
+            return False
+        if path.startswith(PUBLIC_PREFIXES):
+            return True  # static files and the websocket: the page load was checked
+        # A deleted user, or a changed password, ends the session at the next page load.
+        stamp = await run.io_bound(self._services.users.session_stamp, user_id)
+        if stamp is None or stamp != app.storage.user.get(SESSION_STAMP):
+            app.storage.user.clear()
+            return False
+        return True
 
     async def _has_valid_token(self, request: Request) -> bool:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -131,7 +151,7 @@ def register(services: Services) -> None:
                 return
             finally:
                 button.props(remove="loading")
-            app.storage.user.update({USER_ID: user.id, USERNAME: user.username})
+            await start_session(services, user)
             ui.navigate.to(target)
 
         with ui.column().classes("td-login absolute-center items-stretch"):
@@ -167,6 +187,6 @@ def register_native_sign_in(services: Services, launch_key: native.LaunchKey) ->
         owner = await run.io_bound(services.users.owner)
         if owner is None or not launch_key.spend(key):
             return RedirectResponse(LOGIN_PATH)
-        app.storage.user.update({USER_ID: owner.id, USERNAME: owner.username})
+        await start_session(services, owner)
         print(f"torrentdesk: the window is signed in as {owner.username}", flush=True)
         return RedirectResponse("/")
