@@ -1069,3 +1069,22 @@ def test_table_request_times_out_within_the_timeout(fake: FakeTransmission) -> N
     assert_names_server(info.value)
     assert "no answer within 1 s" in str(info.value)
     client.close()
+
+
+def test_list_active_wants_a_full_list_after_an_unseen_restart(
+    transmission_client: TransmissionClient, transmission_daemon: TransmissionDaemon
+) -> None:
+    first, second = make_torrent("renumbered-a.bin"), make_torrent("renumbered-b.bin")
+    transmission_client.add_torrent(first.data, start=False)
+    transmission_client.add_torrent(second.data, start=False)
+    transmission_client.list_torrents()
+    # Pretend the daemon renumbered its torrents between two polls without our client
+    # noticing: swap the ids we know.
+    known = transmission_client._hash_by_id
+    (id_a, hash_a), (id_b, hash_b) = known.items()
+    known.update({id_a: hash_b, id_b: hash_a})
+    transmission_client.start(first.info_hash)  # makes it "recently active"
+    assert transmission_client.list_active() is None
+    assert transmission_client.list_active() is None  # until a full listing maps ids again
+    transmission_client.list_torrents()
+    assert transmission_client.list_active() is not None

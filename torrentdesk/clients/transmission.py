@@ -197,7 +197,12 @@ class TransmissionClient(BaseTorrentClient):
         torrents, ids, removed_ids = self._listing(recently_active=True)
         known = self._hash_by_id
         for torrent_id, info in zip(ids, torrents, strict=True):
-            known[torrent_id] = info.info_hash
+            if known.setdefault(torrent_id, info.info_hash) != info.info_hash:
+                # An id now names another torrent: the daemon restarted and renumbered them
+                # (every torrent is "recently active" right after a start). Only a full list
+                # is right now.
+                self._hash_by_id = None
+                return None
         # Ids we never mapped were removed before our last full listing: not in it, nothing to do.
         removed = [known.pop(i) for i in removed_ids if i in known]
         return torrents, removed
