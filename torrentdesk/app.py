@@ -54,6 +54,7 @@ def serve(
     services, secrets = prepare(settings)
     from nicegui import app, ui
     from nicegui.native import find_open_port
+    from starlette.middleware.gzip import GZipMiddleware
 
     from .ui.auth import register_native_sign_in
     from .ui.theme import FAVICON
@@ -91,5 +92,8 @@ def serve(
             fastapi_docs=True,
             show_welcome_message=False,
             favicon=FAVICON,
+            # Level 6 instead of Starlette's 9: half the CPU for a 10 000-row GET /torrents
+            # (79 -> 39 ms) for 2.5 % more bytes.
+            gzip_middleware_factory=lambda asgi: GZipMiddleware(asgi, compresslevel=6),
             **window,
         )
