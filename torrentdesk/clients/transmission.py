@@ -90,29 +90,7 @@ FILE_FIELDS = ("files", "fileStats")
 # names, then one list of values per torrent. Less JSON for the daemon to write and for us to
 # parse than one object per torrent. Older daemons ignore the argument (they send objects).
 TABLE_RPC_VERSION = 16
-# LIST_FIELDS in the order _table_infos unpacks each table row (a test keeps the two in step).
-_TABLE_FIELDS = (
-    "id",
-    "hashString",
-    "name",
-    "status",
-    "percentDone",
-    "sizeWhenDone",
-    "haveValid",
-    "uploadedEver",
-    "rateDownload",
-    "rateUpload",
-    "uploadRatio",
-    "eta",
-    "peersConnected",
-    "peersSendingToUs",
-    "addedDate",
-    "downloadDir",
-    "labels",
-    "error",
-    "errorString",
-)
-_TABLE_COLUMNS = frozenset(_TABLE_FIELDS)
+_TABLE_COLUMNS = frozenset(LIST_FIELDS)
 
 _RawQuery = Callable[[dict[str, Any], float], str]
 
@@ -241,7 +219,7 @@ class TransmissionClient(BaseTorrentClient):
             self._table = isinstance(rpc_version, int) and rpc_version >= TABLE_RPC_VERSION
         if not self._table:
             return None
-        arguments: dict[str, Any] = {"fields": list(_TABLE_FIELDS), "format": "table"}
+        arguments: dict[str, Any] = {"fields": list(LIST_FIELDS), "format": "table"}
         if recently_active:
             arguments["ids"] = "recently-active"
         reply = _rpc_result(query({"method": "torrent-get", "arguments": arguments}, self.timeout))
@@ -557,7 +535,7 @@ def _table_infos(table: list[Any]) -> tuple[list[TorrentInfo], list[int]]:
         raise ValueError("the table's first row is not a list of field names")
     width = len(header)
     column = {name: i for i, name in enumerate(header)}
-    values = itemgetter(*[column[name] for name in _TABLE_FIELDS])  # KeyError: no such column
+    values = itemgetter(*[column[name] for name in LIST_FIELDS])  # KeyError: no such column
     states = _STATES
     torrents: list[TorrentInfo] = []
     ids: list[int] = []
