@@ -4,13 +4,13 @@ import contextlib
 import os
 import re
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.app_process import start_app
 from tests.daemons.common import require_tool, stop_process
 
 pytestmark = pytest.mark.slow
@@ -34,19 +34,6 @@ def display():
         time.sleep(0.05)
     yield f":{number}"
     stop_process(process)
-
-
-def read_until(process, pattern: str, timeout: float = 90.0) -> re.Match:
-    deadline = time.monotonic() + timeout
-    seen = []
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line and process.poll() is not None:
-            break
-        seen.append(line)
-        if match := re.search(pattern, line):
-            return match
-    raise AssertionError(f"no line matching {pattern!r}; output:\n{''.join(seen)}")
 
 
 def screenshot(display: str, path: Path) -> dict[str, int]:
@@ -100,18 +87,10 @@ def test_native_window_signs_the_owner_in_shows_the_main_view_and_exits_when_clo
 ):
     if os.environ.get("CI") != "true":
         pytest.importorskip("webview", reason="install the test extra: pywebview[qt]")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "NICEGUI_"))}
-    env["DISPLAY"] = display
-    process = subprocess.Popen(
-        [sys.executable, "-m", "torrentdesk", "--data-dir", str(tmp_path / "data")],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
+    app = start_app(tmp_path / "data", display=display)
     try:
-        port = int(read_until(process, r"opening the window on http://127\.0\.0\.1:(\d+)")[1])
-        read_until(process, r"the window is signed in as admin")
+        port = int(app.wait_for_line(r"opening the window on http://127\.0\.0\.1:(\d+)", 90)[1])
+        app.wait_for_line(r"the window is signed in as admin", 90)
 
         # Another local process gets no further than the login page or a 401.
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
@@ -139,12 +118,11 @@ def test_native_window_signs_the_owner_in_shows_the_main_view_and_exits_when_clo
         # On a bare X server (no window manager) Qt ignored the first close request in our
         # runs: ask again until the window is gone, as a user clicking twice would.
         deadline = time.monotonic() + 30
-        while process.poll() is None and time.monotonic() < deadline:
+        while app.process.poll() is None and time.monotonic() < deadline:
             with contextlib.suppress(AssertionError):  # gone between two requests
                 close_window(display, "torrentdesk")
             with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(2)
-        assert process.wait(10) == 0
+                app.process.wait(2)
+        assert app.process.wait(10) == 0, app.output()
     finally:
-        if process.poll() is None:
-            stop_process(process)
+        app.stop()

@@ -17,9 +17,8 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -27,6 +26,7 @@ import pytest
 from websockets.sync.client import connect
 
 from tests.api_fixtures import rtorrent_scgi_fields, transmission_fields
+from tests.app_process import RunningApp, clean_env, start_app
 from tests.daemons.common import free_port, wait_until
 from tests.torrent_factory import make_torrent
 
@@ -52,14 +52,6 @@ def _build_key() -> str:
     dists = sorted(f"{d.metadata['Name']}=={d.version}" for d in importlib.metadata.distributions())
     digest.update("\n".join(dists).encode())
     return digest.hexdigest()[:16]
-
-
-def _clean_env() -> dict[str, str]:
-    """The environment without pytest's, NiceGUI's and our own settings, nor Python's paths."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "NICEGUI_"))}
-    for name in ("TORRENTDESK_DB_URL", "TORRENTDESK_DATA_DIR", "PYTHONPATH", "PYTHONHOME"):
-        env.pop(name, None)
-    return env
 
 
 @dataclass
@@ -106,7 +98,7 @@ def _build(key: str) -> Build:
             str(ROOT / "torrentdesk.spec"),
         ],
         cwd=ROOT,
-        env=_clean_env(),
+        env=clean_env(),
         capture_output=True,
         text=True,
         timeout=BUILD_TIMEOUT,
@@ -149,55 +141,7 @@ def packaged_app() -> Build:
     return build
 
 
-@dataclass
-class Running:
-    process: subprocess.Popen
-    base: str
-    lines: list[str] = field(default_factory=list)
-
-    def output(self) -> str:
-        return "".join(self.lines)
-
-    def wait_for_line(self, pattern: str, timeout: float = 30) -> re.Match:
-        def found():
-            for line in list(self.lines):
-                if match := re.search(pattern, line):
-                    return match
-            if self.process.poll() is not None:
-                raise AssertionError(f"exited with {self.process.returncode}:\n{self.output()}")
-            return None
-
-        return wait_until(found, timeout=timeout, interval=0.05, message=f"a line {pattern!r}")
-
-
-def _start(executable: Path, port: int, data_dir: Path, cwd: Path) -> Running:
-    process = subprocess.Popen(
-        [
-            str(executable),
-            "--browser",
-            "--no-open",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(data_dir),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=_clean_env(),
-        cwd=cwd,
-    )
-    running = Running(process, f"http://127.0.0.1:{port}")
-
-    def read() -> None:
-        for line in process.stdout:
-            running.lines.append(line)
-
-    threading.Thread(target=read, daemon=True).start()
-    return running
-
-
-def _wait_ok(http: httpx.Client, path: str, running: Running, timeout: float = 60) -> None:
+def _wait_ok(http: httpx.Client, path: str, running: RunningApp, timeout: float = 60) -> None:
     """Until `path` answers 200 (following redirects), polled every 20 ms."""
 
     def answered():
@@ -236,7 +180,7 @@ def _check_websocket(port: int) -> None:
 def test_packaged_executable_end_to_end(packaged_app, transmission_clean, rtorrent_clean, tmp_path):
     executable = packaged_app.executable
     version = subprocess.run(
-        [str(executable), "--version"], capture_output=True, text=True, env=_clean_env()
+        [str(executable), "--version"], capture_output=True, text=True, env=clean_env()
     )
     assert version.returncode == 0, version.stdout + version.stderr
     assert version.stdout.startswith("torrentdesk ")
@@ -246,7 +190,7 @@ def test_packaged_executable_end_to_end(packaged_app, transmission_clean, rtorre
     workdir.mkdir()
     port = free_port()
     started = time.monotonic()
-    app = _start(executable, port, data_dir, workdir)
+    app = start_app(data_dir, "--browser", port=port, command=[executable], cwd=workdir)
     try:
         with httpx.Client(base_url=app.base, timeout=30) as http:
             _wait_ok(http, "/health", app)
@@ -286,7 +230,7 @@ def test_packaged_executable_end_to_end(packaged_app, transmission_clean, rtorre
                 input="alice-password-1\n",
                 capture_output=True,
                 text=True,
-                env=_clean_env(),
+                env=clean_env(),
                 cwd=workdir,
                 timeout=60,
             )
@@ -337,14 +281,8 @@ def test_packaged_executable_end_to_end(packaged_app, transmission_clean, rtorre
                 "rt-frozen": "connected",
             }
     finally:
-        if app.process.poll() is None:
-            app.process.send_signal(signal.SIGTERM)
-        try:
-            app.process.wait(30)
-        except subprocess.TimeoutExpired:
-            app.process.kill()
-            app.process.wait()
-    assert app.process.returncode == 0, app.output()
+        code = app.stop(signal.SIGTERM)
+    assert code == 0, app.output()
 
     files = {p.name for p in data_dir.iterdir()}
     assert {"torrentdesk.sqlite", "secret.key", "session.secret"} <= files, files

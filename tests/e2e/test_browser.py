@@ -6,18 +6,14 @@ Screenshots go to screenshots/ (git-ignored)."""
 
 from __future__ import annotations
 
-import os
-import re
 import shutil
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.daemons.common import free_port, wait_for_port
+from tests.app_process import start_app
+from tests.daemons.common import free_port
 from tests.daemons.transmission import running_transmission
 from tests.torrent_factory import magnet_for, make_torrent, random_info_hash
 
@@ -41,38 +37,11 @@ XSS = "<img src=x onerror=alert(1)>"
 
 @pytest.fixture
 def app_url(tmp_path):
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "NICEGUI_"))}
-    env.pop("TORRENTDESK_DB_URL", None)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "torrentdesk",
-            "--no-open",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(tmp_path / "data"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-    )
+    app = start_app(tmp_path / "data", port=free_port(), cwd=tmp_path)
     try:
-        wait_for_port(port, process, timeout=60)
-        password = None
-        deadline = time.monotonic() + 30
-        while password is None and time.monotonic() < deadline:
-            match = re.search(r"with password: (\S+)", process.stdout.readline())
-            password = match.group(1) if match else None
-        assert password, "no admin password printed"
-        yield f"http://127.0.0.1:{port}", password
+        yield app.base, app.admin_password()
     finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(20)
+        app.stop(signal.SIGINT)
 
 
 @pytest.fixture
@@ -147,7 +116,11 @@ def click_text(driver, text: str, scope=None, tag: str = "*") -> None:
         ]
         if not shown:
             return False
-        shown[-1].click()
+        try:
+            shown[-1].click()
+        except (ElementClickInterceptedException, ElementNotInteractableException):
+            # A fading notification or dialog over it: the element is there, click it directly.
+            driver.execute_script("arguments[0].click()", shown[-1])
         return True
 
     wait(driver, attempt)
@@ -163,13 +136,29 @@ def dialog(driver, kind: str):
     )[-1]
 
 
+def no_dialog(driver) -> None:
+    """Wait until every dialog has closed: a closing one still shows its own buttons."""
+    wait(
+        driver,
+        lambda d: (
+            not [
+                e for e in d.find_elements(By.CSS_SELECTOR, ".q-dialog .q-card") if e.is_displayed()
+            ]
+        ),
+    )
+
+
 def choose(driver, label: str, option: str, scope=None) -> None:
     root = scope or driver
     root.find_element(
         By.XPATH,
         f".//label[.//div[contains(@class,'q-field__label') and normalize-space()='{label}']]",
     ).click()
-    click_text(driver, option, scope=driver.find_element(By.CSS_SELECTOR, ".q-menu"))
+    menu = wait(
+        driver,
+        lambda d: [m for m in d.find_elements(By.CSS_SELECTOR, ".q-menu") if m.is_displayed()],
+    )[-1]
+    click_text(driver, option, scope=menu)
 
 
 def grid_rows(driver) -> dict[str, dict]:
@@ -259,6 +248,7 @@ def test_the_whole_app_in_chromium(app_url, browser, transmission_clean, rtorren
         wait(driver, lambda d: dialogs_text(d).count("Connected · ") == 3, 30)
         shot(driver, "servers-dialog")
         driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
+        no_dialog(driver)
 
         # A magnet to rTorrent and two .torrent files to Transmission.
         click_text(driver, "Add", tag="span")
@@ -269,6 +259,7 @@ def test_the_whole_app_in_chromium(app_url, browser, transmission_clean, rtorren
         fill(driver, "Magnet links or .torrent URLs", magnet, card)
         click_text(driver, "Add", scope=card, tag="span")
         wait(driver, lambda d: magnet_hash in grid_rows(d), 30)
+        no_dialog(driver)
 
         click_text(driver, "Add", tag="span")
         card = dialog(driver, "td-add-dialog")
@@ -285,6 +276,7 @@ def test_the_whole_app_in_chromium(app_url, browser, transmission_clean, rtorren
         shot(driver, "add-dialog")
         click_text(driver, "Add", scope=card, tag="span")
         wait(driver, lambda d: {via_file.info_hash, xss.info_hash} <= set(grid_rows(d)), 30)
+        no_dialog(driver)
         doomed_torrent = make_torrent("on doomed")
         click_text(driver, "Add", tag="span")
         card = dialog(driver, "td-add-dialog")
