@@ -7,11 +7,12 @@ import secrets
 import threading
 import time
 from collections import defaultdict, deque
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from pony.orm import Database, db_session
 
-from ..db import utcnow
+from ..db import as_utc, utcnow
 from .errors import ServiceError
 from .users import UserInfo, UserService
 
@@ -20,6 +21,15 @@ MAX_FAILURES = 5
 FAILURE_WINDOW_SECONDS = 15 * 60
 # Writing last_used_at on every request would turn each API read into a database write.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenView:
+    """A token as its owner may see it: never the token itself (only its hash is kept)."""
+
+    id: int
+    created_at: datetime
+    last_used_at: datetime | None
 
 
 class InvalidCredentials(ServiceError):
@@ -121,6 +131,22 @@ class AuthService:
                 row.last_used_at = now
             user = row.user
             return UserInfo(user.id, user.username, user.is_admin, user.created_at)
+
+    def list_tokens(self, user_id: int) -> list[TokenView]:
+        with db_session:
+            rows = self._db.ApiToken.select(lambda t: t.user.id == user_id).order_by(
+                lambda t: t.id
+            )
+            return [TokenView(t.id, as_utc(t.created_at), as_utc(t.last_used_at)) for t in rows]
+
+    def revoke_token_id(self, user_id: int, token_id: int) -> bool:
+        """Revoke one of the user's tokens by its id; False when it is not theirs or gone."""
+        with db_session:
+            row = self._db.ApiToken.get(id=token_id)
+            if row is None or row.user.id != user_id:
+                return False
+            row.delete()
+            return True
 
     def revoke_token(self, token: str) -> bool:
         with db_session:

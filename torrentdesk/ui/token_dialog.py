@@ -1,10 +1,12 @@
-"""API token dialog: create a bearer token for scripts, shown once, copyable, revocable."""
+"""API token dialog: create bearer tokens for scripts (each shown once, copyable), see when each
+was created and last used, and revoke any of them."""
 
 from __future__ import annotations
 
 from nicegui import run, ui
 
 from ..services import Services
+from .format import local_time
 
 
 class TokenDialog:
@@ -14,7 +16,7 @@ class TokenDialog:
         self.token: str | None = None
         with ui.dialog() as self.dialog, ui.card().classes("td-dialog w-[560px] max-w-full"):
             with ui.row().classes("w-full items-center"):
-                ui.label("API token").classes("text-lg font-medium")
+                ui.label("API tokens").classes("text-lg font-medium")
                 ui.space()
                 ui.button(icon="close", on_click=self.dialog.close).props("flat round dense")
             ui.label(
@@ -33,36 +35,47 @@ class TokenDialog:
                 ).tooltip("Copy")
             self.token_row.set_visibility(False)
             self.status = ui.label("").classes("td-muted").mark("token-status")
+            self.listing = ui.column().classes("w-full gap-1").mark("token-list")
             with ui.row().classes("w-full justify-end gap-2"):
-                self.revoke_button = (
-                    ui.button("Revoke this token", on_click=self._revoke)
-                    .props("flat color=negative")
-                    .mark("token-revoke")
-                )
-                self.revoke_button.set_visibility(False)
                 ui.button("Create token", on_click=self._create).props("unelevated").mark(
                     "token-create"
                 )
 
-    def open(self) -> None:
+    async def open(self) -> None:
         self.dialog.open()
+        await self._show_tokens()
 
     async def _create(self) -> None:
         self.token = await run.io_bound(self.services.auth.issue_token, self.user_id)
         self.field.value = self.token
         self.token_row.set_visibility(True)
-        self.revoke_button.set_visibility(True)
         self.status.set_text("Copy it now: it will not be shown again.")
+        await self._show_tokens()
 
-    async def _revoke(self) -> None:
-        if self.token is None:
-            return
-        await run.io_bound(self.services.auth.revoke_token, self.token)
+    async def _revoke(self, token_id: int) -> None:
+        await run.io_bound(self.services.auth.revoke_token_id, self.user_id, token_id)
         self.token = None
         self.field.value = ""
         self.token_row.set_visibility(False)
-        self.revoke_button.set_visibility(False)
         self.status.set_text("The token was revoked: it no longer signs in.")
+        await self._show_tokens()
+
+    async def _show_tokens(self) -> None:
+        tokens = await run.io_bound(self.services.auth.list_tokens, self.user_id)
+        self.listing.clear()
+        with self.listing:
+            if not tokens:
+                ui.label("No tokens yet.").classes("td-muted")
+            for token in tokens:
+                used = local_time(token.last_used_at.timestamp()) if token.last_used_at else "never"
+                with ui.row().classes("w-full items-center no-wrap").mark("token-row"):
+                    ui.icon("key").classes("td-muted")
+                    ui.label(
+                        f"Created {local_time(token.created_at.timestamp())} · last used {used}"
+                    ).classes("grow")
+                    ui.button("Revoke", on_click=lambda _, i=token.id: self._revoke(i)).props(
+                        "flat dense color=negative"
+                    ).mark("token-revoke")
 
     def _copy(self) -> None:
         if self.token:
