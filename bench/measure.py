@@ -33,8 +33,9 @@ from torrentdesk.services import build_services
 from torrentdesk.services.secrets import SecretStore
 from torrentdesk.services.servers import ServerFields
 
+from .browser import Chromium, Frame
 from .report import Goal, Row, Stats
-from .servers import BenchServer
+from .servers import BenchServer, RawControl, split
 
 MS = 1000.0
 MIB = 1024 * 1024
@@ -47,6 +48,9 @@ class Bench:
     workdir: Path
     log: Callable[[str], None] = print
     _app: AppProcess | None = field(default=None, repr=False)
+    _browser: Chromium | None = field(default=None, repr=False)
+    # the first main page after signing in (cold cache): the probe's marks
+    signed_in_marks: dict = field(default_factory=dict, repr=False)
 
     @property
     def torrents(self) -> int:
@@ -58,7 +62,24 @@ class Bench:
             self._app = AppProcess.start(self.workdir / "app", self.servers)
         return self._app
 
+    def browser(self) -> Chromium:
+        """Headless Chromium signed in to the app (started once; the first page it shows after
+        signing in is recorded as the cold-cache load)."""
+        if self._browser is None:
+            app = self.app()
+            self._browser = Chromium(self.workdir)
+            try:
+                self._browser.sign_in(app.base, "admin", app.password)
+                self.signed_in_marks = self._browser.first_rows()
+            except BaseException:
+                self._browser.close()
+                self._browser = None
+                raise
+        return self._browser
+
     def close(self) -> None:
+        if self._browser is not None:
+            self._browser.close()
         if self._app is not None:
             self._app.stop()
 
@@ -287,6 +308,7 @@ class AppProcess:
     base: str
     headers: dict
     output: list[str]
+    password: str = field(default="", repr=False)  # the admin's, for signing in a browser
 
     @classmethod
     def start(cls, workdir: Path, servers: list[BenchServer]) -> AppProcess:
@@ -307,7 +329,7 @@ class AppProcess:
         output: list[str] = []
         app = cls(process, f"http://127.0.0.1:{port}", {}, output)
         try:
-            password = app._admin_password()
+            password = app.password = app._admin_password()
             threading.Thread(target=app._drain, daemon=True).start()
             wait_for_port(port, process, timeout=60)
             with httpx.Client(base_url=app.base, timeout=60) as http:
@@ -418,30 +440,244 @@ def peak_rss(bench: Bench) -> list[Row]:
     ]
 
 
-# -- waiting for the UI -----------------------------------------------------------------------
+# -- the page in headless Chromium ------------------------------------------------------------
+
+POLL_CYCLE = 2.0  # torrentdesk's poll interval while a page is open (services.live)
+QUIET_BYTES = 16  # frames this small are socket.io pings, not page updates
+STEADY_TIMEOUT = 420.0  # the daemons' own churn must end by then (Transmission verifying)
 
 
 @measurement
 def refresh_bytes(bench: Bench) -> list[Row]:
-    """PENDING UI: bytes sent to an open page per steady-state refresh, as a share of a full
-    table push. To fill in: open the main page over a websocket (or headless Chromium), wait for
-    the full table, note the bytes; then let one refresh pass with nothing changed, and one with
-    1 % of the torrents changed (e.g. start 1 % on a Transmission server), noting the bytes of
-    each; return both shares (%), goal ≤ 5."""
+    """What an open page receives over NiceGUI's socket.io websocket, read from headless
+    Chromium's DevTools log (`Network.webSocketFrameReceived`, payloads after permessage-
+    deflate is undone), against the full table push: the main page document itself (decoded),
+    which carries all rows as the grid's `rowData` (no rows come over the websocket on load).
+
+    First the daemons must be still on their own: Transmission verifies every added torrent
+    (~9 a second per daemon), which changes their state poll after poll; we wait for that.
+    Then: every frame received in each of `rounds` windows of one poll cycle (2 s) with
+    nothing changed; and per round, 1 % of the torrents spread over every server (started
+    before, let settle) stopped with raw daemon calls: every frame from the stop calls until
+    the page has received all of those rows, i.e. the one refresh cycle of every server that
+    carries the change (rTorrent: re-listed and diffed; Transmission: recently-active delta)."""
+    app = bench.app()
+    controls = [RawControl(s) for s in bench.servers]
+    settled = _wait_steady(bench, controls)
+    browser = bench.browser()
+
+    driver = browser.driver
+    driver.get("about:blank")
+    browser.drain()
+    driver.get(app.base + "/")
+    marks = browser.first_rows()
+    loading = _until_quiet(browser)
+    full, wire = marks["decodedBody"], marks["encodedBody"]
+    rows_json = browser.grid_rows_json_bytes()
+    if browser.websockets < 1 or browser.polling_requests:
+        raise RuntimeError(
+            f"expected updates over a websocket: {browser.websockets} websockets, "
+            f"{browser.polling_requests} long-polling requests"
+        )
+
+    idle = [_size(browser.received(POLL_CYCLE)) for _ in range(max(bench.rounds, 5))]
+
+    hashes = {c.server.name: c.hashes() for c in controls}
+    per_server = split(max(1, bench.torrents // 100), len(controls))
+    changed: list[int] = []
+    started: list[int] = []
+    for n in range(bench.rounds):
+        picks = [
+            (c, _spread(hashes[c.server.name], k, offset=n))
+            for c, k in zip(controls, per_server, strict=True)
+            if k
+        ]
+        wanted = {h for _, hs in picks for h in hs}
+        browser.drain()
+        for c, hs in picks:
+            c.start(hs)
+        _wait_daemons(controls, picks, timeout=60)
+        started.append(_size(_until_quiet(browser)))
+        browser.drain()
+        for c, hs in picks:
+            c.stop(hs)
+        frames = _until_seen(browser, wanted, timeout=30)
+        changed.append(_size(frames))
+
+    count = sum(per_server)
+    note = "" if settled else "the daemons were still verifying: not a steady state"
     return [
-        Row("steady-state refresh, nothing changed ÷ full push", None, "%", Goal(5)),
-        Row("steady-state refresh, 1 % changed ÷ full push", None, "%", Goal(5)),
+        Row(
+            f"full table push: the main page document, {bench.torrents} rows (decoded)",
+            Stats.of([full / MIB]),
+            "MiB",
+            note=f"{wire / MIB:.2f} MiB gzip on the wire; the rows alone as JSON "
+            f"{rows_json / MIB:.2f} MiB; {_size(loading) / 1000:.1f} kB over the websocket "
+            "while loading",
+        ),
+        Row("refresh, nothing changed: bytes per 2 s poll cycle", Stats.of(idle), "B", note=note),
+        Row(
+            "steady-state refresh, nothing changed ÷ full push",
+            Stats.of(100 * b / full for b in idle),
+            "%",
+            Goal(5),
+        ),
+        Row(
+            f"refresh after 1 % changed ({count} stopped on {len(controls)} servers): bytes",
+            Stats.of(b / 1000 for b in changed),
+            "kB",
+        ),
+        Row(
+            "steady-state refresh, 1 % changed ÷ full push",
+            Stats.of(100 * b / full for b in changed),
+            "%",
+            Goal(5),
+        ),
+        Row(
+            f"context: starting those {count}, every refresh until settled",
+            Stats.of(b / 1000 for b in started),
+            "kB",
+            note="Transmission verifies each, then queues or downloads: several refreshes",
+        ),
     ]
 
 
 @measurement
 def first_rows(bench: Bench) -> list[Row]:
-    """PENDING UI: seconds from navigating headless Chromium to the main page (signed in) until
-    the first table rows are shown, goal < 2; also check that scrolling to the end shows the
-    last row."""
+    """Navigation start → the first table rows shown, in headless Chromium signed in (the
+    session cookie of an earlier sign-in), over `rounds` loads of the main page from
+    about:blank with a warm HTTP cache. A script installed before each navigation (CDP
+    Page.addScriptToEvaluateOnNewDocument) marks, in performance.now() ms since navigation
+    start, when the first `.ag-row` enters the DOM and the animation frame after it (the one
+    that paints it): the figure is the latter. The navigation timing splits it into the
+    server's page build (responseStart), the document's transfer (responseEnd), the
+    scripts and Vue (DOMContentLoaded) and the grid's first render.
+
+    Then, on the last load, scrolling to the end: AG Grid's `ensureIndexVisible(last)` and the
+    last displayed row must be rendered with its name."""
+    app = bench.app()
+    browser = bench.browser()
+    driver = browser.driver
+    marks: list[dict] = []
+    for _ in range(bench.rounds):
+        driver.get("about:blank")
+        driver.get(app.base + "/")
+        marks.append(browser.first_rows())
+        shown = browser.grid_row_count()
+        if shown != bench.torrents:
+            raise RuntimeError(f"the grid holds {shown} rows, expected {bench.torrents}")
+    browser.drain()
+    passed, took, found = browser.scroll_to_end()
+    if not passed:
+        bench.log(f"scrolling to the end failed: {found}")
+    cold = bench.signed_in_marks
+    n = bench.torrents
+    rss = app.status("VmHWM") / MIB
+
+    def ms(key: str) -> Stats:
+        return Stats.of(m[key] for m in marks)
+
     return [
-        Row(f"headless Chromium: first rows of {bench.torrents} shown", None, "s", Goal(2, False))
+        Row(
+            f"headless Chromium: first rows of {n} shown, signed in, warm cache",
+            Stats.of(m["shown"] / MS for m in marks),
+            "s",
+            Goal(2, inclusive=False),
+            note="navigation start → the frame after the first .ag-row entered the DOM",
+        ),
+        Row("  timeline: server's first byte of the page", ms("responseStart"), "ms"),
+        Row("  timeline: page document received", ms("responseEnd"), "ms"),
+        Row("  timeline: first .ag-row in the DOM", ms("inDom"), "ms"),
+        Row("  timeline: DOMContentLoaded done", ms("domContentLoaded"), "ms"),
+        Row(
+            "first rows shown on a cold cache (the first page after signing in)",
+            Stats.of([cold["shown"] / MS]),
+            "s",
+            note=f"server's first byte at {cold['responseStart']:.0f} ms",
+        ),
+        Row(
+            f"scrolling to the end shows row {n} with its name (ensureIndexVisible)",
+            Stats.of([took]),
+            "ms",
+            passed=passed,
+            note="" if passed else found,
+        ),
+        Row(
+            "context: app peak RSS once pages have been open (VmHWM)",
+            Stats.of([rss]),
+            "MiB",
+            note=f"after the {bench.rounds + 2} page loads of {n} rows in this run",
+        ),
     ]
+
+
+def _size(frames: list[Frame]) -> int:
+    return sum(f.size for f in frames)
+
+
+def _spread(hashes: list[str], k: int, offset: int) -> list[str]:
+    """`k` of `hashes` evenly spread, a different set for each offset."""
+    if not k:
+        return []
+    stride = max(1, len(hashes) // k)
+    return [hashes[(offset + i * stride) % len(hashes)] for i in range(k)]
+
+
+def _wait_steady(bench: Bench, controls: list[RawControl]) -> bool:
+    """Until no daemon verifies or hashes anything (their own changes), at most
+    STEADY_TIMEOUT; whether they got there."""
+    deadline = time.monotonic() + STEADY_TIMEOUT
+    last_log = 0.0
+    while True:
+        busy = {c.server.name: c.busy() for c in controls}
+        left = sum(busy.values())
+        if not left:
+            return True
+        if time.monotonic() > deadline:
+            bench.log(f"the daemons are still verifying {left} torrents; measuring anyway")
+            return False
+        if time.monotonic() - last_log > 20:
+            last_log = time.monotonic()
+            bench.log(f"waiting for the daemons to finish verifying: {left} torrents left")
+        time.sleep(2)
+
+
+def _wait_daemons(controls, picks, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while sum(c.busy(hs) for c, hs in picks):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the daemons did not finish checking the started torrents")
+        time.sleep(0.25)
+
+
+def _until_quiet(browser: Chromium, timeout: float = 60) -> list[Frame]:
+    """Every frame already logged and until one poll cycle (plus a margin) passes with only
+    pings."""
+    frames = browser.drain()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        window = browser.received(POLL_CYCLE + 0.5)
+        frames += window
+        if all(f.size <= QUIET_BYTES for f in window):
+            return frames
+    raise RuntimeError(f"the page did not settle within {timeout:g} s")
+
+
+def _until_seen(browser: Chromium, wanted: set[str], timeout: float) -> list[Frame]:
+    """Every frame until all of `wanted` (info hashes) have arrived, and a moment more for the
+    rest of the last server's update."""
+    frames: list[Frame] = []
+    missing = set(wanted)
+    deadline = time.monotonic() + timeout
+    while missing:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the page was not told about {len(missing)} changed torrents")
+        time.sleep(0.05)
+        for frame in browser.drain():
+            frames.append(frame)
+            missing = {h for h in missing if h not in frame.text}
+    time.sleep(0.3)
+    return frames + browser.drain()
 
 
 @contextmanager

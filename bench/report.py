@@ -60,10 +60,13 @@ class Row:
     unit: str = ""
     goal: Goal | None = None
     note: str = ""
+    passed: bool | None = None  # a check that passes or fails, whatever the figure
     status: str = field(default="", init=False)
 
     def __post_init__(self) -> None:
-        if self.stats is None:
+        if self.passed is not None:
+            self.status = "ok" if self.passed else "FAILED"
+        elif self.stats is None:
             self.status = PENDING
         elif self.goal is None:
             self.status = ""
@@ -76,7 +79,7 @@ class Row:
 
     @property
     def missed(self) -> bool:
-        return self.status == "MISSED"
+        return self.status in ("MISSED", "FAILED")
 
     def as_dict(self) -> dict:
         s = self.stats
@@ -90,6 +93,7 @@ class Row:
             "samples": list(s.samples) if s else None,
             "goal": str(self.goal) if self.goal else None,
             "status": self.status,
+            "passed": self.passed,
             "note": self.note,
         }
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+import transmission_rpc
 
 from tests.daemons.rtorrent import RTorrentDaemon, running_rtorrent
 from tests.daemons.transmission import TransmissionDaemon, running_transmission
@@ -110,13 +111,18 @@ def synthetic_torrents(count: int, seed: int) -> list[bytes]:
     return out
 
 
-def _scgi(daemon: RTorrentDaemon, method: str, *params: object) -> object:
+def scgi_call(host: str, port: int, method: str, *params: object) -> object:
+    """One raw XML-RPC call to rTorrent over SCGI (no torrentdesk code in the path)."""
     body = xmlrpc.client.dumps(params, method).encode()
     headers = b"CONTENT_LENGTH\x00%d\x00SCGI\x001\x00" % len(body)
-    with socket.create_connection((daemon.host, daemon.scgi_port), timeout=60) as sock:
+    with socket.create_connection((host, port), timeout=60) as sock:
         sock.sendall(b"%d:%s,%s" % (len(headers), headers, body))
         reply = b"".join(iter(lambda: sock.recv(1 << 20), b""))
     return xmlrpc.client.loads(reply.partition(b"\r\n\r\n")[2])[0][0]
+
+
+def _scgi(daemon: RTorrentDaemon, method: str, *params: object) -> object:
+    return scgi_call(daemon.host, daemon.scgi_port, method, *params)
 
 
 def load_rtorrent(daemon: RTorrentDaemon, torrents: list[bytes], timeout: float = 120) -> None:
@@ -213,3 +219,61 @@ def running_servers(
                 server.count = len(data)
         log(f"loaded {torrents} torrents in {time.monotonic() - started:.1f} s")
         yield servers
+
+
+class RawControl:
+    """Start, stop and watch a bench server's torrents with raw daemon calls, around torrentdesk:
+    the changes a page should then be told about."""
+
+    # Transmission's tr_torrent_activity: 1 check pending, 2 checking
+    _VERIFYING = (1, 2)
+
+    def __init__(self, server: BenchServer) -> None:
+        self.server = server
+        self._rpc = None
+        if server.server_type == "transmission":
+            self._rpc = transmission_rpc.Client(
+                host=server.host,
+                port=server.port,
+                username=server.username,
+                password=server.password,
+                timeout=60,
+            )
+
+    def _scgi(self, method: str, *params: object) -> object:
+        return scgi_call(self.server.host, self.server.port, method, *params)
+
+    def _multicall(self, hashes: list[str], methods: tuple[str, ...]) -> None:
+        calls = [{"methodName": m, "params": [h.upper()]} for h in hashes for m in methods]
+        faults = [r for r in self._scgi("system.multicall", calls) if isinstance(r, dict)]  # type: ignore[union-attr]
+        if faults:
+            raise RuntimeError(f"rTorrent refused {methods}: {faults[0]}")
+
+    def hashes(self) -> list[str]:
+        """Every info hash on the server, lower case, in a stable order."""
+        if self._rpc is not None:
+            torrents = self._rpc.get_torrents(arguments=["id", "hashString"])
+            return [t.hash_string.lower() for t in sorted(torrents, key=lambda t: t.id)]
+        return sorted(h.lower() for (h,) in self._scgi("d.multicall2", "", "main", "d.hash="))  # type: ignore[union-attr]
+
+    def start(self, hashes: list[str]) -> None:
+        if self._rpc is not None:
+            self._rpc.start_torrent(hashes)
+        else:  # as torrentdesk starts one: d.open + d.start (+ d.resume)
+            self._multicall(hashes, ("d.open", "d.start", "d.resume"))
+
+    def stop(self, hashes: list[str]) -> None:
+        if self._rpc is not None:
+            self._rpc.stop_torrent(hashes)
+        else:  # as torrentdesk stops one: d.stop + d.close
+            self._multicall(hashes, ("d.stop", "d.close"))
+
+    def busy(self, hashes: list[str] | None = None) -> int:
+        """How many torrents (of `hashes`, or all) the daemon is still verifying or hashing:
+        their state changes on its own until it is done."""
+        if self._rpc is not None:
+            torrents = self._rpc.get_torrents(ids=hashes, arguments=["id", "status"])
+            return sum(1 for t in torrents if t.fields["status"] in self._VERIFYING)
+        rows = self._scgi("d.multicall2", "", "main", "d.hash=", "d.hashing=")
+        wanted = None if hashes is None else {h.upper() for h in hashes}
+        return sum(1 for h, hashing in rows if hashing and (wanted is None or h in wanted))  # type: ignore[union-attr]
