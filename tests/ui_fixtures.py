@@ -36,10 +36,16 @@ class GridSpy:
     scripts: list[str] = field(default_factory=list)
 
     def rows(self, grid: ui.aggrid) -> dict[str, dict]:
-        """The rows the browser's grid holds: the first fill, then every transaction."""
+        """The rows the browser's grid holds: each fill (setGridOption rowData), then every
+        transaction."""
         rows = {row["id"]: row for row in grid.options["rowData"]}
         for grid_id, name, args in self.calls:
-            if grid_id != grid.id or name != "applyTransaction":
+            if grid_id != grid.id:
+                continue
+            if name == "setGridOption" and args[0] == "rowData":
+                rows = {row["id"]: row for row in args[1]}
+                continue
+            if name != "applyTransaction":
                 continue
             transaction = args[0]
             for row in transaction.get("add", []) + transaction.get("update", []):

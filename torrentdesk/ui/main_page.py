@@ -95,7 +95,7 @@ class TorrentsPage:
                 ui.button("Add server", on_click=self._open_add_server).props(
                     "unelevated dense no-caps"
                 ).mark("empty-add-server")
-            self.grid = TorrentGrid(list(self.rows.values()), self._selection_changed)
+            self.grid = TorrentGrid(self._selection_changed)
             self.details = DetailsPanel(services, user_id)
 
         shared.servers_dialog.listeners.append(self._servers_listed)
@@ -106,7 +106,11 @@ class TorrentsPage:
         self.subscription = services.live.subscribe(user_id, self._on_changes)
         # Deleted, not merely disconnected: a reconnecting tab keeps its subscription.
         client.on_delete(self.subscription.close)
-        client.on_connect(self.grid.sync_browser)
+        client.on_connect(self._browser_connected)
+
+    def _browser_connected(self) -> None:
+        self.grid.load(list(self.rows.values()))
+        self.grid.sync_browser()
 
     async def load(self) -> None:
         await self.frame.servers_dialog.reload()
