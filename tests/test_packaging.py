@@ -64,8 +64,9 @@ class Build:
         return self.executable.parent
 
     def size_mb(self) -> float:
-        total = sum(p.stat().st_size for p in self.folder.rglob("*") if p.is_file())
-        return total / 1e6
+        """What the folder takes on disk: PyInstaller links some Qt files, counted once."""
+        files = (p for p in self.folder.rglob("*") if p.is_file() and not p.is_symlink())
+        return sum(p.stat().st_size for p in files) / 1e6
 
 
 def _build(key: str) -> Build:
