@@ -7,6 +7,7 @@ import json
 import pytest
 from nicegui.testing import User
 
+from tests.api_fixtures import transmission_fields
 from tests.ui_fixtures import eventually, sign_in, the_grid
 from torrentdesk.services.live import ServerState, TorrentChanges
 
@@ -46,15 +47,7 @@ def synthetic_rows(server_id: str, count: int) -> list[dict]:
 async def test_bytes_per_refresh_with_1000_torrents(ui_app, transmission_clean, user: User) -> None:
     d = transmission_clean
     user_id = ui_app.add_user("alice")
-    ui_app.add_server(
-        user_id,
-        name="idle",
-        server_type="transmission",
-        host=d.host,
-        port=d.port,
-        username=d.username,
-        password=d.password,
-    )
+    ui_app.add_server(user_id, **transmission_fields(d, name="idle"))
     await sign_in(user)
     live = ui_app.services.live
     rows = synthetic_rows("bulk-server", 1000)

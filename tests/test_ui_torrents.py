@@ -10,6 +10,7 @@ import transmission_rpc
 from nicegui import ui
 from nicegui.testing import User
 
+from tests.api_fixtures import transmission_fields
 from tests.daemons.transmission import running_transmission
 from tests.test_transmission_client import make_real_torrent
 from tests.torrent_factory import PIECE_LENGTH, make_torrent
@@ -88,15 +89,7 @@ async def test_bulk_stop_start_remove_with_data_and_details(
 ) -> None:
     d = transmission_clean
     user_id = ui_app.add_user("alice")
-    tr = ui_app.add_server(
-        user_id,
-        name="tr-box",
-        server_type="transmission",
-        host=d.host,
-        port=d.port,
-        username=d.username,
-        password=d.password,
-    )
+    tr = ui_app.add_server(user_id, **transmission_fields(d, name="tr-box"))
     services = ui_app.services
     data, info_hash = make_real_torrent(
         d.download_dir, "real data", [("a.bin", PIECE_LENGTH, True), ("b.bin", 100, True)]
@@ -151,15 +144,7 @@ async def test_bulk_stop_start_remove_with_data_and_details(
 async def test_finished_torrent_is_notified(ui_app, transmission_clean, user: User) -> None:
     d = transmission_clean
     user_id = ui_app.add_user("alice")
-    tr = ui_app.add_server(
-        user_id,
-        name="tr-box",
-        server_type="transmission",
-        host=d.host,
-        port=d.port,
-        username=d.username,
-        password=d.password,
-    )
+    tr = ui_app.add_server(user_id, **transmission_fields(d, name="tr-box"))
     data, info_hash = make_real_torrent(d.download_dir, "done soon", [("x.bin", 5000, True)])
     # Hide the data while the torrent is added: it starts at 0 %, then a verify finds it all.
     hidden = d.download_dir / "hidden"
@@ -184,25 +169,9 @@ async def test_unreachable_server_keeps_stale_rows_and_its_chip_says_why(
 ) -> None:
     user_id = ui_app.add_user("alice")
     d = transmission_clean
-    ui_app.add_server(
-        user_id,
-        name="steady",
-        server_type="transmission",
-        host=d.host,
-        port=d.port,
-        username=d.username,
-        password=d.password,
-    )
+    ui_app.add_server(user_id, **transmission_fields(d, name="steady"))
     with running_transmission(tmp_path / "doomed") as doomed:
-        doomed_id = ui_app.add_server(
-            user_id,
-            name="doomed",
-            server_type="transmission",
-            host=doomed.host,
-            port=doomed.port,
-            username=doomed.username,
-            password=doomed.password,
-        )
+        doomed_id = ui_app.add_server(user_id, **transmission_fields(doomed, name="doomed"))
         torrent = make_torrent("last known")
         await ui_app.services.torrents.upload(user_id, doomed_id, torrent.data, start=False)
         await sign_in(user)

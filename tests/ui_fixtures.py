@@ -17,6 +17,7 @@ import pytest
 from nicegui import Client, ui
 from nicegui.testing import User
 
+from tests.api_fixtures import transmission_fields
 from torrentdesk.db import open_database
 from torrentdesk.services import Services, build_services
 from torrentdesk.services.secrets import SecretStore
@@ -112,15 +113,7 @@ def two_servers(ui_app, transmission_clean, rtorrent_clean):
     """alice with a Transmission and an rTorrent (SCGI) server."""
     user_id = ui_app.add_user("alice")
     d, r = transmission_clean, rtorrent_clean
-    tr = ui_app.add_server(
-        user_id,
-        name="tr-box",
-        server_type="transmission",
-        host=d.host,
-        port=d.port,
-        username=d.username,
-        password=d.password,
-    )
+    tr = ui_app.add_server(user_id, **transmission_fields(d, name="tr-box"))
     rt = ui_app.add_server(
         user_id,
         name="rt-box",
