@@ -9,6 +9,7 @@ import pytest
 from tests.api_fixtures import transmission_fields
 from tests.app_process import PYTHON_APP, clean_env, start_app
 from tests.daemons.common import free_port
+from tests.test_api_auth import PROTECTED
 from tests.torrent_factory import make_torrent
 
 pytestmark = [pytest.mark.daemon, pytest.mark.slow]
@@ -71,3 +72,29 @@ def test_the_admin_password_is_printed_only_on_first_start(tmp_path):
     # No display: no native window, and the console says why.
     assert "no native window: there is no display" in output
     assert "password" not in output  # a user exists: no admin is created
+
+
+def test_lan_mode_keeps_every_page_and_api_path_behind_a_session_or_token(tmp_path):
+    port = free_port()
+    app = start_app(tmp_path / "data", "--host", "0.0.0.0", port=port)
+    try:
+        app.wait_for_line(r"serving on http://0\.0\.0\.0:")
+        password = app.admin_password()
+        with httpx.Client(base_url=app.base, timeout=30) as http:
+            for page in ("/", "/?server=x"):
+                response = http.get(page)
+                assert response.status_code in (302, 307), page
+                assert response.headers["location"].startswith("/login?redirect_to=")
+            assert http.get("/login").status_code == 200
+            assert http.get("/health").status_code == 200
+            for path in ("/docs", "/redoc", "/openapi.json"):
+                assert http.get(path).status_code == 401, path
+            for method, path in PROTECTED:
+                assert http.request(method, path).status_code == 401, (method, path)
+            # The password printed once at first start signs in.
+            body = {"username": "admin", "password": password}
+            assert http.post("/auth/token", json=body).status_code == 200
+            body["password"] = password + "x"
+            assert http.post("/auth/token", json=body).status_code == 401
+    finally:
+        assert app.stop() == 0, app.output()
