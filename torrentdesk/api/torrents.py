@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, Path, Query, Response, UploadFile
 from fastapi.responses import JSONResponse
 
 from ..clients import ServerConnection, TorrentInfo
-from ..services.torrents import LocatedTorrent
+from ..services.torrents import LocatedTorrent, torrent_row
 from ..torrent_input import MAX_TORRENT_FILE_SIZE
 from .deps import ServicesDep, UserDep
 from .models import (
@@ -39,17 +39,11 @@ _LOCATE_ERRORS = {
 }
 
 
-_ROW_FIELDS = tuple(name for name in TorrentInfo.__slots__ if name != "files")
-
-
 def torrent_response(server: ServerConnection, torrent: TorrentInfo) -> dict:
     """A row; `files` only when they were asked for (responses exclude unset fields)."""
-    row = {name: getattr(torrent, name) for name in _ROW_FIELDS}
+    row = torrent_row(server, torrent)
     if torrent.files is not None:
         row["files"] = [{name: getattr(f, name) for name in f.__slots__} for f in torrent.files]
-    row["server_id"] = server.id
-    row["server_name"] = server.name
-    row["server_type"] = server.server_type
     return row
 
 

@@ -134,9 +134,7 @@ class AuthService:
 
     def list_tokens(self, user_id: int) -> list[TokenView]:
         with db_session:
-            rows = self._db.ApiToken.select(lambda t: t.user.id == user_id).order_by(
-                lambda t: t.id
-            )
+            rows = self._db.ApiToken.select(lambda t: t.user.id == user_id).order_by(lambda t: t.id)
             return [TokenView(t.id, as_utc(t.created_at), as_utc(t.last_used_at)) for t in rows]
 
     def revoke_token_id(self, user_id: int, token_id: int) -> bool:

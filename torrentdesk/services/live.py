@@ -31,7 +31,7 @@ from pony.orm import Database, db_session
 from ..clients import ClientError, ServerConnection, TorrentInfo
 from .history import HistoryService
 from .servers import ServerService
-from .torrents import ClientPool, TorrentService
+from .torrents import ClientPool, TorrentService, torrent_row
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +47,6 @@ SAMPLE_EVERY = 15.0  # speed history resolution
 SNAPSHOT_EVERY = 60.0  # how often a server's list is written to the database at most
 PRUNE_EVERY = 3600.0
 STOP_TIMEOUT = 5.0
-
-ROW_FIELDS = tuple(name for name in TorrentInfo.__slots__ if name != "files")
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,11 +267,8 @@ class ServerPoller:
         return f"{self.id}:{info_hash}"
 
     def _row(self, torrent: TorrentInfo) -> dict:
-        row = {name: getattr(torrent, name) for name in ROW_FIELDS}
+        row = torrent_row(self.connection, torrent)
         row["id"] = self._row_id(torrent.info_hash)
-        row["server_id"] = self.id
-        row["server_name"] = self.connection.name
-        row["server_type"] = self.connection.server_type
         row["stale"] = self.stale
         return row
 

@@ -27,6 +27,17 @@ from .audit import AuditService
 from .errors import NotFound, ServiceError
 from .servers import ServerService
 
+ROW_FIELDS = tuple(name for name in TorrentInfo.__slots__ if name != "files")
+
+
+def torrent_row(server: ServerConnection, torrent: TorrentInfo) -> dict:
+    """A torrent as the API and the pages show it: its fields (no files) and its server."""
+    row = {name: getattr(torrent, name) for name in ROW_FIELDS}
+    row["server_id"] = server.id
+    row["server_name"] = server.name
+    row["server_type"] = server.server_type
+    return row
+
 
 class AmbiguousTorrent(ServiceError):
     """The hash is on several of the user's servers; the caller must pick one."""
