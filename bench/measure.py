@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import transmission_rpc
 
 from tests.daemons.common import free_port, wait_for_port
 from torrentdesk.clients import ServerConnection, get_client
@@ -107,13 +106,7 @@ class Baseline:
     def __init__(self, server: BenchServer) -> None:
         self.server = server
         if server.server_type == "transmission":
-            self._rpc = transmission_rpc.Client(
-                host=server.host,
-                port=server.port,
-                username=server.username,
-                password=server.password,
-                timeout=60,
-            )
+            self._rpc = server.transmission_rpc()
             self.what = "transmission-rpc get_torrents"
         else:
             self._body = xmlrpc.client.dumps(("", "main", *_MULTICALL_FIELDS), "d.multicall2")

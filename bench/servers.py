@@ -73,6 +73,16 @@ class BenchServer:
     pid: int = 0  # the daemon's process
     count: int = 0  # torrents loaded
 
+    def transmission_rpc(self) -> transmission_rpc.Client:
+        """A plain transmission-rpc client for this daemon (no torrentdesk code in the path)."""
+        return transmission_rpc.Client(
+            host=self.host,
+            port=self.port,
+            username=self.username,
+            password=self.password,
+            timeout=60,
+        )
+
     def api_fields(self) -> dict:
         fields = {
             "name": self.name,
@@ -232,13 +242,7 @@ class RawControl:
         self.server = server
         self._rpc = None
         if server.server_type == "transmission":
-            self._rpc = transmission_rpc.Client(
-                host=server.host,
-                port=server.port,
-                username=server.username,
-                password=server.password,
-                timeout=60,
-            )
+            self._rpc = server.transmission_rpc()
 
     def _scgi(self, method: str, *params: object) -> object:
         return scgi_call(self.server.host, self.server.port, method, *params)

@@ -6,6 +6,7 @@ import re
 import pytest
 from nicegui.testing import User
 
+from tests.api_fixtures import rtorrent_http_fields
 from tests.daemons.fakes import closed_port
 from tests.ui_fixtures import element, eventually, sign_in
 
@@ -105,17 +106,7 @@ async def test_edit_keeps_or_clears_the_password_and_a_failing_test_says_why(
 ) -> None:
     p = rtorrent_http
     user_id = ui_app.add_user("alice")
-    server_id = ui_app.add_server(
-        user_id,
-        name="rt-web",
-        server_type="rtorrent",
-        protocol="http",
-        host=p.host,
-        port=p.port,
-        username=p.username,
-        password=p.password,
-        rpc_path=p.rpc_path,
-    )
+    server_id = ui_app.add_server(user_id, **rtorrent_http_fields(p, name="rt-web"))
     await sign_in(user)
     await open_servers(user)
     user.find(marker="server-edit-rt-web").click()
