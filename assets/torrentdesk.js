@@ -40,15 +40,21 @@
     return value === null || value === undefined || value < 0 ? "" : Number(value).toFixed(2);
   }
 
+  // A speed axis tick in the axis' one unit (torrentdesk/ui/format.py speed_axis picks it).
+  function speedTick(rate, unitBytes, unitName) {
+    if (!rate) return "0";
+    return `${Number((rate / unitBytes).toFixed(2))} ${unitName}/s`;
+  }
+
+  // YYYY-MM-DD HH:MM in local time, as format.py's DATE_FORMAT.
   function date(unixSeconds) {
     if (!unixSeconds) return "";
-    return new Date(unixSeconds * 1000).toLocaleString(undefined, {
-      year: "numeric",
-      month: "2-digit",
-      day: "2-digit",
-      hour: "2-digit",
-      minute: "2-digit",
-    });
+    const d = new Date(unixSeconds * 1000);
+    const two = (n) => String(n).padStart(2, "0");
+    return (
+      `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ` +
+      `${two(d.getHours())}:${two(d.getMinutes())}`
+    );
   }
 
   function percent(progress) {
@@ -64,7 +70,7 @@
   }
 
   const state = {
-    filter: { server: null, state: null },
+    filter: { server: null, state: null, words: [] },
     colors: {},
   };
 
@@ -92,18 +98,34 @@
     return badge;
   }
 
+  // The rules of torrentdesk/services/totals.py (shown_state, is_active, RowFilter.passes),
+  // which count what the header shows: keep the two in step.
   function stateOf(data) {
     if (data.stale) return "stale";
     if (data.error) return "error";
     return data.state || "";
   }
 
+  function isActive(data) {
+    const shown = stateOf(data);
+    return shown === "downloading" || shown === "seeding";
+  }
+
+  function searchText(data) {
+    return [data.name, data.label, data.info_hash, data.server_name]
+      .filter((f) => f)
+      .join("\n")
+      .toLowerCase();
+  }
+
+  // params.labels: the state spellings from format.py's STATE_LABELS (column's renderer params).
   function stateRenderer(params) {
     const data = params.data || {};
     const shown = stateOf(data);
+    const labels = params.labels || {};
     const wrap = el("span", `td-state td-state-${shown}`);
     wrap.appendChild(el("span", "td-state-dot"));
-    wrap.appendChild(el("span", "td-state-text", shown));
+    wrap.appendChild(el("span", "td-state-text", labels[shown] || shown));
     if (data.error) wrap.title = String(data.error);
     return wrap;
   }
@@ -131,19 +153,23 @@
     if (!data) return true;
     const f = state.filter;
     if (f.server && data.server_id !== f.server) return false;
+    if (f.words && f.words.length) {
+      const text = searchText(data);
+      if (!f.words.every((word) => text.includes(word))) return false;
+    }
     switch (f.state) {
       case null:
       case undefined:
       case "":
         return true;
       case "active":
-        return !data.stale && (data.download_rate > 0 || data.upload_rate > 0);
+        return isActive(data);
       case "error":
-        return Boolean(data.error) || Boolean(data.stale);
+        return stateOf(data) === "error" || stateOf(data) === "stale";
       case "complete":
         return data.progress >= 1;
       default:
-        return data.state === f.state;
+        return stateOf(data) === f.state;
     }
   }
 
@@ -163,6 +189,7 @@
     eta,
     ratio,
     date,
+    speedTick,
     percent,
     nameRenderer,
     serverRenderer,

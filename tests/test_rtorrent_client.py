@@ -482,10 +482,10 @@ def _fault(code: int, text: str) -> bytes:
     ("protocol", "reply", "error", "message"),
     [
         ("scgi", b"garbage", ProtocolError, "did not answer like rTorrent's SCGI port"),
-        ("scgi", b"Status: 200 OK\r\n\r\n<html>no</html>", ProtocolError, "is not XML-RPC"),
+        ("scgi", b"Status: 200 OK\r\n\r\n<html>no</html>", ProtocolError, "an HTML page"),
         ("scgi", b"Status: 500 Internal Server Error\r\n\r\n", ProtocolError, "status 500"),
         ("http", b"garbage\r\n\r\n", ProtocolError, "did not answer with valid HTTP"),
-        ("http", b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", ProtocolError, "XML-RPC"),
+        ("http", b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", ProtocolError, "5 bytes"),
         ("http", b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n", ProtocolError, "502"),
         ("http", b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n", AuthError, "HTTP 403"),
     ],
@@ -495,6 +495,27 @@ def test_garbage_replies(protocol, reply, error, message):
         client = RTorrentClient("127.0.0.1", port, protocol=protocol, timeout=2, name="rt-junk")
         with pytest.raises(error, match=rf"^rt-junk: .*{re.escape(message)}"):
             client.version()
+
+
+@pytest.mark.parametrize(
+    ("body", "looks"),
+    [
+        (b"", "an empty reply"),  # xmlrpc.client said "ResponseError: ResponseError()"
+        (b"<!DOCTYPE html><html><body>Welcome to nginx</body></html>", "an HTML page"),
+        (b"<?xml version='1.0'?><methodCall/>", "XML that is not an XML-RPC answer"),
+        (b"\x00\x01binary", "8 bytes of something else"),
+    ],
+)
+def test_a_reply_that_is_not_xml_rpc_says_what_it_was_and_what_to_check(body, looks):
+    with garbage_reply(b"Status: 200 OK\r\n\r\n" + body) as port:
+        client = RTorrentClient("127.0.0.1", port, timeout=2, name="rt-other")
+        with pytest.raises(ProtocolError) as raised:
+            client.version()
+    assert str(raised.value) == (
+        f"rt-other: scgi://127.0.0.1:{port} answered system.multicall with {looks}, not "
+        "XML-RPC — check that this address is rTorrent (its SCGI port, or /RPC2 behind a web "
+        "server)"
+    )
 
 
 def test_http_keep_alive_closed_by_the_server_is_retried_once():

@@ -72,13 +72,17 @@ async def test_one_table_across_servers_with_badges_filters_and_totals(
     assert all(set(t) <= {"add", "update", "remove"} for t in ui_app.spy.transactions(grid))
 
     element(user, "filter-server").value = rt
-    assert configured(ui_app, "filter")[-1] == {"server": rt, "state": None}
+    assert configured(ui_app, "filter")[-1] == {"server": rt, "state": None, "words": []}
     element(user, "filter-state").value = "stopped"
-    assert configured(ui_app, "filter")[-1] == {"server": rt, "state": "stopped"}
+    assert configured(ui_app, "filter")[-1] == {"server": rt, "state": "stopped", "words": []}
     element(user, "filter-server").value = "all"
-    assert configured(ui_app, "filter")[-1] == {"server": None, "state": "stopped"}
-    element(user, "search").value = "rtor"
-    await eventually(lambda: ui_app.spy.grid_options_set(grid, "quickFilterText")[-1] == "rtor")
+    assert configured(ui_app, "filter")[-1] == {"server": None, "state": "stopped", "words": []}
+    element(user, "search").value = "On RTOR"
+    assert configured(ui_app, "filter")[-1] == {
+        "server": None,
+        "state": "stopped",
+        "words": ["on", "rtor"],
+    }
     # Clicking a server's chip filters by that server.
     user.find(marker="chip-tr-box").trigger("click")
     assert element(user, "filter-server").value == tr
@@ -185,8 +189,33 @@ async def test_unreachable_server_keeps_stale_rows_and_its_chip_says_why(
             timeout=20,
             message="row marked stale",
         )
+        # The chip: a red dot, the name once, a short message; the whole story in its tooltip.
         error = await eventually(lambda: element(user, "chip-error-doomed").text, timeout=10)
-        assert error.startswith("doomed: ")
+        assert error == "unreachable"
+        assert "td-dot--error" in element(user, "chip-dot-doomed").classes
+        chip = [e.text for e in element(user, "chip-doomed") if isinstance(e, ui.label)]
+        assert chip == ["doomed", "1", "unreachable"]  # the name once, on its own
+        tip = element(user, "chip-tip-doomed").text
+        assert tip.startswith(f"doomed: cannot connect to http://127.0.0.1:{doomed.port} ")
+        assert "check that Transmission is running" in tip
+        assert tip.endswith("Its torrents stay listed, greyed, until it answers again.")
+        assert tip.count("doomed") == 1
         assert row_id in ui_app.spy.rows(the_grid(user))  # still shown, last known values
-        assert user._gather_elements(marker="chip-steady")
+        assert "td-dot--connected" in element(user, "chip-dot-steady").classes
         assert not user._gather_elements(marker="chip-error-steady")
+        # The details say the same, in the same spelling as the table.
+        await select(user, row_id)
+        state = await eventually(lambda: element(user, "detail-state").text)
+        assert state == "Stale — server unreachable; last known: Stopped"
+
+        # Back: the rows turn live again, and the chip green.
+        doomed.restart()
+        ui_app.services.live.poke(doomed_id)  # not waiting out the failure back-off
+        await eventually(
+            lambda: ui_app.spy.rows(the_grid(user))[row_id]["stale"] is False,
+            timeout=20,
+            message="row live again",
+        )
+        await eventually(lambda: "td-dot--connected" in element(user, "chip-dot-doomed").classes)
+        assert not user._gather_elements(marker="chip-error-doomed")
+        assert element(user, "detail-state").text == "Stopped"

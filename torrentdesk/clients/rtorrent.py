@@ -148,11 +148,12 @@ class RTorrentClient(BaseTorrentClient):
             return xmlrpc_reply.loads(reply)[0]
         except xmlrpc.client.Fault as fault:
             raise self._fault_error(fault.faultCode, fault.faultString, method) from None
-        except Exception as exc:  # expat, xmlrpc and conversion errors alike: not XML-RPC
+        except Exception:  # expat, xmlrpc and conversion errors alike: not XML-RPC
             raise errors.ProtocolError(
                 self.name,
-                f"the reply to {method} is not XML-RPC ({type(exc).__name__}: {exc}) "
-                f"— check that {self._transport.where} is rTorrent",
+                f"{self._transport.where} answered {method} with {xmlrpc_reply.describe(reply)}, "
+                "not XML-RPC — check that this address is rTorrent (its SCGI port, or /RPC2 "
+                "behind a web server)",
             ) from None
 
     def _check_allowed(self, method: str, params: Sequence[object], nested: bool = False) -> None:

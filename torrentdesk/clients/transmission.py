@@ -139,10 +139,10 @@ class TransmissionClient(BaseTorrentClient):
         self._table: bool | None = None
 
     def __repr__(self) -> str:
-        return (
-            f"TransmissionClient({self.name!r}, {self.protocol}://{self.host}:{self.port}"
-            f"{self.rpc_path})"
-        )
+        return f"TransmissionClient({self.name!r}, {self._url()})"
+
+    def _url(self) -> str:
+        return f"{self.protocol}://{self.host}:{self.port}{self.rpc_path}"
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -248,7 +248,9 @@ class TransmissionClient(BaseTorrentClient):
 
     def _bad_torrent_data(self, exc: Exception) -> ProtocolError:
         return ProtocolError(
-            self.name, f"unexpected torrent data in the reply ({type(exc).__name__}: {exc})"
+            self.name,
+            f"unexpected torrent data in the reply: fields torrentdesk cannot read — check "
+            f"that {self._url()} is Transmission's RPC",
         )
 
     def version(self) -> str:
@@ -406,13 +408,13 @@ class TransmissionClient(BaseTorrentClient):
         except OSError as exc:
             self._drop_rpc()
             raise self._connect_error(exc) from None
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError):
             # transmission-rpc indexes the JSON reply without checking its shape.
             self._drop_rpc()
             raise ProtocolError(
                 self.name,
-                f"unexpected reply from the server ({type(exc).__name__}: {exc}) — is this "
-                "Transmission's RPC?",
+                f"unexpected reply from {self._url()}, not Transmission's RPC answer — check "
+                "the host, port and RPC path",
             ) from None
 
     def _raise_for_transmission_error(self, exc: TransmissionError) -> NoReturn:

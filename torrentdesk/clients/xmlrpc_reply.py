@@ -52,6 +52,19 @@ class _NotFast(Exception):
     """Outside the subset this reader handles: let xmlrpc.client decide."""
 
 
+def describe(data: bytes) -> str:
+    """What a reply that is not XML-RPC looks like, in words a user can act on (never the
+    parser's exception text)."""
+    head = data[:512].lstrip().lower()
+    if not head:
+        return "an empty reply"
+    if head.startswith((b"<!doctype html", b"<html")) or b"<html" in head:
+        return "an HTML page"
+    if head.startswith(b"<"):
+        return "XML that is not an XML-RPC answer"
+    return f"{len(data)} bytes of something else"
+
+
 def loads(data: bytes) -> tuple:
     """The params of a methodResponse, as `xmlrpc.client.loads(data)[0]`; a fault raises
     `xmlrpc.client.Fault`; anything malformed raises what xmlrpc.client raises."""

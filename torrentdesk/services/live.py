@@ -13,7 +13,11 @@ Contract for the UI:
 - `LiveTorrents.servers_changed()`: call after a server is added, edited or removed.
 
 A row is a plain dict: `id` ("server_id:info_hash", the AG Grid row id), `server_id`,
-`server_name`, `server_type`, `stale`, and every `TorrentInfo` field but `files`.
+`server_name`, `server_type`, `stale`, and every `TorrentInfo` field but `files`. Rows are never
+changed once published: a change is a new dict (pages diff old against new).
+
+`TorrentChanges.notices` carry what to tell the user (services/notices.py): a server going down
+or coming back (once per transition, whatever the number of polls), a torrent finishing.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from pony.orm import Database, db_session
 
 from ..clients import ClientError, ServerConnection, TorrentInfo
 from .history import HistoryService
+from .notices import Notice, server_back, server_down, torrent_finished
 from .servers import ServerService
 from .torrents import ClientPool, TorrentService, torrent_row
 
@@ -60,6 +65,8 @@ class ServerState:
     download_rate: int
     upload_rate: int
     stale: bool
+    summary: str | None = None  # the error in a word or two ("unreachable"), for a chip
+    detail: str | None = None  # the error without the server's name: what failed, what to do
 
 
 @dataclass(slots=True)
@@ -70,6 +77,7 @@ class TorrentChanges:
     servers: list[ServerState] = field(default_factory=list)
     removed_servers: list[str] = field(default_factory=list)
     finished: list[dict] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(
@@ -79,6 +87,7 @@ class TorrentChanges:
             or self.servers
             or self.removed_servers
             or self.finished
+            or self.notices
         )
 
 
@@ -103,6 +112,7 @@ class ServerPoller:
         self.rows: dict[str, dict] = {}  # info_hash -> row, as sent to pages
         self.status = "unknown"
         self.error: str | None = None
+        self.failure: ClientError | None = None
         self.stale = False
         self.failures = 0
         self.last_poll = 0.0
@@ -133,6 +143,8 @@ class ServerPoller:
             down,
             up,
             self.stale,
+            self.failure.summary if self.failure else None,
+            self.failure.message if self.failure else None,
         )
 
     async def run(self) -> None:
@@ -166,14 +178,17 @@ class ServerPoller:
                 torrents, removed = delta
         except ClientError as exc:
             self.last_poll = now
-            await self._failed(str(exc))
+            await self._failed(exc)
             return
         self.last_poll = now
         if full:
             self.last_full = now
         changes = self._apply(torrents, removed)
+        back = self.status == "error"
         recovered = self.status != "connected"
-        self.status, self.error, self.failures = "connected", None, 0
+        self.status, self.error, self.failure, self.failures = "connected", None, None, 0
+        if back:
+            changes.notices.append(server_back(self.id, self.connection.name))
         if recovered:
             await asyncio.to_thread(self.hub.servers.record_status, self.id, None)
         if changes or recovered:
@@ -203,6 +218,7 @@ class ServerPoller:
             changes.updated.append(row)
             if old is not None and old.progress < 1.0 <= torrent.progress:
                 changes.finished.append(row)
+                changes.notices.append(torrent_finished(row))
         gone = (known.keys() - seen) if removed is None else known.keys() & set(removed)
         for info_hash in gone:
             del known[info_hash]
@@ -215,17 +231,23 @@ class ServerPoller:
                 changes.removed.append(self._row_id(info_hash))
         return changes
 
-    async def _failed(self, error: str) -> None:
+    async def _failed(self, exc: ClientError) -> None:
+        error = str(exc)
         self.failures += 1
-        changed = self.status != "error" or self.error != error
-        self.status, self.error = "error", error
+        went_down = self.status != "error"
+        changed = went_down or self.error != error
+        self.status, self.error, self.failure = "error", error, exc
         changes = TorrentChanges()
+        if went_down:
+            changes.notices.append(
+                server_down(self.id, self.connection.name, exc.summary, exc.message)
+            )
         if not self.stale:
             self.stale = True
             if not self.rows:
                 await self._load_known_rows()
-            for row in self.rows.values():
-                row["stale"] = True
+            # Every row of the server, on screen or not, turns stale in one update.
+            self.rows = {h: {**row, "stale": True} for h, row in self.rows.items()}
             changes.updated = list(self.rows.values())
         if changed or changes.updated:
             await asyncio.to_thread(self.hub.servers.record_status, self.id, error)

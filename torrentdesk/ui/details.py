@@ -1,12 +1,14 @@
-"""Details of the selected torrent (general, files) and the per-server speed history chart."""
+"""Details of the selected torrent (general, files, speed): its recent speed from the live
+updates beside its server's speed history. The panel folds away (remembered per user)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import time
+from collections import OrderedDict, deque
 
-from nicegui import run, ui
+from nicegui import app, run, ui
 
 from ..clients.errors import ClientError
 from ..services import Services
@@ -17,6 +19,10 @@ from . import format as fmt
 MAX_POINTS = 360  # more points than pixels is only bytes on the wire
 LIVE_POINT_EVERY = 5.0
 RANGES = {1: "1 hour", 6: "6 hours", 24: "24 hours"}
+DETAILS_OPEN_KEY = "details_open"  # app.storage.user: the panel unfolded (default) or not
+RECENT_WINDOW = 600.0  # seconds of a torrent's speed a page keeps in memory
+RECENT_POINTS = 600  # per torrent (live updates come at most every second)
+RECENT_TORRENTS = 2000  # torrents with a speed trail per page; the least recently moved go
 
 GENERAL_FIELDS = (
     ("name", "Name"),
@@ -40,9 +46,10 @@ GENERAL_FIELDS = (
 
 def general_values(row: dict) -> dict[str, str]:
     """The General tab's texts for a row (all plain text)."""
-    state = row.get("state") or ""
+    state = fmt.row_state(row)
     if row.get("stale"):
-        state += " (stale: server unreachable, last known values)"
+        last = fmt.state_label(row.get("state") or "")
+        state += f" — server unreachable; last known: {last}"
     return {
         "name": row.get("name") or "",
         "server_name": f"{row.get('server_name', '')} ({row.get('server_type', '')})",
@@ -81,10 +88,63 @@ def downsample(samples: list[tuple[float, int, int]], limit: int = MAX_POINTS) -
     return out
 
 
+def _rates(row: dict) -> tuple[int, int]:
+    return row.get("download_rate") or 0, row.get("upload_rate") or 0
+
+
+class RecentSpeeds:
+    """The recent speed of the torrents a page shows, taken from the live updates it receives
+    (memory only; nothing is stored). A torrent with no update kept its speed all along."""
+
+    def __init__(self, window: float = RECENT_WINDOW, clock=time.time) -> None:
+        self.window = window
+        self.clock = clock
+        self.started = clock()
+        self.trails: OrderedDict[str, deque[tuple[float, int, int]]] = OrderedDict()
+
+    def record(self, old: dict | None, new: dict) -> None:
+        """A row changed from `old` (None: new on the page) to `new`."""
+        if new.get("stale"):  # an unreachable server's last values say nothing of now
+            return
+        row_id, rates = new["id"], _rates(new)
+        now = self.clock()
+        trail = self.trails.get(row_id)
+        if trail is None:
+            before = _rates(old) if old is not None and not old.get("stale") else (0, 0)
+            if rates == before:
+                return
+            trail = self.trails[row_id] = deque(maxlen=RECENT_POINTS)
+            trail.append((max(self.started, now - self.window), *before))
+            while len(self.trails) > RECENT_TORRENTS:
+                self.trails.popitem(last=False)
+        else:
+            self.trails.move_to_end(row_id)
+            if trail[-1][1:] == rates:
+                return
+        trail.append((now, *rates))
+
+    def forget(self, row_id: str) -> None:
+        self.trails.pop(row_id, None)
+
+    def points(self, row: dict) -> list[tuple[float, int, int]]:
+        """(unix time, down, up) over the window, ending now with the row's current speed."""
+        now = self.clock()
+        start = max(self.started, now - self.window)
+        trail = self.trails.get(row["id"], ())
+        earlier = [p for p in trail if p[0] <= start]
+        points = [(start, *earlier[-1][1:])] if earlier else []
+        points += [p for p in trail if p[0] > start]
+        if not points:
+            points = [(start, *_rates(row))]
+        points.append((now, *_rates(row)))
+        return points
+
+
 class DetailsPanel:
-    def __init__(self, services: Services, user_id: int) -> None:
+    def __init__(self, services: Services, user_id: int, recent: RecentSpeeds) -> None:
         self.services = services
         self.user_id = user_id
+        self.recent = recent
         self.row: dict | None = None
         self.values: dict[str, ui.label] = {}
         self._files_task: asyncio.Task | None = None
@@ -92,17 +152,34 @@ class DetailsPanel:
         self.chart_hours = 1
         self.last_live_point = 0.0
         self.server_names: dict[str, str] = {}
-        with ui.card().classes("td-details w-full").props("flat bordered").mark("details"):
-            with (
-                ui.tabs()
-                .props("dense align=left no-caps inline-label")
-                .classes("td-tabs") as self.tabs
-            ):
-                self.general_tab = ui.tab("General", icon="info").mark("tab-general")
-                self.files_tab = ui.tab("Files", icon="folder").mark("tab-files")
-                self.speed_tab = ui.tab("Speed", icon="show_chart").mark("tab-speed")
+        self.open = bool(app.storage.user.get(DETAILS_OPEN_KEY, True))
+        with (
+            ui.card()
+            .classes("td-details w-full")
+            .props("flat bordered")
+            .mark("details") as self.card
+        ):
+            with ui.row().classes("td-details-bar w-full items-center no-wrap"):
+                with (
+                    ui.tabs()
+                    .props("dense align=left no-caps inline-label")
+                    .classes("td-tabs") as self.tabs
+                ):
+                    self.general_tab = ui.tab("General", icon="info").mark("tab-general")
+                    self.files_tab = ui.tab("Files", icon="folder").mark("tab-files")
+                    self.speed_tab = ui.tab("Speed", icon="show_chart").mark("tab-speed")
+                ui.space()
+                with (
+                    ui.button(on_click=lambda: self.set_open(not self.open))
+                    .props("flat dense round")
+                    .mark("details-toggle") as self.toggle
+                ):
+                    self.toggle_tip = ui.tooltip("")
             self.tabs.on_value_change(self._tab_changed)
-            with ui.tab_panels(self.tabs, value=self.general_tab).classes("td-tab-panels w-full"):
+            self.tabs.on("click", lambda: self.set_open(True))  # a tab click unfolds the panel
+            with ui.tab_panels(self.tabs, value=self.general_tab).classes(
+                "td-tab-panels w-full"
+            ) as self.panels:
                 with ui.tab_panel(self.general_tab).classes("td-tab-panel"):
                     self.placeholder = ui.label("Select a torrent to see its details.").classes(
                         "td-muted"
@@ -134,24 +211,64 @@ class DetailsPanel:
                         .mark("details-files")
                     )
                     self.files.set_visibility(False)
-                with ui.tab_panel(self.speed_tab).classes("td-tab-panel"):
-                    with ui.row().classes("items-center gap-2"):
-                        self.chart_select = (
-                            ui.select({}, label="Server", on_change=self._chart_server_chosen)
-                            .props("outlined dense options-dense")
-                            .classes("w-56")
-                            .mark("chart-server")
+                with (
+                    ui.tab_panel(self.speed_tab).classes("td-tab-panel"),
+                    ui.row().classes("td-speed w-full no-wrap"),
+                ):
+                    with ui.column().classes("td-speed-part"):
+                        self.recent_title = (
+                            ui.label("Select a torrent to see its recent speed.")
+                            .classes("td-speed-title td-ellipsis")
+                            .mark("recent-title")
                         )
-                        self.range_select = (
-                            ui.select(RANGES, value=1, label="Range", on_change=self._range_chosen)
-                            .props("outlined dense options-dense")
-                            .classes("w-32")
+                        self.recent_chart = (
+                            ui.echart(_chart_options([], []))
+                            .classes("td-chart w-full")
+                            .mark("recent-chart")
                         )
-                    self.chart = (
-                        ui.echart(_chart_options([], []))
-                        .classes("td-chart w-full")
-                        .mark("speed-chart")
-                    )
+                    with ui.column().classes("td-speed-part"):
+                        with ui.row().classes("items-center gap-2 no-wrap"):
+                            self.chart_select = (
+                                ui.select({}, label="Server", on_change=self._chart_server_chosen)
+                                .props("outlined dense options-dense")
+                                .classes("w-48")
+                                .mark("chart-server")
+                            )
+                            self.range_select = (
+                                ui.select(
+                                    RANGES, value=1, label="Range", on_change=self._range_chosen
+                                )
+                                .props("outlined dense options-dense")
+                                .classes("w-32")
+                            )
+                        self.chart = (
+                            ui.echart(_chart_options([], []))
+                            .classes("td-chart w-full")
+                            .mark("speed-chart")
+                        )
+        self._show_open()
+
+    # -- folding --
+
+    async def set_open(self, open_: bool) -> None:
+        if open_ == self.open:
+            return
+        self.open = open_
+        app.storage.user[DETAILS_OPEN_KEY] = open_
+        self._show_open()
+        if self._speed_visible():
+            self._draw_recent()
+            await self.load_chart()
+
+    def _show_open(self) -> None:
+        """Folded, the panel is its tab bar and the table gets the height."""
+        if self.open:
+            self.card.classes(remove="td-details--collapsed")
+        else:
+            self.card.classes(add="td-details--collapsed")
+        self.panels.set_visibility(self.open)
+        self.toggle.props(f"icon={'expand_more' if self.open else 'expand_less'}")
+        self.toggle_tip.set_text("Hide the details" if self.open else "Show the details")
 
     # -- selection --
 
@@ -167,10 +284,11 @@ class DetailsPanel:
             self.general.set_visibility(False)
             self.files.set_visibility(False)
             self.files_status.set_text(self.placeholder.text)
+            self._draw_recent()
             return
         self.placeholder.set_visibility(False)
         self.general.set_visibility(True)
-        self.update_row(row)
+        self._show_values(row)
         if row.get("server_id") and row["server_id"] != self.chart_server:
             self.chart_select.set_value(row["server_id"])
         if self._files_task is not None:
@@ -179,9 +297,12 @@ class DetailsPanel:
 
     def update_row(self, row: dict) -> None:
         """Live values of the shown torrent (from the page's change stream)."""
-        if self.row is None or row.get("id") != self.row.get("id"):
+        if self.row is None or row.get("id") != self.row.get("id") or row is self.row:
             return
         self.row = row
+        self._show_values(row)
+
+    def _show_values(self, row: dict) -> None:
         for key, text in general_values(row).items():
             label = self.values[key]
             if label.text != text:
@@ -190,6 +311,7 @@ class DetailsPanel:
             self.values["error"].classes(add="td-error-text")
         else:
             self.values["error"].classes(remove="td-error-text")
+        self._draw_recent()
 
     async def _load_files(self, row: dict) -> None:
         self.files_status.set_text("Loading files…")
@@ -218,7 +340,29 @@ class DetailsPanel:
         self.files_status.set_text(f"{len(files)} file{'s' if len(files) != 1 else ''}")
         self.files.set_visibility(True)
 
-    # -- speed chart --
+    # -- speed charts --
+
+    def _speed_visible(self) -> bool:
+        return self.open and self.tabs.value in ("Speed", self.speed_tab)
+
+    async def _tab_changed(self) -> None:
+        if self._speed_visible():
+            self._draw_recent()
+            await self.load_chart()
+
+    def _draw_recent(self) -> None:
+        """The selected torrent's speed over the last minutes, while the Speed tab shows."""
+        if not self._speed_visible():
+            return
+        row = self.row
+        if row is None:
+            self.recent_title.set_text("Select a torrent to see its recent speed.")
+            points = []
+        else:
+            minutes = round(self.recent.window / 60)
+            self.recent_title.set_text(f"{row.get('name') or ''} · last {minutes} minutes")
+            points = self.recent.points(row)
+        _set_series(self.recent_chart, points)
 
     def set_servers(self, states: list[ServerState]) -> None:
         names = {s.id: s.name for s in states}
@@ -236,31 +380,17 @@ class DetailsPanel:
         self.chart_hours = int(self.range_select.value or 1)
         await self.load_chart()
 
-    async def _tab_changed(self) -> None:
-        if self._speed_visible():
-            await self.load_chart()
-
-    def _speed_visible(self) -> bool:
-        return self.tabs.value in ("Speed", self.speed_tab)
-
     async def load_chart(self) -> None:
-        if not self.chart_server:
-            self.chart.options.update(_chart_options([], []))
-            self.chart.update()
-            return
-        samples = await run.io_bound(
-            self.services.history.samples, self.user_id, self.chart_server, self.chart_hours
-        )
-        points = downsample(samples)
-        self.chart.options.update(
-            _chart_options(
-                [[t * 1000, d] for t, d, _ in points], [[t * 1000, u] for t, _, u in points]
+        """The chosen server's speed history (kept 24 h in the database)."""
+        samples = []
+        if self.chart_server:
+            samples = await run.io_bound(
+                self.services.history.samples, self.user_id, self.chart_server, self.chart_hours
             )
-        )
-        self.chart.update()
+        _set_series(self.chart, downsample(samples))
 
     def live_point(self, state: ServerState) -> None:
-        """Extend the shown chart with a live sample, while the Speed tab is open."""
+        """Extend the server chart with a live sample, while the Speed tab shows."""
         if state.id != self.chart_server or not self._speed_visible():
             return
         now = time.time()
@@ -274,24 +404,34 @@ class DetailsPanel:
             with contextlib.suppress(IndexError):
                 while len(s["data"]) > MAX_POINTS * 2:
                     s["data"].pop(0)
+        peak = max((v for s in series for _, v in s["data"]), default=0)
+        self.chart.options["yAxis"] = _y_axis(peak)
         self.chart.update()
 
 
+def _set_series(chart: ui.echart, points: list[tuple[float, int, int]]) -> None:
+    chart.options.update(
+        _chart_options([[t * 1000, d] for t, d, _ in points], [[t * 1000, u] for t, _, u in points])
+    )
+    chart.update()
+
+
+def _y_axis(peak: float) -> dict:
+    return {**fmt.speed_axis(peak), "splitLine": {"lineStyle": {"opacity": 0.3}}}
+
+
 def _chart_options(down: list, up: list) -> dict:
+    peak = max((v for _, v in down + up), default=0)
     return {
         "animation": False,
-        "grid": {"left": 70, "right": 16, "top": 28, "bottom": 28},
+        "grid": {"left": 76, "right": 16, "top": 28, "bottom": 28},
         "legend": {"data": ["Download", "Upload"], "top": 0, "right": 10},
         "tooltip": {
             "trigger": "axis",
             ":valueFormatter": "v => torrentdesk.speed(v) || '0 B/s'",
         },
         "xAxis": {"type": "time"},
-        "yAxis": {
-            "type": "value",
-            "axisLabel": {":formatter": "v => torrentdesk.speed(v) || '0'"},
-            "splitLine": {"lineStyle": {"opacity": 0.3}},
-        },
+        "yAxis": _y_axis(peak),
         "series": [
             {
                 "name": "Download",

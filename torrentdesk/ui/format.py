@@ -1,12 +1,29 @@
-"""Human-readable sizes, speeds and durations for text the server renders (header totals,
-details panel, chips). The grid formats in the browser with the same rules
-(assets/torrentdesk.js), so its rows stay raw numbers."""
+"""Human-readable sizes, speeds, durations, dates and states for text the server renders
+(header totals, details panel, chips, charts). The grid formats in the browser with the same
+rules (assets/torrentdesk.js), so its rows stay raw numbers."""
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
+from ..services.totals import Totals, shown_state
+
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+DATE_FORMAT = "%Y-%m-%d %H:%M"  # the grid's torrentdesk.date() writes the same
+
+# The one spelling of each state, wherever a state is shown (the grid gets it as its state
+# column's renderer parameters, so it cannot drift).
+STATE_LABELS = {
+    "downloading": "Downloading",
+    "seeding": "Seeding",
+    "stopped": "Stopped",
+    "checking": "Checking",
+    "queued": "Queued",
+    "metadata": "Metadata",
+    "error": "Error",
+    "stale": "Stale",
+}
 
 
 def size(num_bytes: float | None) -> str:
@@ -55,4 +72,54 @@ def percent(progress: float | None) -> str:
 def local_time(unix_seconds: float | None) -> str:
     if not unix_seconds:
         return ""
-    return datetime.fromtimestamp(unix_seconds).strftime("%Y-%m-%d %H:%M")
+    return datetime.fromtimestamp(unix_seconds).strftime(DATE_FORMAT)
+
+
+def state_label(state: str) -> str:
+    return STATE_LABELS.get(state, state.capitalize())
+
+
+def row_state(row: dict) -> str:
+    """The state a row shows, spelled as everywhere else."""
+    return state_label(shown_state(row))
+
+
+def speed_axis(peak: float) -> dict:
+    """A speed axis (ECharts `yAxis` keys) from 0 to above `peak` bytes/s, with 2 to 5 steps
+    of 1, 2 or 5 times a power of ten in one unit, labelled in that unit: "0, 0.5 MiB/s, 1 MiB/s, …"
+    rather than one rounded unit repeated ("1 B/s, 1 B/s, 1 B/s")."""
+    peak = float(peak) if peak and peak > 0 else 1024.0  # nothing moved: 0 to 1 KiB/s
+    unit = 0
+    while peak >= 1024 ** (unit + 1) and unit < len(_UNITS) - 1:
+        unit += 1
+    scale = 1024**unit
+    raw_step = peak / scale / 5
+    magnitude = 10 ** math.floor(math.log10(raw_step))
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw_step)
+    if unit == 0:
+        step = max(1.0, step)  # never a fraction of a byte
+    top = math.ceil(peak / scale / step - 1e-9) * step
+    return {
+        "type": "value",
+        "min": 0,
+        "max": top * scale,
+        "interval": step * scale,
+        "axisLabel": {":formatter": f"v => torrentdesk.speedTick(v, {scale}, '{_UNITS[unit]}')"},
+    }
+
+
+def totals_texts(shown: Totals, overall: Totals | None = None) -> dict[str, str]:
+    """The header's texts (count, active, down, up) for the rows shown; with `overall` (a filter
+    is on) each says "X of Y"."""
+
+    def pair(value: int, whole: int, text=str) -> str:
+        return text(value) if overall is None else f"{text(value)} of {text(whole)}"
+
+    whole = overall or shown
+    noun = "torrent" if whole.count == 1 else "torrents"
+    return {
+        "count": f"{pair(shown.count, whole.count)} {noun}",
+        "active": f"{pair(shown.active, whole.active)} active",
+        "down": f"↓ {pair(shown.download_rate, whole.download_rate, speed)}",
+        "up": f"↑ {pair(shown.upload_rate, whole.upload_rate, speed)}",
+    }

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from nicegui import app, ui
 
 from ..services import Services
+from ..services.totals import Totals
 from . import format as fmt
 from .auth import USERNAME, sign_out
 from .servers_dialog import ServersDialog
@@ -58,11 +59,18 @@ class Frame:
                     ui.separator()
                     ui.menu_item("Log out", on_click=sign_out).mark("menu-logout")
 
-    def set_totals(self, down: int, up: int, count: int, active: int) -> None:
-        self.down.set_text(f"↓ {fmt.speed(down)}")
-        self.up.set_text(f"↑ {fmt.speed(up)}")
-        self.count.set_text(f"{count} torrent{'s' if count != 1 else ''}")
-        self.active.set_text(f"{active} active")
+    def set_totals(self, shown: Totals, overall: Totals | None = None) -> None:
+        """The header's figures: of the rows shown, and with a filter on, of all beside them
+        ("12 of 340 torrents", "↓ 1.2 MiB/s of 3.4 MiB/s")."""
+        texts = fmt.totals_texts(shown, overall)
+        for label, key in (
+            (self.count, "count"),
+            (self.active, "active"),
+            (self.down, "down"),
+            (self.up, "up"),
+        ):
+            if label.text != texts[key]:
+                label.set_text(texts[key])
 
     def _toggle_dark(self, dark: ui.dark_mode) -> None:
         dark.value = not dark.value

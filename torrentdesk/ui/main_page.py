@@ -11,11 +11,14 @@ from ..clients.errors import ClientError
 from ..services import Services
 from ..services.errors import ServiceError
 from ..services.live import ServerState, TorrentChanges
+from ..services.notices import down_detail
 from ..services.servers import ServerView
+from ..services.totals import RowFilter, TotalsTracker, search_words
 from .add_dialog import AddTorrentDialog
 from .auth import LOGIN_PATH, current_user_id
-from .details import DetailsPanel
+from .details import DetailsPanel, RecentSpeeds
 from .layout import frame
+from .notifications import Notifier
 from .theme import FAVICON, server_colors
 from .torrent_grid import STATE_FILTERS, TorrentGrid
 
@@ -29,6 +32,31 @@ def split_row_id(row_id: str) -> tuple[str, str]:
     return server_id, info_hash
 
 
+def chip_tooltip(state: ServerState) -> str:
+    """The whole story of a server's chip, naming the server once."""
+    if state.status == "error":
+        return f"{state.name}: {down_detail(state.detail or state.error or 'no answer')}"
+    if state.status == "unknown":
+        return f"{state.name}: waiting for its first answer"
+    noun = "torrent" if state.count == 1 else "torrents"
+    return f"{state.name}: connected, {state.count} {noun}"
+
+
+def no_match_text(row_filter: RowFilter, search: str, total: int) -> str:
+    """Why the table is empty although there are torrents: which filters hide them."""
+    hiding = []
+    if row_filter.words:
+        hiding.append(f"the search “{search.strip()}”")
+    if row_filter.server:
+        hiding.append("the server filter")
+    if row_filter.state:
+        hiding.append("the state filter")
+    verb = "hides" if len(hiding) == 1 else "hide"
+    noun = "torrent" if total == 1 else "torrents"
+    text = f"{' and '.join(hiding)} {verb} all {total} {noun}."
+    return text[:1].upper() + text[1:]
+
+
 class TorrentsPage:
     """One instance per open page (per browser tab): its own grid, subscription and state."""
 
@@ -39,6 +67,10 @@ class TorrentsPage:
         rows, states = services.live.view(user_id)
         self.rows: dict[str, dict] = {row["id"]: row for row in rows}
         self.states: dict[str, ServerState] = {s.id: s for s in states}
+        self.totals = TotalsTracker()
+        self.totals.reset(self.rows.values())
+        self.recent = RecentSpeeds()
+        self.notifier = Notifier()
         self.views: list[ServerView] = []
         self.selected: list[str] = []
         self._chip_signature: tuple = ()
@@ -58,7 +90,7 @@ class TorrentsPage:
                     .classes("td-search")
                     .mark("search")
                 )
-                self.search.on_value_change(lambda e: self.grid.set_quick_filter(e.value or ""))
+                self.search.on_value_change(self._filter_changed)
                 with self.search.add_slot("prepend"):
                     ui.icon("search")
                 self.server_filter = (
@@ -95,8 +127,8 @@ class TorrentsPage:
                 ui.button("Add server", on_click=self._open_add_server).props(
                     "unelevated dense no-caps"
                 ).mark("empty-add-server")
-            self.grid = TorrentGrid(self._selection_changed)
-            self.details = DetailsPanel(services, user_id)
+            self.grid = TorrentGrid(self._selection_changed, self._clear_filters)
+            self.details = DetailsPanel(services, user_id, self.recent)
 
         shared.servers_dialog.listeners.append(self._servers_listed)
         shared.servers_dialog.update_states(list(self.states.values()))
@@ -151,12 +183,14 @@ class TorrentsPage:
             self._apply_changes(changes)
 
     def _apply_changes(self, changes: TorrentChanges) -> None:
-        for row in changes.added:
-            self.rows[row["id"]] = row
-        for row in changes.updated:
+        for row in changes.added + changes.updated:
+            old = self.rows.get(row["id"])
+            self.totals.replace(old, row)
+            self.recent.record(old, row)
             self.rows[row["id"]] = row
         for row_id in changes.removed:
-            self.rows.pop(row_id, None)
+            self.totals.replace(self.rows.pop(row_id, None), None)
+            self.recent.forget(row_id)
         for state in changes.servers:
             self.states[state.id] = state
         for server_id in changes.removed_servers:
@@ -173,12 +207,8 @@ class TorrentsPage:
             row = self.rows.get(shown["id"])
             if row is not None:
                 self.details.update_row(row)
-        for row in changes.finished:
-            ui.notify(
-                f"Finished: {row['name']} on {row['server_name']}",
-                type="positive",
-                icon="download_done",
-            )
+        for notice in changes.notices:
+            self.notifier.show(notice)
 
     def _servers_changed(self) -> None:
         states = list(self.states.values())
@@ -213,51 +243,60 @@ class TorrentsPage:
                 self._chip(state, colors.get(state.id, "#64748b"))
 
     def _chip(self, state: ServerState, color: str) -> None:
+        """Dot by status (green connected, red error, grey unknown), the name in the server's
+        color on one line, its torrent count, a short message; the whole story in the tooltip."""
         status = state.status
         with (
             ui.element("div")
             .classes(f"td-chip td-chip--{status}")
+            .style(f"--td-server-color:{color}")
             .mark(f"chip-{state.name}")
             .on("click", lambda s=state: self._filter_server(s.id))
         ):
-            ui.element("span").classes("td-dot").style(f"background:{color}")
+            ui.element("span").classes(f"td-dot td-dot--{status}").mark(f"chip-dot-{state.name}")
             ui.label(state.name).classes("td-chip-name")
             ui.label(str(state.count)).classes("td-chip-count")
             if status == "error":
-                ui.label(state.error or "unreachable").classes("td-chip-error").mark(
+                ui.label(state.summary or "unreachable").classes("td-chip-error").mark(
                     f"chip-error-{state.name}"
                 )
             elif status == "unknown":
                 ui.label("connecting…").classes("td-chip-note")
-            tip = {
-                "connected": f"{state.name}: connected, {state.count} torrents",
-                "error": f"{state.name}: {state.error}",
-                "unknown": f"{state.name}: not polled yet",
-            }.get(status, status)
-            ui.tooltip(tip)
+            ui.tooltip(chip_tooltip(state)).mark(f"chip-tip-{state.name}")
 
     def _filter_server(self, server_id: str) -> None:
         new = ALL if self.server_filter.value == server_id else server_id
         self.server_filter.set_value(new)
 
     def _update_totals(self) -> None:
-        states = self.states.values()
-        down = sum(s.download_rate for s in states)
-        up = sum(s.upload_rate for s in states)
-        active = sum(
-            1
-            for r in self.rows.values()
-            if not r.get("stale") and (r.get("download_rate") or r.get("upload_rate"))
+        totals = self.totals
+        narrowed = totals.filter.narrows
+        self.frame.set_totals(totals.shown, totals.overall if narrowed else None)
+        hidden_all = narrowed and totals.shown.count == 0 and totals.overall.count > 0
+        self.grid.show_no_match(
+            no_match_text(totals.filter, self.search.value or "", totals.overall.count)
+            if hidden_all
+            else None
         )
-        self.frame.set_totals(down, up, len(self.rows), active)
 
     # -- filters and selection --
 
     def _filter_changed(self) -> None:
-        server = self.server_filter.value
-        self.grid.set_filter(
-            server=None if server == ALL else server, state=self.state_filter.value
+        server, state = self.server_filter.value, self.state_filter.value
+        row_filter = RowFilter(
+            server=None if server == ALL else server,
+            state=None if state == ALL else state,
+            words=search_words(self.search.value or ""),
         )
+        if row_filter != self.totals.filter:
+            self.grid.set_filter(row_filter)
+            self.totals.reset(self.rows.values(), row_filter)
+            self._update_totals()
+
+    def _clear_filters(self) -> None:
+        self.search.set_value("")
+        self.server_filter.set_value(ALL)
+        self.state_filter.set_value(ALL)
 
     def _selection_changed(self, ids: list[str]) -> None:
         self.selected = [i for i in ids if i in self.rows]

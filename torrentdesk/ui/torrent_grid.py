@@ -1,6 +1,8 @@
 """The one torrent table across servers: AG Grid filled once, then kept current with
 transactions (SPEC §7). Rows stay raw numbers; the browser formats them
-(assets/torrentdesk.js), and every untrusted string is rendered as text."""
+(assets/torrentdesk.js), and every untrusted string is rendered as text. Filtering (server,
+state, search) runs in the browser by the rules of services/totals.py, which the page uses to
+count what is shown."""
 
 from __future__ import annotations
 
@@ -11,9 +13,14 @@ from nicegui import ui
 from nicegui.events import GenericEventArguments
 
 from ..services.live import TorrentChanges
+from ..services.totals import RowFilter
+from .format import STATE_LABELS
 
-NO_QUICK_FILTER = "() => ''"
-_NUMBER = {"type": "rightAligned", ":getQuickFilterText": NO_QUICK_FILTER}
+_NUMBER = {"type": "rightAligned"}
+# AG Grid redraws a cell on an update only when the cell's own field changed. These cells also
+# show other fields (stale, error, state): an updated row always redraws them, so a row turns
+# stale on screen the moment its update arrives. Only updated rows are touched.
+_REDRAW_ON_UPDATE = {":equals": "() => false"}
 
 COLUMNS: list[dict] = [
     {
@@ -22,6 +29,7 @@ COLUMNS: list[dict] = [
         "flex": 1,
         "minWidth": 240,
         ":cellRenderer": "torrentdesk.nameRenderer",
+        **_REDRAW_ON_UPDATE,
     },
     {
         "field": "server_name",
@@ -34,13 +42,15 @@ COLUMNS: list[dict] = [
         "headerName": "State",
         "width": 118,
         ":cellRenderer": "torrentdesk.stateRenderer",
+        "cellRendererParams": {"labels": STATE_LABELS},
+        **_REDRAW_ON_UPDATE,
     },
     {
         "field": "progress",
         "headerName": "Progress",
         "width": 128,
         ":cellRenderer": "torrentdesk.progressRenderer",
-        ":getQuickFilterText": NO_QUICK_FILTER,
+        **_REDRAW_ON_UPDATE,
     },
     {
         "field": "size",
@@ -86,33 +96,45 @@ COLUMNS: list[dict] = [
         "width": 140,
         "sort": "desc",
         ":valueFormatter": "p => torrentdesk.date(p.value)",
-        ":getQuickFilterText": NO_QUICK_FILTER,
     },
-    # Searchable, not shown: the quick search also finds hashes and labels.
-    {"field": "info_hash", "hide": True},
-    {"field": "label", "hide": True},
 ]
 
 STATE_FILTERS = {
     "all": "All states",
-    "downloading": "Downloading",
-    "seeding": "Seeding",
+    "downloading": STATE_LABELS["downloading"],
+    "seeding": STATE_LABELS["seeding"],
     "complete": "Completed",
-    "stopped": "Stopped",
-    "active": "Active",
-    "checking": "Checking",
-    "queued": "Queued",
+    "stopped": STATE_LABELS["stopped"],
+    "active": "Active (downloading or seeding)",
+    "checking": STATE_LABELS["checking"],
+    "queued": STATE_LABELS["queued"],
     "error": "Errors & stale",
 }
 
 
 class TorrentGrid:
-    def __init__(self, on_selection: Callable[[list[str]], None]) -> None:
+    def __init__(
+        self, on_selection: Callable[[list[str]], None], on_clear_filters: Callable[[], None]
+    ) -> None:
         self.on_selection = on_selection
         self.loaded = False  # rows reach the browser once it is connected; see load()
-        self.filter: dict = {"server": None, "state": None}
+        self.filter = RowFilter()
         self.colors: dict[str, str] = {}
-        self.quick_filter = ""
+        with ui.element("div").classes("td-grid-wrap w-full"):
+            self._build_grid()
+            # Over the grid when the filters hide every row (AG Grid's own overlay says
+            # "No torrents" when there are none at all; no servers has its own banner).
+            with ui.column().classes("td-no-match items-center").mark("no-match") as self.no_match:
+                ui.icon("filter_alt_off", size="28px").classes("td-muted")
+                ui.label("No torrents match").classes("text-base font-medium")
+                self.no_match_detail = ui.label("").classes("td-muted").mark("no-match-detail")
+                ui.button(
+                    "Clear search and filters", icon="clear", on_click=on_clear_filters
+                ).props("unelevated dense no-caps").mark("clear-filters")
+            self.no_match.set_visibility(False)
+        self.selected: list[str] = []
+
+    def _build_grid(self) -> None:
         self.grid = (
             ui.aggrid(
                 {
@@ -133,7 +155,6 @@ class TorrentGrid:
                     "headerHeight": 32,
                     "animateRows": False,
                     "suppressCellFocus": True,
-                    "includeHiddenColumnsInQuickFilter": True,
                     ":isExternalFilterPresent": "() => true",
                     ":doesExternalFilterPass": "node => torrentdesk.passes(node)",
                     "rowClassRules": {
@@ -154,7 +175,6 @@ class TorrentGrid:
             js_handler=f"() => emit({{ids: getElement({self.grid.id}).api"
             ".getSelectedNodes().map(n => n.id)})",
         )
-        self.selected: list[str] = []
 
     # -- live changes --
 
@@ -183,13 +203,17 @@ class TorrentGrid:
 
     # -- filters and colors (applied in the browser) --
 
-    def set_quick_filter(self, text: str) -> None:
-        self.quick_filter = text or ""
-        self.grid.run_grid_method("setGridOption", "quickFilterText", self.quick_filter)
+    def set_filter(self, row_filter: RowFilter) -> None:
+        if row_filter != self.filter:
+            self.filter = row_filter
+            self._configure({"filter": self._filter_config()})
 
-    def set_filter(self, server: str | None = None, state: str | None = None) -> None:
-        self.filter = {"server": server or None, "state": None if state == "all" else state}
-        self._configure({"filter": self.filter})
+    def show_no_match(self, detail: str | None) -> None:
+        """The "No torrents match" overlay with `detail`, or none (None)."""
+        if detail is not None and self.no_match_detail.text != detail:
+            self.no_match_detail.set_text(detail)
+        if self.no_match.visible != (detail is not None):
+            self.no_match.set_visibility(detail is not None)
 
     def set_colors(self, colors: dict[str, str]) -> None:
         if colors != self.colors:
@@ -198,7 +222,11 @@ class TorrentGrid:
 
     def sync_browser(self) -> None:
         """Send filters and colors again, e.g. once the browser is connected."""
-        self._configure({"filter": self.filter, "colors": self.colors})
+        self._configure({"filter": self._filter_config(), "colors": self.colors})
+
+    def _filter_config(self) -> dict:
+        f = self.filter
+        return {"server": f.server, "state": f.state, "words": list(f.words)}
 
     def _configure(self, config: dict) -> None:
         code = f"torrentdesk.configure({self.grid.id}, {json.dumps(config)})"

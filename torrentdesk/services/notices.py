@@ -1,0 +1,61 @@
+"""Notices: what the app tells a user once, as it happens (a server went down or came back, a
+torrent finished; transfers later). The services make them; each open page shows each notice
+once (torrentdesk/ui/notifications.py). A new kind of news is one more constructor here.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Literal
+
+Level = Literal["positive", "negative", "warning", "info"]
+
+_keys = itertools.count(1)
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    kind: str  # server_down | server_back | torrent_finished | ...
+    level: Level
+    message: str  # one line: what happened, and where
+    caption: str | None = None  # the detail: why, and what to do
+    server_id: str | None = None
+    # Unique per event: a page that is handed the same notice twice shows it once.
+    key: int = field(default_factory=lambda: next(_keys))
+
+
+def server_down(server_id: str, name: str, summary: str, detail: str) -> Notice:
+    """A server stopped answering (or answers wrongly): once per transition, not per poll."""
+    return Notice(
+        "server_down",
+        "negative",
+        f"{name} is down: {summary}",
+        down_detail(detail),
+        server_id,
+    )
+
+
+def down_detail(detail: str) -> str:
+    """Why a server is down and what to do (its error without its name), and what the user
+    sees meanwhile: for the notice and for the server's chip alike."""
+    detail = detail.strip()
+    if not detail.endswith((".", "?", "!")):
+        detail += "."
+    return f"{detail} Its torrents stay listed, greyed, until it answers again."
+
+
+def server_back(server_id: str, name: str) -> Notice:
+    return Notice(
+        "server_back", "positive", f"{name} is back", "Its torrents are live again.", server_id
+    )
+
+
+def torrent_finished(row: dict) -> Notice:
+    return Notice(
+        "torrent_finished",
+        "positive",
+        f"Finished: {row['name']} on {row['server_name']}",
+        server_id=row.get("server_id"),
+    )
+
