@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import shutil
 import signal
+import time
 from pathlib import Path
 
 import pytest
 
+from tests.api_fixtures import transmission_fields
 from tests.app_process import start_app
 from tests.daemons.common import free_port
 from tests.daemons.transmission import running_transmission
@@ -25,6 +27,7 @@ from selenium.common.exceptions import (  # noqa: E402
     TimeoutException,
 )
 from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -342,3 +345,148 @@ def test_the_whole_app_in_chromium(app_url, browser, transmission_clean, rtorren
         click_text(driver, "Stop", tag="span")
         wait(driver, lambda d: grid_rows(d)[xss.info_hash]["state"] == "stopped", 20)
         shot(driver, "main-view-server-down")
+
+
+def api_session(base: str, username: str, password: str):
+    """A `requests` session signed in to the app's REST API."""
+    import requests
+
+    session = requests.Session()
+    reply = session.post(f"{base}/auth/token", json={"username": username, "password": password})
+    reply.raise_for_status()
+    session.headers["Authorization"] = f"Bearer {reply.json()['token']}"
+    return session
+
+
+def chips(driver) -> dict[str, dict]:
+    """Server name -> what its status chip shows: classes, dot color, texts, name lines."""
+    return driver.execute_script("""
+        const out = {};
+        document.querySelectorAll('.td-chip').forEach(chip => {
+            const name = chip.querySelector('.td-chip-name');
+            const error = chip.querySelector('.td-chip-error');
+            out[name.textContent] = {
+                error: chip.classList.contains('td-chip--error'),
+                dot: getComputedStyle(chip.querySelector('.td-dot')).backgroundColor,
+                text: chip.innerText.replace(/\\s+/g, ' ').trim(),
+                message: error ? error.textContent : null,
+                nameLines: Math.round(name.getBoundingClientRect().height
+                    / parseFloat(getComputedStyle(name).lineHeight)),
+            };
+        });
+        return out;
+    """)
+
+
+def notifications(driver) -> list[str]:
+    return [e.text for e in driver.find_elements(By.CSS_SELECTOR, ".q-notification")]
+
+
+def test_a_server_going_down_and_back_in_chromium(app_url, browser, transmission_clean, tmp_path):
+    """Killing a daemon turns every row of it on screen stale within two polls (greyed, STALE,
+    state "Stale"), its chip red with a short message and the whole story in its tooltip, and
+    raises one notification; restarted, the rows come back live with one more notification."""
+    from torrentdesk.services.live import FAST_INTERVAL
+    from torrentdesk.ui.format import speed_axis
+
+    base, admin_password = app_url
+    driver = browser
+    api = api_session(base, "admin", admin_password)
+    with running_transmission(tmp_path / "doomed") as doomed:
+        ids = {}
+        for name, daemon in (("steady", transmission_clean), ("doomed", doomed)):
+            reply = api.post(f"{base}/servers", json=transmission_fields(daemon, name=name))
+            assert reply.status_code == 201, reply.text
+            ids[name] = reply.json()["id"]
+        on = {"steady": [make_torrent(f"steady {i}") for i in range(3)]}
+        on["doomed"] = [make_torrent(f"doomed {i}") for i in range(6)]
+        for name, torrents in on.items():
+            for torrent in torrents:
+                reply = api.post(
+                    f"{base}/torrents/upload",
+                    params={"server_id": ids[name], "start": "false"},
+                    files={"file": ("t.torrent", torrent.data)},
+                )
+                assert reply.status_code == 201, reply.text
+        doomed_hashes = {t.info_hash for t in on["doomed"]}
+
+        driver.get(base + "/")
+        wait(driver, lambda d: "/login" in d.current_url)
+        fill(driver, "Username", "admin")
+        fill(driver, "Password", admin_password + "\n")
+        wait(driver, lambda d: len(grid_rows(d)) == 9, 30)
+        wait(driver, lambda d: not chips(d)["doomed"]["error"])
+        shot(driver, "health-all-up")
+
+        doomed.process.terminate()
+        doomed.process.wait(10)
+        killed = time.monotonic()
+
+        def all_doomed_rows_stale(d) -> bool:
+            shown = stale_cells(d)
+            return doomed_hashes <= set(shown) and all(
+                shown[h] == {"row": True, "badge": True, "state": "Stale"} for h in doomed_hashes
+            )
+
+        # Within two polls (plus slack for a loaded machine): every row of it on screen.
+        wait(driver, all_doomed_rows_stale, timeout=2 * FAST_INTERVAL + 4)
+        stale_after = time.monotonic() - killed
+        steady = stale_cells(driver)
+        assert not any(steady[t.info_hash]["row"] for t in on["steady"])
+        chip = wait(driver, lambda d: chips(d)["doomed"]["error"] and chips(d)["doomed"], 10)
+        assert chip["dot"] == "rgb(207, 34, 46)"  # --td-err
+        assert chip["text"] == "doomed 6 unreachable"
+        assert chip["nameLines"] == 1
+        assert chips(driver)["steady"]["dot"] == "rgb(26, 127, 55)"  # --td-ok
+        # The tooltip: the whole message, naming the server once.
+        ActionChains(driver).move_to_element(
+            driver.find_element(By.CSS_SELECTOR, ".td-chip--error .td-chip-name")
+        ).perform()
+        tip = wait(
+            driver,
+            lambda d: [e.text for e in d.find_elements(By.CSS_SELECTOR, ".q-tooltip")],
+            10,
+        )[-1]
+        assert tip.startswith(f"doomed: cannot connect to http://127.0.0.1:{doomed.port} ")
+        assert tip.count("doomed") == 1 and "Error" not in tip
+        down = wait(driver, lambda d: [n for n in notifications(d) if "doomed is down" in n])
+        assert "check that Transmission is running" in down[0]
+        shot(driver, "main-view-server-down")
+        time.sleep(2 * FAST_INTERVAL)  # two more failing polls: still one notification
+        assert len([n for n in notifications(driver) if "doomed is down" in n]) == 1
+        print(f"\nrows stale {stale_after:.1f} s after the kill (polls every {FAST_INTERVAL} s)")
+
+        doomed.restart()
+        wait(driver, lambda d: not any(stale_cells(d)[h]["row"] for h in doomed_hashes), 90)
+        wait(driver, lambda d: not chips(d)["doomed"]["error"], 10)
+        assert all(stale_cells(driver)[h]["state"] == "Stopped" for h in doomed_hashes)
+        back = wait(driver, lambda d: [n for n in notifications(d) if "doomed is back" in n])
+        assert len(back) == 1
+
+    # The speed charts' axis labels, from the browser's formatter: one unit, no repeats.
+    for peak, labels in (
+        (3, ["0", "1 B/s", "2 B/s", "3 B/s"]),
+        (1.3 * 1024**2, ["0", "0.5 MiB/s", "1 MiB/s", "1.5 MiB/s"]),
+        (700 * 1024, ["0", "200 KiB/s", "400 KiB/s", "600 KiB/s", "800 KiB/s"]),
+    ):
+        axis = speed_axis(peak)
+        ticks = [i * axis["interval"] for i in range(round(axis["max"] / axis["interval"]) + 1)]
+        formatter = axis["axisLabel"][":formatter"]
+        shown = driver.execute_script(f"return arguments[0].map({formatter})", ticks)
+        assert shown == labels, (peak, shown)
+
+
+def stale_cells(driver) -> dict[str, dict]:
+    """Info hash -> how its rendered row shows staleness: row class, STALE badge, state text."""
+    return driver.execute_script("""
+        const out = {};
+        document.querySelectorAll('.ag-center-cols-container .ag-row').forEach(r => {
+            const cell = c => r.querySelector(`[col-id="${c}"]`);
+            out[r.getAttribute('row-id').split(':').pop()] = {
+                row: r.classList.contains('td-row-stale'),
+                badge: Boolean(cell('name').querySelector('.td-badge-stale')),
+                state: cell('state').textContent,
+            };
+        });
+        return out;
+    """)

@@ -262,7 +262,7 @@ class TorrentsPage:
                 )
             elif status == "unknown":
                 ui.label("connecting…").classes("td-chip-note")
-            ui.tooltip(chip_tooltip(state)).mark(f"chip-tip-{state.name}")
+            ui.tooltip(chip_tooltip(state)).props("max-width=440px").mark(f"chip-tip-{state.name}")
 
     def _filter_server(self, server_id: str) -> None:
         new = ALL if self.server_filter.value == server_id else server_id

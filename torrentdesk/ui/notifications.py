@@ -35,6 +35,6 @@ class Notifier:
             icon=ICONS.get(notice.kind),
             multi_line=bool(notice.caption),
             timeout=15000 if bad_news else 5000,
-            close_button="Close" if bad_news else False,
+            actions=[{"label": "Close", "color": "white"}] if bad_news else [],
         )
         return True
