@@ -8,7 +8,7 @@ import pytest
 from nicegui.testing import User
 
 from tests.api_fixtures import transmission_fields
-from tests.ui_fixtures import eventually, sign_in, the_grid
+from tests.ui_fixtures import eventually, make_row, sign_in, the_grid
 from torrentdesk.services.live import ServerState, TorrentChanges
 
 pytestmark = pytest.mark.daemon
@@ -16,30 +16,19 @@ pytestmark = pytest.mark.daemon
 
 def synthetic_rows(server_id: str, count: int) -> list[dict]:
     return [
-        {
-            "id": f"{server_id}:{i:040x}",
-            "server_id": server_id,
-            "server_name": "bulk",
-            "server_type": "transmission",
-            "stale": False,
-            "info_hash": f"{i:040x}",
-            "name": f"Some.Linux.Distribution.{i}.x86_64.iso",
-            "state": "seeding",
-            "progress": 1.0,
-            "size": 3_500_000_000 + i,
-            "downloaded": 3_500_000_000 + i,
-            "uploaded": 7_000_000_000,
-            "download_rate": 0,
-            "upload_rate": 0,
-            "ratio": 2.0,
-            "eta": None,
-            "peers": 3,
-            "seeds": 0,
-            "added_at": 1_700_000_000 + i,
-            "download_dir": "/srv/torrents/complete",
-            "label": None,
-            "error": None,
-        }
+        make_row(
+            server_id,
+            i,
+            "seeding",
+            server_name="bulk",
+            name=f"Some.Linux.Distribution.{i}.x86_64.iso",
+            size=3_500_000_000 + i,
+            downloaded=3_500_000_000 + i,
+            uploaded=7_000_000_000,
+            ratio=2.0,
+            peers=3,
+            download_dir="/srv/torrents/complete",
+        )
         for i in range(count)
     ]
 

@@ -161,3 +161,33 @@ def element(user: User, marker: str) -> ui.element:
     elements = user.find(marker=marker).elements
     assert len(elements) == 1, f"{len(elements)} elements marked {marker!r}"
     return next(iter(elements))
+
+
+def make_row(server: str, n: int, state: str = "stopped", **fields) -> dict:
+    """A row as the live service publishes it (services/live.py), for pages fed by hand."""
+    info_hash = f"{n:040x}"
+    return {
+        "id": f"{server}:{info_hash}",
+        "server_id": server,
+        "server_name": f"box-{server}",
+        "server_type": "transmission",
+        "stale": False,
+        "info_hash": info_hash,
+        "name": f"torrent {n}",
+        "state": state,
+        "progress": 1.0 if state == "seeding" else 0.25,
+        "size": 1000,
+        "downloaded": 0,
+        "uploaded": 0,
+        "download_rate": 0,
+        "upload_rate": 0,
+        "ratio": 0.0,
+        "eta": None,
+        "peers": 0,
+        "seeds": 0,
+        "added_at": 1_700_000_000 + n,
+        "download_dir": "/srv",
+        "label": None,
+        "error": None,
+        **fields,
+    }

@@ -37,6 +37,7 @@ from .history import HistoryService
 from .notices import Notice, server_back, server_down, torrent_finished
 from .servers import ServerService
 from .torrents import ClientPool, TorrentService, torrent_row
+from .totals import is_active
 
 log = logging.getLogger(__name__)
 
@@ -269,7 +270,7 @@ class ServerPoller:
         if now - self.last_sample >= SAMPLE_EVERY:
             self.last_sample = now
             state = self.state()
-            active = sum(1 for t in self.torrents.values() if t.download_rate or t.upload_rate)
+            active = sum(1 for row in self.rows.values() if is_active(row))
             await asyncio.to_thread(
                 self.hub.history.record,
                 self.id,

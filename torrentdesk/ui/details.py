@@ -176,7 +176,8 @@ class DetailsPanel:
                 ):
                     self.toggle_tip = ui.tooltip("")
             self.tabs.on_value_change(self._tab_changed)
-            self.tabs.on("click", lambda: self.set_open(True))  # a tab click unfolds the panel
+            for tab in (self.general_tab, self.files_tab, self.speed_tab):
+                tab.on("click", lambda: self.set_open(True))  # a tab click unfolds the panel
             with ui.tab_panels(self.tabs, value=self.general_tab).classes(
                 "td-tab-panels w-full"
             ) as self.panels:
