@@ -21,6 +21,9 @@ class Notice:
     message: str  # one line: what happened, and where
     caption: str | None = None  # the detail: why, and what to do
     server_id: str | None = None
+    # News of one thing: a newer notice replaces an older one still on screen ("is back"
+    # replaces "is down"). None: each notice stands alone.
+    topic: str | None = None
     # Unique per event: a page that is handed the same notice twice shows it once.
     key: int = field(default_factory=lambda: next(_keys))
 
@@ -33,6 +36,7 @@ def server_down(server_id: str, name: str, summary: str, detail: str) -> Notice:
         f"{name} is down: {summary}",
         down_detail(detail),
         server_id,
+        f"server:{server_id}",
     )
 
 
@@ -47,7 +51,12 @@ def down_detail(detail: str) -> str:
 
 def server_back(server_id: str, name: str) -> Notice:
     return Notice(
-        "server_back", "positive", f"{name} is back", "Its torrents are live again.", server_id
+        "server_back",
+        "positive",
+        f"{name} is back",
+        "Its torrents are live again.",
+        server_id,
+        f"server:{server_id}",
     )
 
 

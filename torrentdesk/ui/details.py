@@ -214,9 +214,9 @@ class DetailsPanel:
                     self.files.set_visibility(False)
                 with (
                     ui.tab_panel(self.speed_tab).classes("td-tab-panel"),
-                    ui.row().classes("td-speed w-full no-wrap"),
+                    ui.element("div").classes("td-speed w-full"),
                 ):
-                    with ui.column().classes("td-speed-part"):
+                    with ui.element("div").classes("td-speed-part"):
                         self.recent_title = (
                             ui.label("Select a torrent to see its recent speed.")
                             .classes("td-speed-title td-ellipsis")
@@ -227,7 +227,7 @@ class DetailsPanel:
                             .classes("td-chart w-full")
                             .mark("recent-chart")
                         )
-                    with ui.column().classes("td-speed-part"):
+                    with ui.element("div").classes("td-speed-part"):
                         with ui.row().classes("items-center gap-2 no-wrap"):
                             self.chart_select = (
                                 ui.select({}, label="Server", on_change=self._chart_server_chosen)
@@ -363,7 +363,7 @@ class DetailsPanel:
             minutes = round(self.recent.window / 60)
             self.recent_title.set_text(f"{row.get('name') or ''} · last {minutes} minutes")
             points = self.recent.points(row)
-        _set_series(self.recent_chart, points)
+        _set_series(self.recent_chart, points, time.time() - self.recent.window)
 
     def set_servers(self, states: list[ServerState]) -> None:
         names = {s.id: s.name for s in states}
@@ -388,7 +388,7 @@ class DetailsPanel:
             samples = await run.io_bound(
                 self.services.history.samples, self.user_id, self.chart_server, self.chart_hours
             )
-        _set_series(self.chart, downsample(samples))
+        _set_series(self.chart, downsample(samples), time.time() - self.chart_hours * 3600)
 
     def live_point(self, state: ServerState) -> None:
         """Extend the server chart with a live sample, while the Speed tab shows."""
@@ -410,10 +410,14 @@ class DetailsPanel:
         self.chart.update()
 
 
-def _set_series(chart: ui.echart, points: list[tuple[float, int, int]]) -> None:
-    chart.options.update(
-        _chart_options([[t * 1000, d] for t, d, _ in points], [[t * 1000, u] for t, _, u in points])
-    )
+def _set_series(chart: ui.echart, points: list[tuple[float, int, int]], since: float) -> None:
+    """Show `points` (unix time, down, up) on a time axis from `since` on."""
+    down = [[t * 1000, d] for t, d, _ in points]
+    chart.options.update(_chart_options(down, [[t * 1000, u] for t, _, u in points]))
+    # From `since` to the latest point (or now, with none): not ECharts' guess of days around.
+    chart.options["xAxis"] = {"type": "time", "min": since * 1000}
+    if not points:
+        chart.options["xAxis"]["max"] = time.time() * 1000
     chart.update()
 
 

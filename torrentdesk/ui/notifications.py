@@ -36,5 +36,8 @@ class Notifier:
             multi_line=bool(notice.caption),
             timeout=15000 if bad_news else 5000,
             actions=[{"label": "Close", "color": "white"}] if bad_news else [],
+            # Quasar replaces a notification of the same group still on screen.
+            group=notice.topic or str(notice.key),
+            badgeStyle="display: none",
         )
         return True
