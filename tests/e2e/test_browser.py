@@ -165,7 +165,8 @@ def choose(driver, label: str, option: str, scope=None) -> None:
 
 
 def grid_rows(driver) -> dict[str, dict]:
-    """Info hash -> {name, server, state, stale} of the rows the grid shows (rendered)."""
+    """Info hash -> {name, server, state, stale (greyed), badge (STALE)} of the rows the grid
+    shows (rendered)."""
     return driver.execute_script("""
         const out = {};
         document.querySelectorAll('.ag-center-cols-container .ag-row').forEach(r => {
@@ -174,6 +175,7 @@ def grid_rows(driver) -> dict[str, dict]:
                 name: cell('name').textContent,
                 server: cell('server_name').textContent, state: cell('state').textContent,
                 stale: r.classList.contains('td-row-stale'),
+                badge: Boolean(cell('name').querySelector('.td-badge-stale')),
             };
         });
         return out;
@@ -431,16 +433,17 @@ def test_a_server_going_down_and_back_in_chromium(app_url, browser, transmission
         doomed.process.wait(10)
 
         def all_doomed_rows_stale(d) -> bool:
-            shown = stale_cells(d)
+            shown = grid_rows(d)
             return doomed_hashes <= set(shown) and all(
-                shown[h] == {"row": True, "badge": True, "state": "Stale"} for h in doomed_hashes
+                (shown[h]["stale"], shown[h]["badge"], shown[h]["state"]) == (True, True, "Stale")
+                for h in doomed_hashes
             )
 
         # Within two polls (plus slack for a loaded machine): every row of it on screen.
         wait(driver, all_doomed_rows_stale, timeout=2 * FAST_INTERVAL + 4)
         stale_after = time.monotonic() - killed
-        steady = stale_cells(driver)
-        assert not any(steady[t.info_hash]["row"] for t in on["steady"])
+        steady = grid_rows(driver)
+        assert not any(steady[t.info_hash]["stale"] for t in on["steady"])
         chip = wait(driver, lambda d: chips(d)["doomed"]["error"] and chips(d)["doomed"], 10)
         assert chip["dot"] == "rgb(207, 34, 46)"  # --td-err
         assert chip["text"] == "doomed 6 unreachable"
@@ -466,9 +469,9 @@ def test_a_server_going_down_and_back_in_chromium(app_url, browser, transmission
 
         ActionChains(driver).move_to_element(search_box(driver)).perform()  # tooltip away
         doomed.restart()
-        wait(driver, lambda d: not any(stale_cells(d)[h]["row"] for h in doomed_hashes), 90)
+        wait(driver, lambda d: not any(grid_rows(d)[h]["stale"] for h in doomed_hashes), 90)
         wait(driver, lambda d: not chips(d)["doomed"]["error"], 10)
-        assert all(stale_cells(driver)[h]["state"] == "Stopped" for h in doomed_hashes)
+        assert all(grid_rows(driver)[h]["state"] == "Stopped" for h in doomed_hashes)
         back = wait(driver, lambda d: [n for n in notifications(d) if "doomed is back" in n])
         assert len(back) == 1
 
@@ -526,19 +529,3 @@ def test_a_server_going_down_and_back_in_chromium(app_url, browser, transmission
         formatter = axis["axisLabel"][":formatter"]
         shown = driver.execute_script(f"return arguments[0].map({formatter})", ticks)
         assert shown == labels, (peak, shown)
-
-
-def stale_cells(driver) -> dict[str, dict]:
-    """Info hash -> how its rendered row shows staleness: row class, STALE badge, state text."""
-    return driver.execute_script("""
-        const out = {};
-        document.querySelectorAll('.ag-center-cols-container .ag-row').forEach(r => {
-            const cell = c => r.querySelector(`[col-id="${c}"]`);
-            out[r.getAttribute('row-id').split(':').pop()] = {
-                row: r.classList.contains('td-row-stale'),
-                badge: Boolean(cell('name').querySelector('.td-badge-stale')),
-                state: cell('state').textContent,
-            };
-        });
-        return out;
-    """)

@@ -222,11 +222,7 @@ class DetailsPanel:
                             .classes("td-speed-title td-ellipsis")
                             .mark("recent-title")
                         )
-                        self.recent_chart = (
-                            ui.echart(_chart_options([], []))
-                            .classes("td-chart w-full")
-                            .mark("recent-chart")
-                        )
+                        self.recent_chart = _speed_chart("recent-chart")
                     with ui.element("div").classes("td-speed-part"):
                         with ui.row().classes("items-center gap-2 no-wrap"):
                             self.chart_select = (
@@ -242,11 +238,7 @@ class DetailsPanel:
                                 .props("outlined dense options-dense")
                                 .classes("w-32")
                             )
-                        self.chart = (
-                            ui.echart(_chart_options([], []))
-                            .classes("td-chart w-full")
-                            .mark("speed-chart")
-                        )
+                        self.chart = _speed_chart("speed-chart")
         self._show_open()
 
     # -- folding --
@@ -408,6 +400,10 @@ class DetailsPanel:
         peak = max((v for s in series for _, v in s["data"]), default=0)
         self.chart.options["yAxis"] = _y_axis(peak)
         self.chart.update()
+
+
+def _speed_chart(mark: str) -> ui.echart:
+    return ui.echart(_chart_options([], [])).classes("td-chart w-full").mark(mark)
 
 
 def _set_series(chart: ui.echart, points: list[tuple[float, int, int]], since: float) -> None:
