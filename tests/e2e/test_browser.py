@@ -462,9 +462,9 @@ def test_a_server_going_down_and_back_in_chromium(app_url, browser, transmission
         assert tip.count("doomed") == 1 and "Error" not in tip
         down = wait(driver, lambda d: [n for n in notifications(d) if "doomed is down" in n])
         assert "check that Transmission is running" in down[0]
-        shot(driver, "health-server-down")
         time.sleep(2 * FAST_INTERVAL)  # two more failing polls: still one notification
         assert len([n for n in notifications(driver) if "doomed is down" in n]) == 1
+        shot(driver, "health-server-down")
         print(f"\nrows stale {stale_after:.1f} s after the kill (polls every {FAST_INTERVAL} s)")
 
         ActionChains(driver).move_to_element(search_box(driver)).perform()  # tooltip away
