@@ -214,6 +214,29 @@ def test_delete_with_data_removes_the_files(api, alice):
     assert (actions[0]["action"], actions[0]["detail"]) == ("torrent.remove", "delete_data=True")
 
 
+def test_delete_with_data_on_rtorrent_never_deletes_another_torrents_folder(
+    api, alice, rtorrent_clean
+):
+    """The reported case: a single-file torrent named like an existing folder."""
+    headers, _, rt = alice
+    downloads = rtorrent_clean.download_dir
+    sentinel = downloads / "Movies" / "other torrent.mkv"
+    sentinel.parent.mkdir()
+    sentinel.write_text("keep")
+    torrent = make_torrent("Movies")
+    assert upload(api, headers, rt["id"], torrent, start=False).status_code == 201
+    response = api.client.delete(f"/torrents/{torrent.info_hash}?delete_data=true", headers=headers)
+    assert response.status_code == 502
+    assert response.json()["detail"].startswith(
+        f"seedbox-rt: removed torrent {torrent.info_hash} but kept 1 of its paths that are not "
+        f"plain files or could not be deleted: {downloads}/Movies"
+    )
+    assert sentinel.read_text() == "keep"
+    assert api.client.get(f"/torrents/{torrent.info_hash}", headers=headers).status_code == 404
+    sentinel.unlink()
+    sentinel.parent.rmdir()
+
+
 def alice_download_dir(api, headers, info_hash):
     from pathlib import Path
 

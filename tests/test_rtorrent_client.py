@@ -64,7 +64,7 @@ def test_version_and_check_connection(client):
 
 def test_allowlist_only_names_methods_rtorrent_098_has(rtorrent_daemon):
     assert set(rtorrent_daemon.rpc("system.listMethods")) >= ALLOWED_METHODS
-    assert {m for m in ALLOWED_METHODS if m.startswith("execute")} == {"execute.throw"}
+    assert {m for m in ALLOWED_METHODS if m.startswith("execute")} == {"execute.nothrow"}
 
 
 # -- adding and listing ---------------------------------------------------------------------
@@ -381,21 +381,6 @@ def test_erase_with_data_deletes_only_the_torrents_data(
     sibling.unlink()
 
 
-def test_erase_with_data_refuses_the_download_dir(rtorrent_client, rtorrent_clean):
-    # A multi-file torrent whose directory is the default download dir itself.
-    torrent = make_torrent("td-flat", files=[("a.bin", 100), ("b.bin", 100)])
-    rtorrent_client.add_torrent(torrent.data, start=False)
-    target = torrent.info_hash.upper()
-    rtorrent_clean.rpc("d.directory_base.set", target, str(rtorrent_clean.download_dir))
-    marker = rtorrent_clean.download_dir / "td-marker.txt"
-    marker.write_text("x")
-    with pytest.raises(ProtocolError, match=r"rt-scgi: refused to delete .*torrent kept"):
-        rtorrent_client.erase(torrent.info_hash, delete_data=True)
-    assert torrent.info_hash in rtorrent_clean.hashes()
-    assert marker.exists()
-    marker.unlink()
-
-
 # -- errors ---------------------------------------------------------------------------------
 
 
@@ -530,6 +515,7 @@ def test_faults_map_to_not_found_or_protocol_error():
         ("execute.nothrow", ("", "sh", "-c", "touch /tmp/td-pwned")),
         ("execute.throw", ("", "sh", "-c", "touch /tmp/td-pwned")),
         ("execute.throw", ("", "rm", "-rf", "--", "/")),
+        ("execute.nothrow", ("", "rm", "-rf", "--", "/data/x")),
         ("execute.throw", ("", "rm", "-rf", "--", "relative/path")),
         ("execute.throw", ("", "rm", "-rf", "--", "/data/../etc")),
         ("d.multicall2", ("", "main", "d.hash=", "d.erase=")),

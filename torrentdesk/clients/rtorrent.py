@@ -10,8 +10,10 @@ Verified against Debian's rTorrent 0.9.8 / libtorrent 0.13.8:
   (what ruTorrent sets, and what we set on every add), falling back to `d.load_date`.
 - A paused torrent (`d.state` 1, `d.is_active` 0) only runs again after `d.resume`:
   `d.open` + `d.start` alone leave it paused.
-- `d.base_path` is empty for a torrent that was never opened; the data path is `d.directory`
-  for a multi-file torrent and `d.directory`/`d.name` for a single file.
+- `d.base_path` and `f.frozen_path` are empty for a torrent that was never opened and for every
+  closed torrent after a restart; a file's path is always `d.directory` + `/` + `f.path` (for a
+  single file `d.directory` is the folder it sits in).
+- `execute.nothrow` answers the raw wait status (256 for exit code 1) instead of a fault.
 - Loading a magnet link that has no tracker (`tr=`) while DHT is disabled is silently dropped.
 """
 
@@ -22,6 +24,7 @@ import re
 import time
 import xmlrpc.client
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import NoReturn
 from urllib.parse import unquote
 
@@ -86,7 +89,9 @@ ALLOWED_METHODS: frozenset[str] = frozenset(
         "d.close",
         "d.erase",
         "d.is_multi_file",
-        "execute.throw",  # only as `rm -rf -- <path>`: enforced in `_check_allowed`
+        # Only `rm -f -- <file>` and `rmdir -- <dir>` of a removed torrent's own files and the
+        # folders they leave empty: enforced in `_check_allowed`.
+        "execute.nothrow",
     }
     | _MULTICALL_COMMANDS
     | _LOAD_COMMANDS
@@ -100,6 +105,13 @@ _PRIORITIES = {0: "skip", 1: "normal", 2: "high"}
 # Per-hash calls in one system.multicall when listing files for every torrent; keeps each
 # request well under rTorrent's XML-RPC size limit.
 _FILES_BATCH = 500
+# Deletions in one system.multicall: paths are at most ~4 kB, so a batch stays under ~1 MB.
+_DELETE_BATCH = 200
+# The only shell commands ever sent, each followed by one checked absolute path: a file is
+# unlinked (a symlink as a link, never its target; a folder in its place fails and stays), a
+# folder removed only when empty.
+_DELETE_FILE = ("rm", "-f", "--")
+_DELETE_EMPTY_DIR = ("rmdir", "--")
 _LOAD_POLL_START = 0.02
 _LOAD_POLL_MAX = 0.2
 
@@ -162,12 +174,17 @@ class RTorrentClient(BaseTorrentClient):
             self._check_commands(method, params[2:], _MULTICALL_COMMANDS)
         elif method in _LOAD_METHODS:
             self._check_commands(method, params[2:], _LOAD_COMMANDS)
-        elif method == "execute.throw":
-            # The only shell command ever sent: deleting a removed torrent's data, on the
-            # rTorrent host (which may be remote). Nothing else may go through execute.*.
-            path = params[4] if len(params) == 5 else None
-            if tuple(params[:4]) != ("", "rm", "-rf", "--") or not _is_safe_abs_path(path):
-                self._refuse(f"execute.throw {list(params)!r}")
+        elif method == "execute.nothrow":
+            # Deleting a removed torrent's own files on the rTorrent host (which may be remote):
+            # nothing else may go through execute.*.
+            command, path = tuple(params[1:-1]), params[-1] if params else None
+            if (
+                not params
+                or params[0] != ""
+                or command not in (_DELETE_FILE, _DELETE_EMPTY_DIR)
+                or not _is_normalized_abs_path(path)
+            ):
+                self._refuse(f"execute.nothrow {list(params)!r}")
         elif method == "system.multicall":
             calls = params[0] if len(params) == 1 and isinstance(params[0], list) else None
             if calls is None:
@@ -352,47 +369,70 @@ class RTorrentClient(BaseTorrentClient):
 
     def erase(self, info_hash: str, delete_data: bool = False) -> None:
         target = self._target(info_hash)
-        path = self._data_path(info_hash, target) if delete_data else None
+        owned = self._owned_data(info_hash, target) if delete_data else None
         try:
             self._call("d.erase", target)
         except errors.TorrentNotFound:
             raise self._not_found(info_hash) from None
-        if path is not None:
-            # d.erase never deletes data; the data lives on the rTorrent host, which may not be
-            # this machine, so rTorrent itself removes it. This is the only execute.* call.
-            try:
-                self._call("execute.throw", "", "rm", "-rf", "--", path)
-            except errors.ClientError as exc:
-                raise type(exc)(
-                    self.name,
-                    f"removed torrent {info_hash} but could not delete its data at {path} "
-                    f"({exc.message})",
-                ) from None
+        if owned is not None:
+            self._delete_owned(info_hash, owned)
 
-    def _data_path(self, info_hash: str, target: str) -> str:
-        """Where the torrent's data is, checked safe to delete, learned before erasing."""
+    def _owned_data(self, info_hash: str, target: str) -> _OwnedData:
+        """The torrent's own files and the folders they may leave empty, learned (and checked)
+        before erasing; anything that is not an absolute, normalized path below the torrent's
+        directory refuses the whole removal."""
         try:
-            multi, directory, name, default_dir = self._multicall(
+            multi, directory, name, rows = self._multicall(
                 [
                     ("d.is_multi_file", (target,)),
                     ("d.directory", (target,)),
                     ("d.name", (target,)),
-                    ("directory.default", ("",)),
+                    ("f.multicall", (target, "", "f.path=")),
                 ]
             )
+            paths = [row[0] for row in rows]  # type: ignore[union-attr]
         except errors.TorrentNotFound:
             raise self._not_found(info_hash) from None
-        directory = str(directory)
-        path = directory if multi else posixpath.join(directory, str(name))
-        parent = posixpath.dirname(directory) if multi else directory
-        forbidden = {"/", parent.rstrip("/"), str(default_dir).rstrip("/")}
-        if not _is_safe_abs_path(path) or path.rstrip("/") in forbidden:
+        except (TypeError, IndexError, KeyError):
+            raise errors.ProtocolError(
+                self.name, f"rTorrent's file list of torrent {info_hash} is malformed"
+            ) from None
+        try:
+            return _owned_data(str(directory), str(name), bool(multi), paths)
+        except ValueError as exc:
             raise errors.ProtocolError(
                 self.name,
-                f"refused to delete the data of torrent {info_hash} at {path!r}: not a safe "
-                "path (it must be absolute and not the download directory); torrent kept",
+                f"refused to delete the data of torrent {info_hash}: {exc}; torrent and data "
+                "kept — remove it without its data, and delete the files on the server by hand",
+            ) from None
+
+    def _delete_owned(self, info_hash: str, owned: _OwnedData) -> None:
+        """Unlink each file, then remove the folders left empty, deepest first."""
+        kept: list[str] = []
+        try:
+            for command, paths in ((_DELETE_FILE, owned.files), (_DELETE_EMPTY_DIR, owned.dirs)):
+                for start in range(0, len(paths), _DELETE_BATCH):
+                    batch = paths[start : start + _DELETE_BATCH]
+                    statuses = self._multicall(
+                        [("execute.nothrow", ("", *command, path)) for path in batch]
+                    )
+                    # A folder that is not empty is not ours to remove: only files count.
+                    if command is _DELETE_FILE:
+                        kept += [p for p, status in zip(batch, statuses, strict=True) if status]
+        except errors.ClientError as exc:
+            raise type(exc)(
+                self.name,
+                f"removed torrent {info_hash} but could not delete all of its data "
+                f"({exc.message}); the rest is still on the server",
+            ) from None
+        if kept:
+            shown = ", ".join(kept[:3]) + (f" and {len(kept) - 3} more" if len(kept) > 3 else "")
+            raise errors.ProtocolError(
+                self.name,
+                f"removed torrent {info_hash} but kept {len(kept)} of its paths that are not "
+                f"plain files or could not be deleted: {shown} — a folder is in the way, or "
+                "rTorrent's user may not delete them; check them on the server",
             )
-        return path
 
     def version(self) -> str:
         client, library = self._multicall(
@@ -425,14 +465,48 @@ def _addtime_command() -> str:
     return f"d.custom.set=addtime,{int(time.time())}"
 
 
-def _is_safe_abs_path(path: object) -> bool:
+def _is_normalized_abs_path(path: object) -> bool:
+    """An absolute path other than `/`, already normalized (no `..`, `.`, `//` or trailing `/`)."""
     return (
         isinstance(path, str)
         and path.startswith("/")
-        and posixpath.normpath(path) == path.rstrip("/")
-        and path.rstrip("/") != ""
+        and path != "/"
+        and posixpath.normpath(path) == path
         and "\x00" not in path
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _OwnedData:
+    files: list[str]  # absolute paths of the torrent's files
+    dirs: list[str]  # folders those files may leave empty, deepest first
+
+
+def _owned_data(directory: str, name: str, multi_file: bool, file_paths: list[str]) -> _OwnedData:
+    """What removing a torrent with its data may delete, as ruTorrent's erasedata does: each
+    file at `d.directory/f.path`, and the folders between them and the torrent's own folder —
+    which is `d.directory` only for a multi-file torrent whose folder bears its name (not one
+    loaded with `d.directory_base.set` into a shared folder). Raises ValueError on any path
+    that is not absolute and normalized, or not below `d.directory`."""
+    root = directory.rstrip("/") if directory != "/" else directory
+    if not _is_normalized_abs_path(root):
+        raise ValueError(f"its directory {directory!r} is not an absolute, normalized path")
+    files = []
+    for relative in file_paths:
+        path = f"{root}/{relative}"
+        if not isinstance(relative, str) or not relative or not _is_normalized_abs_path(path):
+            raise ValueError(f"its file path {path!r} is not an absolute, normalized path")
+        files.append(path)
+    own_folder = multi_file and name != "" and posixpath.basename(root) == name
+    dirs: set[str] = set()
+    for path in files:
+        folder = posixpath.dirname(path)
+        while folder != root and folder.startswith(root + "/"):
+            dirs.add(folder)
+            folder = posixpath.dirname(folder)
+    if own_folder:
+        dirs.add(root)
+    return _OwnedData(files, sorted(dirs, key=lambda d: (-d.count("/"), d)))
 
 
 def _to_info(row: Sequence) -> TorrentInfo:
