@@ -4,7 +4,9 @@ sentinel files around every target that must survive."""
 
 from __future__ import annotations
 
+import shutil
 import xmlrpc.client
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -52,11 +54,19 @@ def _has(path: Path, text: str) -> bool:
 
 
 @pytest.fixture
-def sentinels(rtorrent_clean) -> Sentinels:
-    """Sentinels in the download dir itself, on every test."""
+def sentinels(rtorrent_clean) -> Iterator[Sentinels]:
+    """Sentinels in the download dir itself, on every test; whatever the test left in the
+    shared daemon's download dir is cleared afterwards."""
+    downloads = rtorrent_clean.download_dir
+    before = set(downloads.iterdir())
     keep = Sentinels()
-    keep.put(rtorrent_clean.download_dir / "zz-sentinel-top.txt")
-    return keep
+    keep.put(downloads / "zz-sentinel-top.txt")
+    yield keep
+    for leftover in set(downloads.iterdir()) - before:
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover)
+        else:
+            leftover.unlink()
 
 
 def write_files(folder: Path, files: list[tuple[str, int]]) -> list[Path]:
@@ -78,10 +88,11 @@ def test_single_file_named_like_another_torrents_folder(client, rtorrent_clean, 
     torrent = make_torrent("Movies")
     client.add_torrent(torrent.data, start=False)
 
-    with pytest.raises(ProtocolError) as caught:
-        client.erase(torrent.info_hash, delete_data=True)
+    failures = client.erase([torrent.info_hash], delete_data=True)
 
-    assert str(caught.value) == (
+    assert list(failures) == [torrent.info_hash]
+    assert isinstance(failures[torrent.info_hash], ProtocolError)
+    assert str(failures[torrent.info_hash]) == (
         f"{client.name}: removed torrent {torrent.info_hash} but kept 1 of its paths that are "
         f"not plain files or could not be deleted: {downloads}/Movies — a folder is in the way, "
         "or rTorrent's user may not delete them; check them on the server"
@@ -103,7 +114,7 @@ def test_nameless_multi_file_torrent_moved_into_a_category_folder(
     assert rtorrent_clean.rpc("d.directory", target) == str(tv)
     own = write_files(tv, [("a.mkv", 100), ("sub/b.mkv", 200)])
 
-    client.erase(torrent.info_hash, delete_data=True)
+    assert client.erase([torrent.info_hash], delete_data=True) == {}
 
     assert [p.exists() for p in own] == [False, False]
     assert tv.is_dir() and (tv / "sub").is_dir()  # hold others' files: kept
@@ -122,7 +133,7 @@ def test_multi_file_torrent_loaded_into_a_shared_folder_with_directory_base(
     wait_until(lambda: torrent.info_hash in rtorrent_clean.hashes(), message="loaded")
     own = write_files(movies, [("film.mkv", 300), ("extras/making-of.mkv", 50)])
 
-    client.erase(torrent.info_hash, delete_data=True)
+    assert client.erase([torrent.info_hash], delete_data=True) == {}
 
     assert [p.exists() for p in own] == [False, False]
     assert not (movies / "extras").exists()  # the torrent's own sub-folder, left empty
@@ -140,7 +151,7 @@ def test_multi_file_torrent_in_its_own_folder_goes_whole(client, rtorrent_clean,
     client.add_torrent(torrent.data, start=True)
     write_files(downloads / "td-own", [("a/b/c.bin", 10), ("a/d.bin", 10), ("e.bin", 10)])
 
-    client.erase(torrent.info_hash, delete_data=True)
+    assert client.erase([torrent.info_hash], delete_data=True) == {}
 
     assert not (downloads / "td-own").exists()
     sentinels.assert_intact()
@@ -155,7 +166,7 @@ def test_own_folder_holding_a_foreign_file_keeps_that_file_and_folder(
     client.add_torrent(torrent.data, start=False)
     own = write_files(folder, [("sub/a.bin", 10), ("b.bin", 10)])
 
-    client.erase(torrent.info_hash, delete_data=True)
+    assert client.erase([torrent.info_hash], delete_data=True) == {}
 
     assert [p.exists() for p in own] == [False, False]
     sentinels.assert_intact()
@@ -175,7 +186,7 @@ def test_two_torrents_in_one_shared_folder(client, rtorrent_clean, sentinels):
     mine = write_files(shared, [("common/one.bin", 10), ("first.bin", 10)])
     theirs = write_files(shared, [("common/two.bin", 10), ("second.bin", 10)])
 
-    client.erase(first.info_hash, delete_data=True)
+    assert client.erase([first.info_hash], delete_data=True) == {}
 
     assert [p.exists() for p in mine] == [False, False]
     assert [p.read_bytes() for p in theirs] == [b"d" * 10, b"d" * 10]
@@ -192,7 +203,7 @@ def test_single_file_next_to_unrelated_files(client, rtorrent_clean, sentinels):
     client.add_torrent(torrent.data, start=True)
     (own,) = write_files(downloads, [("td-single.bin", 10)])
 
-    client.erase(torrent.info_hash, delete_data=True)
+    assert client.erase([torrent.info_hash], delete_data=True) == {}
 
     assert not own.exists()
     assert downloads.is_dir()
@@ -206,7 +217,7 @@ def test_torrent_never_started_has_nothing_to_delete(client, rtorrent_clean, sen
     client.add_torrent(torrent.data, start=False)
     before = sorted(p.relative_to(downloads) for p in downloads.rglob("*"))
 
-    client.erase(torrent.info_hash, delete_data=True)
+    assert client.erase([torrent.info_hash], delete_data=True) == {}
 
     assert torrent.info_hash not in rtorrent_clean.hashes()
     assert sorted(p.relative_to(downloads) for p in downloads.rglob("*")) == before
@@ -224,7 +235,7 @@ def test_a_symlinked_file_goes_as_a_link_and_its_target_stays(client, rtorrent_c
     (folder / "linked.bin").symlink_to(outside)
     (folder / "plain.bin").write_bytes(b"p")
 
-    client.erase(torrent.info_hash, delete_data=True)
+    assert client.erase([torrent.info_hash], delete_data=True) == {}
 
     assert not folder.exists() and not (folder / "linked.bin").is_symlink()
     sentinels.assert_intact()
@@ -239,7 +250,7 @@ def test_names_with_quotes_dollars_semicolons_and_unicode(client, rtorrent_clean
     assert rtorrent_clean.rpc("d.name", torrent.info_hash.upper()) == WEIRD
     own = write_files(downloads / WEIRD, files)
 
-    client.erase(torrent.info_hash, delete_data=True)
+    assert client.erase([torrent.info_hash], delete_data=True) == {}
 
     assert [p.exists() for p in own] == [False, False]
     assert not (downloads / WEIRD).exists()
@@ -264,7 +275,7 @@ def test_removal_after_an_rtorrent_restart(tmp_path):
         assert daemon.rpc("f.multicall", target, "", "f.frozen_path=") == [[""], [""]]
         client = RTorrentClient(daemon.host, daemon.scgi_port, timeout=5, name="rt-restart")
 
-        client.erase(torrent.info_hash, delete_data=True)
+        assert client.erase([torrent.info_hash], delete_data=True) == {}
 
         assert torrent.info_hash not in daemon.hashes()
         assert [p.exists() for p in own] == [False, False]
@@ -296,12 +307,13 @@ def test_unsafe_paths_refuse_the_removal_and_erase_nothing(directory, paths, sho
     reply = _multicall_reply(1, directory, "t", [[p] for p in paths])
     with garbage_reply(reply) as port:
         client = RTorrentClient("127.0.0.1", port, timeout=2, name="rt-hostile")
-        with pytest.raises(ProtocolError) as caught:
-            client.erase(info_hash, delete_data=True)
-    assert str(caught.value).startswith(
+        failures = client.erase([info_hash], delete_data=True)
+    assert list(failures) == [info_hash]
+    message = str(failures[info_hash])
+    assert message.startswith(
         f"rt-hostile: refused to delete the data of torrent {info_hash}: {shown} "
     )
-    assert str(caught.value).endswith("torrent and data kept — remove it without its data, "
+    assert message.endswith("torrent and data kept — remove it without its data, "
                                       "and delete the files on the server by hand")
 
 
@@ -375,7 +387,7 @@ def test_transmission_remove_with_data_in_a_shared_folder(
         message="added",
     )
 
-    transmission_client.erase(torrent.info_hash, delete_data=True)
+    assert transmission_client.erase([torrent.info_hash], delete_data=True) == {}
 
     wait_until(lambda: not any(p.exists() for p in own), timeout=5, message="own files deleted")
     assert transmission_client.list_torrents() == []

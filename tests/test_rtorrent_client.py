@@ -218,7 +218,7 @@ def test_complete_data_is_seeding(rtorrent_client, rtorrent_clean):
     assert seeding.progress == 1.0
     assert seeding.downloaded == seeding.size == len(payload)
     assert seeding.eta is None
-    rtorrent_client.erase(info_hash, delete_data=True)
+    assert rtorrent_client.erase([info_hash], delete_data=True) == {}
     assert not data_file.exists()
 
 
@@ -292,21 +292,21 @@ def test_start_and_stop(client, rtorrent_clean):
     target = torrent.info_hash.upper()
     assert client.get_torrent(torrent.info_hash).state == "stopped"
 
-    client.start(torrent.info_hash)
+    assert client.start([torrent.info_hash]) == {}
     wait_state(client, torrent.info_hash, "downloading")
     assert rtorrent_clean.rpc("d.is_active", target) == 1
 
-    client.stop(torrent.info_hash)
+    assert client.stop([torrent.info_hash]) == {}
     assert client.get_torrent(torrent.info_hash).state == "stopped"
     assert rtorrent_clean.rpc("d.state", target) == 0
     assert rtorrent_clean.rpc("d.is_open", target) == 0  # closed too
 
     # Paused elsewhere (state 1, inactive): reads as stopped, and start resumes it.
-    client.start(torrent.info_hash)
+    assert client.start([torrent.info_hash]) == {}
     wait_state(client, torrent.info_hash, "downloading")
     rtorrent_clean.rpc("d.pause", target)
     assert client.get_torrent(torrent.info_hash).state == "stopped"
-    client.start(torrent.info_hash)
+    assert client.start([torrent.info_hash]) == {}
     wait_state(client, torrent.info_hash, "downloading")
     assert rtorrent_clean.rpc("d.is_active", target) == 1
 
@@ -348,7 +348,7 @@ def test_erase_keeps_data(client, rtorrent_clean):
     client.add_torrent(torrent.data)
     data = rtorrent_clean.download_dir / "td-keep.bin"
     data.write_bytes(b"payload")
-    client.erase(torrent.info_hash)
+    assert client.erase([torrent.info_hash]) == {}
     assert torrent.info_hash not in rtorrent_clean.hashes()
     assert data.read_bytes() == b"payload"
     data.unlink()
@@ -373,7 +373,7 @@ def test_erase_with_data_deletes_only_the_torrents_data(
         data.write_bytes(b"payload")
     rtorrent_client.add_torrent(torrent.data, start=multi_file)
 
-    rtorrent_client.erase(torrent.info_hash, delete_data=True)
+    assert rtorrent_client.erase([torrent.info_hash], delete_data=True) == {}
 
     assert torrent.info_hash not in rtorrent_clean.hashes()
     assert not data.exists()
@@ -384,25 +384,48 @@ def test_erase_with_data_deletes_only_the_torrents_data(
 # -- errors ---------------------------------------------------------------------------------
 
 
-def test_unknown_hash_is_not_found_everywhere(client):
+def test_unknown_hash_is_not_found_everywhere(client, rtorrent_clean):
     unknown = random_info_hash()
-    actions = [
-        lambda: client.start(unknown),
-        lambda: client.stop(unknown),
-        lambda: client.erase(unknown),
-        lambda: client.erase(unknown, delete_data=True),
-        lambda: client.get_torrent(unknown),
-        lambda: client.get_torrent(unknown, files=True),
+    present = make_torrent("td-present.bin")
+    client.add_torrent(present.data, start=False)
+    expected = f"{client.name}: no torrent with info hash {unknown} on this server"
+    verbs = [
+        client.start,
+        client.stop,
+        client.recheck,
+        client.reannounce,
+        client.erase,
+        lambda hashes: client.erase(hashes, delete_data=True),
     ]
-    for action in actions:
+    for verb in verbs:
+        failures = verb([unknown, "../../etc"])
+        assert sorted(failures) == sorted([unknown, "../../etc"])
+        assert isinstance(failures[unknown], TorrentNotFound)
+        assert str(failures[unknown]) == expected
+        assert "not a 40-hex-digit hash" in str(failures["../../etc"])
+    for lookup in (lambda: client.get_torrent(unknown), lambda: client.get_torrent(unknown, True)):
         with pytest.raises(TorrentNotFound) as caught:
-            action()
-        assert (
-            str(caught.value)
-            == f"{client.name}: no torrent with info hash {unknown} on this server"
-        )
-    with pytest.raises(TorrentNotFound, match="not a 40-hex-digit hash"):
-        client.start("../../etc")
+            lookup()
+        assert str(caught.value) == expected
+    assert present.info_hash in rtorrent_clean.hashes()  # nothing else was touched
+
+
+def test_verbs_act_on_many_torrents_in_one_call_and_report_each_failure(client, rtorrent_clean):
+    torrents = [make_torrent(f"td-many-{i}.bin") for i in range(3)]
+    for torrent in torrents:
+        client.add_torrent(torrent.data, start=False)
+    hashes = [t.info_hash for t in torrents]
+    unknown = random_info_hash()
+
+    assert client.start([*hashes, unknown]).keys() == {unknown}
+    for info_hash in hashes:
+        wait_state(client, info_hash, "downloading")
+    assert client.stop(hashes) == {}
+    assert [rtorrent_clean.rpc("d.state", h.upper()) for h in hashes] == [0, 0, 0]
+    assert client.reannounce(hashes) == {}
+    assert client.recheck(hashes[:1]) == {}
+    assert client.erase([hashes[0], unknown, hashes[1]]).keys() == {unknown}
+    assert rtorrent_clean.hashes() & set(hashes) == {hashes[2]}
 
 
 def test_wrong_password_is_an_auth_error(rtorrent_http):
@@ -502,7 +525,7 @@ def test_faults_map_to_not_found_or_protocol_error():
         with pytest.raises(
             TorrentNotFound, match=f"^rt-fault: no torrent with info hash {info_hash}"
         ):
-            client.start(info_hash)
+            client.get_torrent(info_hash)
     with garbage_reply(scgi_head + _fault(-506, "Method 'x' not defined")) as port:
         client = RTorrentClient("127.0.0.1", port, timeout=2, name="rt-fault")
         with pytest.raises(ProtocolError, match=r"^rt-fault: rTorrent fault -506 .*not defined"):

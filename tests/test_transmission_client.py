@@ -227,9 +227,9 @@ def test_start_and_stop(transmission_client: TransmissionClient) -> None:
     torrent = make_torrent("toggled")
     transmission_client.add_torrent(torrent.data, start=False)
     settled(transmission_client, torrent.info_hash, "stopped")
-    transmission_client.start(torrent.info_hash)
+    assert transmission_client.start([torrent.info_hash]) == {}
     settled(transmission_client, torrent.info_hash, "downloading")
-    transmission_client.stop(torrent.info_hash)
+    assert transmission_client.stop([torrent.info_hash]) == {}
     assert settled(transmission_client, torrent.info_hash, "stopped").state == "stopped"
 
 
@@ -313,7 +313,7 @@ def test_erase_without_data_keeps_the_file(
     data_file.write_bytes(b"x" * torrent.size)
     transmission_client.add_torrent(torrent.data, start=False)
     settled(transmission_client, torrent.info_hash, "stopped")
-    transmission_client.erase(torrent.info_hash)
+    assert transmission_client.erase([torrent.info_hash]) == {}
     assert transmission_client.list_torrents() == []
     assert data_file.read_bytes() == b"x" * torrent.size
 
@@ -326,7 +326,7 @@ def test_erase_with_data_deletes_the_file(
     data_file.write_bytes(b"x" * torrent.size)
     transmission_client.add_torrent(torrent.data, start=False)
     settled(transmission_client, torrent.info_hash, "stopped")
-    transmission_client.erase(torrent.info_hash, delete_data=True)
+    assert transmission_client.erase([torrent.info_hash], delete_data=True) == {}
     assert transmission_client.list_torrents() == []
     wait_until(lambda: not data_file.exists(), timeout=5, message="data file deleted")
 
@@ -462,7 +462,7 @@ def test_unknown_sentinels_become_neutral_values() -> None:
 # -- not found --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("action", ["start", "stop", "erase", "get_torrent", "list_torrents"])
+@pytest.mark.parametrize("action", ["get_torrent", "list_torrents"])
 def test_unknown_hash_is_not_found(transmission_client: TransmissionClient, action: str) -> None:
     present = make_torrent("present")
     transmission_client.add_torrent(present.data, start=False)
@@ -476,6 +476,27 @@ def test_unknown_hash_is_not_found(transmission_client: TransmissionClient, acti
         method("not-a-hash") if action != "list_torrents" else method(info_hash="zz")
     # Nothing else was touched.
     assert [t.info_hash for t in transmission_client.list_torrents()] == [present.info_hash]
+
+
+@pytest.mark.parametrize("verb", ["start", "stop", "recheck", "reannounce", "erase"])
+def test_verbs_report_each_unknown_hash_and_act_on_the_rest(
+    transmission_client: TransmissionClient, verb: str
+) -> None:
+    present, other = make_torrent("present"), make_torrent("other")
+    for torrent in (present, other):
+        transmission_client.add_torrent(torrent.data, start=False)
+    missing = random_info_hash()
+
+    failures = getattr(transmission_client, verb)([missing, present.info_hash, "not-a-hash"])
+
+    assert failures.keys() == {missing, "not-a-hash"}
+    assert isinstance(failures[missing], TorrentNotFound)
+    assert_names_server(failures[missing])
+    assert str(failures[missing]).endswith(f"no torrent with info hash {missing} on this server")
+    assert "40 hex characters" in str(failures["not-a-hash"])
+    hashes = {t.info_hash for t in transmission_client.list_torrents()}
+    kept = {other.info_hash} if verb == "erase" else {present.info_hash, other.info_hash}
+    assert hashes == kept
 
 
 # -- faults -----------------------------------------------------------------------------------
@@ -579,7 +600,7 @@ def test_list_active_reports_changes_and_removals_after_a_full_listing(
         kept.info_hash,
         dropped.info_hash,
     }
-    transmission_client.erase(dropped.info_hash)
+    assert transmission_client.erase([dropped.info_hash]) == {}
     changed, removed = transmission_client.list_active()
     assert removed == [dropped.info_hash]
     assert dropped.info_hash not in {t.info_hash for t in changed}
@@ -1082,7 +1103,7 @@ def test_list_active_wants_a_full_list_after_an_unseen_restart(
     known = transmission_client._hash_by_id
     (id_a, hash_a), (id_b, hash_b) = known.items()
     known.update({id_a: hash_b, id_b: hash_a})
-    transmission_client.start(first.info_hash)  # makes it "recently active"
+    transmission_client.start([first.info_hash])  # makes it "recently active"
     assert transmission_client.list_active() is None
     assert transmission_client.list_active() is None  # until a full listing maps ids again
     transmission_client.list_torrents()

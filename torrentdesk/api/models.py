@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from ..services import servers as rules
+from ..services.actions import MAX_TARGETS
 from ..torrent_input import InvalidTorrentInput, parse_magnet, parse_torrent_url
 
 
@@ -181,6 +182,28 @@ class AddTorrentRequest(BaseModel):
         except InvalidTorrentInput as exc:
             raise ValueError(str(exc)) from None
         return value.strip()
+
+
+class ActionTarget(BaseModel):
+    server_id: str
+    info_hash: str = Field(description="40 hex characters")
+
+
+class TorrentActionRequest(BaseModel):
+    action: Literal["start", "stop", "remove", "recheck", "reannounce"]
+    targets: list[ActionTarget] = Field(max_length=MAX_TARGETS)
+    delete_data: bool = Field(default=False, description="remove: also delete the data")
+
+
+class TargetResultResponse(BaseModel):
+    server_id: str
+    info_hash: str
+    ok: bool
+    error: str | None = Field(description="why this target failed, naming its server")
+
+
+class TorrentActionResponse(BaseModel):
+    results: list[TargetResultResponse]
 
 
 class AddedTorrentResponse(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -12,6 +13,10 @@ TorrentState = Literal["downloading", "seeding", "stopped", "checking", "queued"
 FilePriority = Literal["skip", "low", "normal", "high"]
 
 DEFAULT_TIMEOUT = 10.0
+
+# What a verb on many torrents returns: the hashes it could not act on, each with why (e.g.
+# TorrentNotFound). Empty when every one worked. A failure of the whole server raises instead.
+Failures = dict[str, ClientError]
 
 
 @dataclass(slots=True)
@@ -98,14 +103,27 @@ class BaseTorrentClient(ABC):
     def add_torrent_url(self, url: str, start: bool = True) -> AddedTorrent:
         """Have the server fetch a .torrent from an http(s) URL."""
 
-    @abstractmethod
-    def start(self, info_hash: str) -> None: ...
+    # Verbs take many hashes (transmission-rpc's and Flood's way): one daemon round trip for
+    # the lot where the daemon allows it, a failure per hash that did not work.
 
     @abstractmethod
-    def stop(self, info_hash: str) -> None: ...
+    def start(self, hashes: Sequence[str]) -> Failures: ...
 
     @abstractmethod
-    def erase(self, info_hash: str, delete_data: bool = False) -> None: ...
+    def stop(self, hashes: Sequence[str]) -> Failures: ...
+
+    @abstractmethod
+    def erase(self, hashes: Sequence[str], delete_data: bool = False) -> Failures:
+        """Remove the torrents; with `delete_data` also the files each one owns and the folders
+        they leave empty, never anything else."""
+
+    @abstractmethod
+    def recheck(self, hashes: Sequence[str]) -> Failures:
+        """Verify the torrents' data against their piece hashes."""
+
+    @abstractmethod
+    def reannounce(self, hashes: Sequence[str]) -> Failures:
+        """Ask the torrents' trackers for peers now."""
 
     @abstractmethod
     def version(self) -> str:

@@ -23,14 +23,21 @@ import posixpath
 import re
 import time
 import xmlrpc.client
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NoReturn
 from urllib.parse import unquote
 
 from ..torrent_input import is_info_hash, parse_magnet, parse_torrent_file, parse_torrent_url
 from . import errors, xmlrpc_reply
-from .base import DEFAULT_TIMEOUT, AddedTorrent, BaseTorrentClient, TorrentFile, TorrentInfo
+from .base import (
+    DEFAULT_TIMEOUT,
+    AddedTorrent,
+    BaseTorrentClient,
+    Failures,
+    TorrentFile,
+    TorrentInfo,
+)
 from .scgi import HttpTransport, ScgiTransport
 
 # rTorrent's fault for a download it does not have: "Could not find info-hash."
@@ -88,6 +95,8 @@ ALLOWED_METHODS: frozenset[str] = frozenset(
         "d.stop",
         "d.close",
         "d.erase",
+        "d.check_hash",
+        "d.tracker_announce",
         "d.is_multi_file",
         # Only `rm -f -- <file>` and `rmdir -- <dir>` of a removed torrent's own files and the
         # folders they leave empty: enforced in `_check_allowed`.
@@ -105,6 +114,8 @@ _PRIORITIES = {0: "skip", 1: "normal", 2: "high"}
 # Per-hash calls in one system.multicall when listing files for every torrent; keeps each
 # request well under rTorrent's XML-RPC size limit.
 _FILES_BATCH = 500
+# Torrents acted on in one system.multicall (each a few calls of ~150 bytes): ~0.5 MB requests.
+_ACTION_BATCH = 1000
 # Deletions in one system.multicall: paths are at most ~4 kB, so a batch stays under ~1 MB.
 _DELETE_BATCH = 200
 # The only shell commands ever sent, each followed by one checked absolute path: a file is
@@ -214,20 +225,57 @@ class RTorrentClient(BaseTorrentClient):
 
     def _multicall(self, calls: list[tuple[str, tuple[object, ...]]]) -> list[object]:
         """Several calls in one round trip; a fault in any of them raises our error."""
+        values = self._multicall_each(calls)
+        for value in values:
+            if isinstance(value, errors.ClientError):
+                raise value
+        return values
+
+    def _multicall_each(self, calls: list[tuple[str, tuple[object, ...]]]) -> list[object]:
+        """Several calls in one round trip: each one's value, or its fault as our error."""
         results = self._call(
             "system.multicall", [{"methodName": m, "params": list(p)} for m, p in calls]
         )
         if not isinstance(results, list) or len(results) != len(calls):
             raise errors.ProtocolError(self.name, "rTorrent's system.multicall reply is malformed")
-        values = []
+        values: list[object] = []
         for (method, _), result in zip(calls, results, strict=True):
             if isinstance(result, dict):
                 code, text = result.get("faultCode", 0), str(result.get("faultString", ""))
-                raise self._fault_error(code, text, method)
-            if not isinstance(result, list) or len(result) != 1:
+                values.append(self._fault_error(code, text, method))
+            elif not isinstance(result, list) or len(result) != 1:
                 raise errors.ProtocolError(self.name, f"rTorrent's reply to {method} is malformed")
-            values.append(result[0])
+            else:
+                values.append(result[0])
         return values
+
+    def _on_each(
+        self, hashes: Sequence[str], calls: Callable[[str], list[tuple[str, tuple[object, ...]]]]
+    ) -> tuple[dict[str, list[object]], Failures]:
+        """`calls(target)` for every torrent, batched into system.multicall round trips: each
+        torrent's values, and the torrents where a call failed (not found, a fault)."""
+        failures: Failures = {}
+        targets: dict[str, str] = {}
+        for info_hash in hashes:
+            try:
+                targets[info_hash] = self._target(info_hash)
+            except errors.TorrentNotFound as exc:
+                failures[info_hash] = exc
+        values: dict[str, list[object]] = {}
+        pending = list(targets.items())
+        for start in range(0, len(pending), _ACTION_BATCH):
+            batch = [(h, calls(target)) for h, target in pending[start : start + _ACTION_BATCH]]
+            results = iter(self._multicall_each([c for _, own in batch for c in own]))
+            for info_hash, own in batch:
+                mine = [next(results) for _ in own]
+                error = next((v for v in mine if isinstance(v, errors.ClientError)), None)
+                if isinstance(error, errors.TorrentNotFound):
+                    failures[info_hash] = self._not_found(info_hash)
+                elif error is not None:
+                    failures[info_hash] = error
+                else:
+                    values[info_hash] = mine
+        return values, failures
 
     # -- listing ----------------------------------------------------------------------------
 
@@ -352,59 +400,68 @@ class RTorrentClient(BaseTorrentClient):
 
     # -- actions ----------------------------------------------------------------------------
 
-    def start(self, info_hash: str) -> None:
+    def start(self, hashes: Sequence[str]) -> Failures:
         # d.open + d.start runs a stopped torrent; d.resume is what un-pauses a paused one.
-        self._on_torrent(info_hash, ("d.open", "d.start", "d.resume"))
+        return self._each_calling(hashes, ("d.open", "d.start", "d.resume"))
 
-    def stop(self, info_hash: str) -> None:
+    def stop(self, hashes: Sequence[str]) -> Failures:
         # Closed as well, so it reads as stopped (d.state 0) and releases its files.
-        self._on_torrent(info_hash, ("d.stop", "d.close"))
+        return self._each_calling(hashes, ("d.stop", "d.close"))
 
-    def _on_torrent(self, info_hash: str, methods: tuple[str, ...]) -> None:
-        target = self._target(info_hash)
-        try:
-            self._multicall([(method, (target,)) for method in methods])
-        except errors.TorrentNotFound:
-            raise self._not_found(info_hash) from None
+    def recheck(self, hashes: Sequence[str]) -> Failures:
+        return self._each_calling(hashes, ("d.check_hash",))
 
-    def erase(self, info_hash: str, delete_data: bool = False) -> None:
-        target = self._target(info_hash)
-        owned = self._owned_data(info_hash, target) if delete_data else None
-        try:
-            self._call("d.erase", target)
-        except errors.TorrentNotFound:
-            raise self._not_found(info_hash) from None
-        if owned is not None:
-            self._delete_owned(info_hash, owned)
+    def reannounce(self, hashes: Sequence[str]) -> Failures:
+        return self._each_calling(hashes, ("d.tracker_announce",))
 
-    def _owned_data(self, info_hash: str, target: str) -> _OwnedData:
-        """The torrent's own files and the folders they may leave empty, learned (and checked)
-        before erasing; anything that is not an absolute, normalized path below the torrent's
-        directory refuses the whole removal."""
-        try:
-            multi, directory, name, rows = self._multicall(
-                [
-                    ("d.is_multi_file", (target,)),
-                    ("d.directory", (target,)),
-                    ("d.name", (target,)),
-                    ("f.multicall", (target, "", "f.path=")),
-                ]
-            )
-            paths = [row[0] for row in rows]  # type: ignore[union-attr]
-        except errors.TorrentNotFound:
-            raise self._not_found(info_hash) from None
-        except (TypeError, IndexError, KeyError):
-            raise errors.ProtocolError(
-                self.name, f"rTorrent's file list of torrent {info_hash} is malformed"
-            ) from None
-        try:
-            return _owned_data(str(directory), str(name), bool(multi), paths)
-        except ValueError as exc:
-            raise errors.ProtocolError(
-                self.name,
-                f"refused to delete the data of torrent {info_hash}: {exc}; torrent and data "
-                "kept — remove it without its data, and delete the files on the server by hand",
-            ) from None
+    def _each_calling(self, hashes: Sequence[str], methods: tuple[str, ...]) -> Failures:
+        return self._on_each(hashes, lambda target: [(m, (target,)) for m in methods])[1]
+
+    def erase(self, hashes: Sequence[str], delete_data: bool = False) -> Failures:
+        owned: dict[str, _OwnedData] = {}
+        failures: Failures = {}
+        if delete_data:
+            # Learned before erasing: afterwards rTorrent no longer knows the files.
+            owned, failures = self._owned_data(hashes)
+            hashes = list(owned)
+        erased, not_erased = self._on_each(hashes, lambda target: [("d.erase", (target,))])
+        failures |= not_erased
+        for info_hash in erased.keys() & owned.keys():
+            try:
+                self._delete_owned(info_hash, owned[info_hash])
+            except errors.ClientError as exc:
+                failures[info_hash] = exc
+        return failures
+
+    def _owned_data(self, hashes: Sequence[str]) -> tuple[dict[str, _OwnedData], Failures]:
+        """Each torrent's own files and the folders they may leave empty; a torrent with any
+        path that is not absolute and normalized below its directory is refused whole."""
+        values, failures = self._on_each(
+            hashes,
+            lambda target: [
+                ("d.is_multi_file", (target,)),
+                ("d.directory", (target,)),
+                ("d.name", (target,)),
+                ("f.multicall", (target, "", "f.path=")),
+            ],
+        )
+        owned: dict[str, _OwnedData] = {}
+        for info_hash, (multi, directory, name, rows) in values.items():
+            try:
+                paths = [row[0] for row in rows]  # type: ignore[union-attr]
+                owned[info_hash] = _owned_data(str(directory), str(name), bool(multi), paths)
+            except (TypeError, IndexError, KeyError):
+                failures[info_hash] = errors.ProtocolError(
+                    self.name, f"rTorrent's file list of torrent {info_hash} is malformed"
+                )
+            except ValueError as exc:
+                failures[info_hash] = errors.ProtocolError(
+                    self.name,
+                    f"refused to delete the data of torrent {info_hash}: {exc}; torrent and "
+                    "data kept — remove it without its data, and delete the files on the server "
+                    "by hand",
+                )
+        return owned, failures
 
     def _delete_owned(self, info_hash: str, owned: _OwnedData) -> None:
         """Unlink each file, then remove the folders left empty, deepest first."""

@@ -11,7 +11,7 @@ import inspect
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from itertools import islice
 from operator import itemgetter
@@ -32,6 +32,7 @@ from .base import (
     DEFAULT_TIMEOUT,
     AddedTorrent,
     BaseTorrentClient,
+    Failures,
     FilePriority,
     TorrentFile,
     TorrentInfo,
@@ -298,17 +299,46 @@ class TransmissionClient(BaseTorrentClient):
 
     # -- changing -----------------------------------------------------------------------------
 
-    def start(self, info_hash: str) -> None:
-        info_hash = self._existing(info_hash)
-        self._call(lambda rpc: rpc.start_torrent(ids=[info_hash]))
+    def start(self, hashes: Sequence[str]) -> Failures:
+        return self._on_existing(hashes, lambda rpc, ids: rpc.start_torrent(ids=ids))
 
-    def stop(self, info_hash: str) -> None:
-        info_hash = self._existing(info_hash)
-        self._call(lambda rpc: rpc.stop_torrent(ids=[info_hash]))
+    def stop(self, hashes: Sequence[str]) -> Failures:
+        return self._on_existing(hashes, lambda rpc, ids: rpc.stop_torrent(ids=ids))
 
-    def erase(self, info_hash: str, delete_data: bool = False) -> None:
-        info_hash = self._existing(info_hash)
-        self._call(lambda rpc: rpc.remove_torrent(ids=[info_hash], delete_data=delete_data))
+    def erase(self, hashes: Sequence[str], delete_data: bool = False) -> Failures:
+        # torrent-remove's delete-local-data deletes the torrent's own files and the folders
+        # they leave empty (and Thumbs.db/.DS_Store in its own folder), nothing else.
+        return self._on_existing(
+            hashes, lambda rpc, ids: rpc.remove_torrent(ids=ids, delete_data=delete_data)
+        )
+
+    def recheck(self, hashes: Sequence[str]) -> Failures:
+        return self._on_existing(hashes, lambda rpc, ids: rpc.verify_torrent(ids=ids))
+
+    def reannounce(self, hashes: Sequence[str]) -> Failures:
+        return self._on_existing(hashes, lambda rpc, ids: rpc.reannounce_torrent(ids=ids))
+
+    def _on_existing(
+        self, hashes: Sequence[str], call: Callable[[transmission_rpc.Client, list[str]], Any]
+    ) -> Failures:
+        """One `call` for every torrent the daemon has. Transmission silently ignores unknown
+        ids, so ask first (one torrent-get) and report those as not found."""
+        failures: Failures = {}
+        valid: list[str] = []
+        for info_hash in hashes:
+            try:
+                valid.append(self._check_hash(info_hash))
+            except TorrentNotFound as exc:
+                failures[info_hash] = exc
+        if not valid:
+            return failures
+        with self._lock:
+            present = self._present(valid)
+            failures |= {h: self._not_found(h) for h in valid if h not in present}
+            ids = [h for h in valid if h in present]
+            if ids:
+                self._call(lambda rpc: call(rpc, ids))
+        return failures
 
     def close(self) -> None:
         # No lock: closing must not wait for a call stuck in its socket.
@@ -316,19 +346,13 @@ class TransmissionClient(BaseTorrentClient):
 
     # -- plumbing -----------------------------------------------------------------------------
 
-    def _existing(self, info_hash: str) -> str:
-        """The normalized hash; TorrentNotFound unless the daemon has it.
-
-        Transmission silently ignores unknown ids in torrent-start/stop/remove, so ask first.
-        """
-        info_hash = self._check_hash(info_hash)
-        if not self._exists(info_hash):
-            raise self._not_found(info_hash)
-        return info_hash
+    def _present(self, hashes: list[str]) -> set[str]:
+        """Which of these (normalized) hashes the daemon has, in one torrent-get."""
+        rows = self._call(lambda rpc: rpc.get_torrents(ids=hashes, arguments=("hashString",)))
+        return {str(t.fields.get("hashString")).lower() for t in rows} & set(hashes)
 
     def _exists(self, info_hash: str) -> bool:
-        rows = self._call(lambda rpc: rpc.get_torrents(ids=[info_hash], arguments=("hashString",)))
-        return any(str(t.fields.get("hashString")).lower() == info_hash for t in rows)
+        return bool(self._present([info_hash]))
 
     def _check_hash(self, info_hash: str) -> str:
         value = info_hash.strip().lower() if isinstance(info_hash, str) else ""

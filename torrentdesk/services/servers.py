@@ -19,6 +19,7 @@ SERVER_TYPES = ("rtorrent", "transmission")
 PROTOCOLS = ("http", "https", "scgi")
 DEFAULT_RPC_PATHS = {"rtorrent": "/RPC2", "transmission": "/transmission/rpc"}
 MAX_NAME_LENGTH = 100
+_SERVER_ID = re.compile(r"[0-9A-Za-z-]{1,36}")
 _UNSAFE_HOST = re.compile(r"[\s\x00-\x1f\x7f/\\?#@]")
 
 
@@ -215,6 +216,16 @@ class ServerService:
         with db_session:
             return self._connection(self._owned(user_id, server_id))
 
+    def connections(self, user_id: int, server_ids: set[str]) -> dict[str, ServerConnection]:
+        """The connections of those of `server_ids` that are the user's; others are left out."""
+        with db_session:
+            owned = {}
+            for server_id in server_ids:
+                server = self._find(server_id)
+                if server is not None and server.user.id == user_id:
+                    owned[server_id] = self._connection(server)
+            return owned
+
     def enabled_connections(self, user_id: int) -> list[ServerConnection]:
         with db_session:
             servers = self._db.TorrentServer.select(lambda s: s.user.id == user_id and s.enabled)
@@ -253,8 +264,14 @@ class ServerService:
         for listener in self.listeners:
             listener(server_id)
 
+    def _find(self, server_id: str):
+        # Ids are UUIDs: anything else (over-long, non-ASCII) is no server, not a query error.
+        if not isinstance(server_id, str) or not _SERVER_ID.fullmatch(server_id):
+            return None
+        return self._db.TorrentServer.get(id=server_id)
+
     def _owned(self, user_id: int, server_id: str):
-        server = self._db.TorrentServer.get(id=server_id)
+        server = self._find(server_id)
         # Another user's server is as absent as a missing one: never reveal it exists.
         if server is None or server.user.id != user_id:
             raise NotFound(f"no server with id {server_id!r}")
