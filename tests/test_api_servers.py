@@ -7,6 +7,36 @@ from tests.daemons.fakes import closed_port
 
 BASE = {"name": "box", "server_type": "transmission", "host": "nas.lan", "port": 9091}
 
+# What a test against Transmission 3.00 and rTorrent 0.9.8 tells each can do (README).
+CAPABILITIES = {
+    "transmission": {
+        "labels": "multi",
+        "move_data": True,
+        "free_space": "exact",
+        "alt_speed": "native",
+        "torrent_limits": True,
+        "queue": True,
+        "recheck": True,
+        "reannounce": True,
+        "tracker_edit": "replace",
+        "file_priorities": ["off", "low", "normal", "high"],
+        "metainfo": False,
+    },
+    "rtorrent": {
+        "labels": "multi",
+        "move_data": False,
+        "free_space": "approximate",
+        "alt_speed": "emulated",
+        "torrent_limits": False,
+        "queue": False,
+        "recheck": True,
+        "reannounce": True,
+        "tracker_edit": "add_disable",
+        "file_priorities": ["off", "normal", "high"],
+        "metainfo": False,
+    },
+}
+
 
 def test_add_returns_201_with_defaults_and_never_the_password(api):
     headers = api.user("alice")
@@ -30,6 +60,7 @@ def test_add_returns_201_with_defaults_and_never_the_password(api):
         "status": "unknown",
         "error": None,
         "checked_at": None,
+        "capabilities": {},  # nothing known until the server has answered once
     }
     assert "password" not in response.text.replace("has_password", "")
 
@@ -167,6 +198,8 @@ def test_test_endpoint_against_real_daemons(
         assert 0 < body["latency_ms"] < 2000
         stored = api.client.get(f"/servers/{server['id']}", headers=headers).json()
         assert (stored["status"], stored["error"]) == ("connected", None)
+        assert stored["capabilities"] == CAPABILITIES[server["server_type"]]
+
         assert stored["checked_at"].endswith("Z") or stored["checked_at"].endswith("+00:00")
 
 

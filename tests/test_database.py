@@ -43,6 +43,7 @@ def test_new_database_has_every_table_and_the_current_schema_version(db_url, tmp
     assert {
         "id", "user", "name", "server_type", "protocol", "host", "port", "username", "password",
         "rpc_path", "enabled", "created_at", "last_status", "last_error", "last_checked_at",
+        "version",
     } <= server_columns  # fmt: skip
 
 
@@ -69,7 +70,27 @@ def test_schema_upgrades_run_in_order_once(db_url, tmp_path, monkeypatch):
     assert ran == [SCHEMA_VERSION + 1, SCHEMA_VERSION + 2]
     with sqlite3.connect(tmp_path / "data" / "td.sqlite") as conn:
         assert conn.execute("SELECT version FROM SchemaInfo").fetchone()[0] == SCHEMA_VERSION + 2
-        assert conn.execute("SELECT count(*) FROM upgrade_2").fetchone()[0] == 0
+        table = f"upgrade_{SCHEMA_VERSION + 2}"
+        assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0
+
+
+def test_schema_1_gains_the_server_version_and_keeps_servers(db_url, tmp_path):
+    db = open_database(db_url)
+    with db_session:
+        user = db.User(username="old", password_hash="x")
+        db.TorrentServer(user=user, name="nas", server_type="transmission", host="h", port=1)
+    db.disconnect()
+    path = tmp_path / "data" / "td.sqlite"
+    with sqlite3.connect(path) as conn:  # as torrentdesk 0.1 left it
+        conn.execute('ALTER TABLE "TorrentServer" DROP COLUMN "version"')
+        conn.execute("UPDATE SchemaInfo SET version = 1")
+    db = open_database(db_url)
+    with db_session:
+        (server,) = db.TorrentServer.select()[:]
+        assert (server.name, server.version) == ("nas", None)
+        server.version = "Transmission 3.00 (bb6b5a062e)"
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT version FROM SchemaInfo").fetchone()[0] == SCHEMA_VERSION
 
 
 def test_a_database_from_a_newer_torrentdesk_is_refused(db_url, tmp_path):

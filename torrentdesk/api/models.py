@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from ..services import servers as rules
 from ..services.actions import MAX_TARGETS
+from ..services.servers import SERVER_TYPES
 from ..torrent_input import InvalidTorrentInput, parse_magnet, parse_torrent_url
 
 
@@ -47,7 +48,7 @@ class _ServerFieldRules(BaseModel):
 
 class AddServerRequest(_ServerFieldRules):
     name: str
-    server_type: str = Field(description="rtorrent | transmission")
+    server_type: str = Field(description=" | ".join(SERVER_TYPES))
     host: str = Field(description="host name or address, no scheme or path")
     port: int
     username: str | None = None
@@ -87,6 +88,10 @@ class ServerResponse(BaseModel):
     status: Literal["connected", "error", "unknown"]
     error: str | None
     checked_at: datetime | None
+    capabilities: dict[str, Any] = Field(
+        description="what the server can do, from the version it reported at its last "
+        "successful connection (empty until then); keys are listed in the README"
+    )
 
 
 class TestServerResponse(BaseModel):

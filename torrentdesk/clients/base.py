@@ -62,7 +62,7 @@ class ServerConnection:
     """Everything needed to reach one server; built by services from a stored server."""
 
     name: str
-    server_type: Literal["rtorrent", "transmission"]
+    server_type: str  # a key of the registry's SERVER_KINDS
     host: str
     port: int
     protocol: Literal["http", "https", "scgi"] = "http"

@@ -10,13 +10,17 @@ from pony.orm import Database, db_session
 
 from .models import define_entities
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_SECONDS = 10.0
 
 # Step N upgrades a database at version N-1 to N, in raw SQL, before the entities are mapped.
 # `generate_mapping(create_tables=True)` only creates missing tables, so every column change
 # to an existing table needs a step here.
-MIGRATIONS: dict[int, Callable[[Database], None]] = {}
+def _add_server_version(db: Database) -> None:
+    db.execute('ALTER TABLE "TorrentServer" ADD COLUMN "version" VARCHAR(200)')
+
+
+MIGRATIONS: dict[int, Callable[[Database], None]] = {2: _add_server_version}
 
 
 class SchemaTooNew(RuntimeError):

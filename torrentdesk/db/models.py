@@ -54,7 +54,7 @@ def define_entities(db: Database) -> None:
         id = PrimaryKey(str, 36, default=new_server_id)
         user = Required(User)
         name = Required(str, 100)
-        server_type = Required(str, 16)  # rtorrent | transmission
+        server_type = Required(str, 16)  # a key of clients.registry.SERVER_KINDS
         protocol = Required(str, 8, default="http")  # http | https | scgi
         host = Required(str, 255)
         port = Required(int)
@@ -66,6 +66,8 @@ def define_entities(db: Database) -> None:
         last_status = Required(str, 16, default="unknown")  # connected | error | unknown
         last_error = Optional(str, nullable=True)
         last_checked_at = Optional(datetime)
+        # What the daemon reported at the last successful connection: its capabilities.
+        version = Optional(str, 200, nullable=True)
         torrents = Set("Torrent", cascade_delete=True)
         user_torrents = Set("UserTorrent", cascade_delete=True)
         statuses = Set("Status", cascade_delete=True)

@@ -175,7 +175,12 @@ class ServerPoller:
         recovered = self.status != "connected"
         self.status, self.error, self.failures = "connected", None, 0
         if recovered:
-            await asyncio.to_thread(self.hub.servers.record_status, self.id, None)
+            # Once per (re)connection: what the daemon is now tells what it can do.
+            try:
+                version = await client.version()
+            except ClientError:
+                version = None
+            await asyncio.to_thread(self.hub.servers.record_status, self.id, None, version)
         if changes or recovered:
             changes.servers.append(self.state())
             self.hub.publish(self.user_id, changes)

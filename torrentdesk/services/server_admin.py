@@ -39,7 +39,9 @@ class ServerAdmin:
     async def test(self, user_id: int, server_id: str) -> TestResult:
         connection = await asyncio.to_thread(self._servers.connection, user_id, server_id)
         result = await self._servers.test(connection)
-        await asyncio.to_thread(self._servers.record_status, server_id, result.error)
+        await asyncio.to_thread(
+            self._servers.record_status, server_id, result.error, result.version
+        )
         return result
 
 

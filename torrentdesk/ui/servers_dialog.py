@@ -13,7 +13,7 @@ from ..services.errors import ServiceError
 from ..services.live import ServerState
 from ..services.server_admin import ServerAdmin
 from ..services.servers import (
-    DEFAULT_RPC_PATHS,
+    SERVER_KINDS,
     InvalidField,
     ServerFields,
     ServerView,
@@ -22,24 +22,22 @@ from ..services.servers import (
     check_port,
     check_protocol,
     check_rpc_path,
+    default_rpc_path,
+    server_kind,
 )
 from .theme import server_colors
 
-TYPE_LABELS = {"transmission": "Transmission", "rtorrent": "rTorrent"}
+TYPE_LABELS = {kind.server_type: kind.label for kind in SERVER_KINDS.values()}
 PROTOCOLS = {
-    "transmission": {"http": "HTTP", "https": "HTTPS"},
-    "rtorrent": {"scgi": "SCGI", "http": "HTTP (web server /RPC2)", "https": "HTTPS"},
+    kind.server_type: {p.name: p.label for p in kind.protocols} for kind in SERVER_KINDS.values()
 }
-DEFAULT_PROTOCOL = {"transmission": "http", "rtorrent": "scgi"}
 STATUS_LABELS = {"connected": "connected", "error": "error", "unknown": "unknown"}
 
 
 def default_port(server_type: str, protocol: str) -> int:
-    if protocol == "https":
-        return 443
-    if server_type == "transmission":
-        return transmission_defaults().port
-    return 5000 if protocol == "scgi" else 80
+    if server_type == "transmission" and protocol == "http":
+        return transmission_defaults().port  # TRANSMISSION_PORT pre-fills the form (SPEC §2)
+    return server_kind(server_type).default_port(protocol)
 
 
 def describe_address(view: ServerView) -> str:
@@ -171,10 +169,10 @@ class ServerForm:
         self._apply_type_defaults(self.server_type.value)
 
     def _apply_type_defaults(self, server_type: str) -> None:
-        protocol = DEFAULT_PROTOCOL[server_type]
+        protocol = server_kind(server_type).default_protocol
         self.protocol.set_options(PROTOCOLS[server_type], value=protocol)
         self.port.value = default_port(server_type, protocol)
-        self.rpc_path.value = "" if protocol == "scgi" else DEFAULT_RPC_PATHS[server_type]
+        self.rpc_path.value = default_rpc_path(server_type, protocol) or ""
         if server_type == "transmission" and self.editing is None:
             env = transmission_defaults()
             self.host.value = self.host.value or env.host
@@ -192,7 +190,7 @@ class ServerForm:
         if not old or self.port.value == default_port(server_type, old):
             self.port.value = default_port(server_type, new)
         if new != "scgi" and not self.rpc_path.value:
-            self.rpc_path.value = DEFAULT_RPC_PATHS[server_type]
+            self.rpc_path.value = default_rpc_path(server_type, new) or ""
         self._show_for_protocol()
 
     def _show_for_protocol(self) -> None:
