@@ -21,7 +21,7 @@ from .errors import (
     TimeoutError,
     TorrentNotFound,
 )
-from .registry import SERVER_KINDS, Capabilities, PollTiming, ServerKind, server_kind
+from .registry import SERVER_KINDS, Capabilities, ServerKind, server_kind
 from .rtorrent import RTorrentClient
 from .transmission import TransmissionClient
 
@@ -37,7 +37,6 @@ __all__ = [
     "ConnectError",
     "DuplicateTorrent",
     "Failures",
-    "PollTiming",
     "ProtocolError",
     "RTorrentClient",
     "ServerConnection",

@@ -1,5 +1,5 @@
-"""Every server type, described once: its label, client class, protocols, default port and RPC
-path, how often to poll it, and what it can do (SPEC §9). Services, the API and the UI read
+"""Every server type, described once: its label, client class, protocols, default ports and RPC
+path, and what it can do (SPEC §9). Services, the API and the UI read
 these facts here and nowhere else; adding a server type is one client module and one entry.
 """
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .base import BaseTorrentClient
@@ -15,16 +15,6 @@ from .rtorrent import RTorrentClient
 from .transmission import TransmissionClient
 
 Capabilities = dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class PollTiming:
-    """Seconds between listings: while its owner has a page open, while none is, and at most
-    while it fails (backing off)."""
-
-    watched: float = 2.0
-    idle: float = 60.0
-    failing_max: float = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +32,6 @@ class ServerKind:
     protocols: tuple[Protocol, ...]  # the first is the default
     default_rpc_path: str | None  # over http(s); None where the protocol has no path
     capabilities_for: Callable[[str | None], Capabilities]
-    poll: PollTiming = field(default_factory=PollTiming)
     # A hint the servers form shows under a protocol, e.g. SCGI's lack of authentication.
     protocol_notes: tuple[tuple[str, str], ...] = ()
 
