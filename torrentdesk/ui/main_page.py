@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi.responses import RedirectResponse
 from nicegui import Client, ui
 
 from ..clients.errors import ClientError
 from ..services import Services
+from ..services.actions import Target
 from ..services.errors import ServiceError
 from ..services.live import ServerState, TorrentChanges
 from ..services.servers import ServerView
@@ -278,24 +277,16 @@ class TorrentsPage:
         if not ids:
             return
         verb = {"start": "Started", "stop": "Stopped", "remove": "Removed"}[action]
-
-        async def one(row_id: str) -> str | None:
-            server_id, info_hash = split_row_id(row_id)
-            try:
-                if action == "remove":
-                    await self.services.torrents.remove(
-                        self.user_id, info_hash, server_id, delete_data
-                    )
-                else:
-                    await getattr(self.services.torrents, action)(
-                        self.user_id, info_hash, server_id
-                    )
-            except EXPECTED_ERRORS as exc:
-                return str(exc)
-            return None
-
-        errors = [e for e in await asyncio.gather(*(one(i) for i in ids)) if e]
-        done = len(ids) - len(errors)
+        targets = [Target(*split_row_id(i)) for i in ids]
+        try:
+            results = await self.services.torrents.apply(
+                self.user_id, action, targets, {"delete_data": delete_data}
+            )
+        except EXPECTED_ERRORS as exc:
+            ui.notify(str(exc), type="negative", multi_line=True)
+            return
+        errors = [r.message for r in results if not r.ok]
+        done = len(results) - len(errors)
         if done:
             noun = "torrent" if done == 1 else "torrents"
             ui.notify(f"{verb} {done} {noun}", type="positive")
@@ -303,8 +294,6 @@ class TorrentsPage:
             ui.notify(error, type="negative", multi_line=True)
         if len(errors) > MAX_ERROR_NOTES:
             ui.notify(f"… and {len(errors) - MAX_ERROR_NOTES} more failures", type="negative")
-        servers = {split_row_id(i)[0] for i in ids}
-        await asyncio.gather(*(self.services.live.refresh(s) for s in servers))
 
     async def _ask_remove(self) -> None:
         ids = list(self.selected)
