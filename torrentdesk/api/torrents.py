@@ -8,9 +8,8 @@ import orjson
 from fastapi import APIRouter, File, Path, Query, Response, UploadFile
 from fastapi.responses import JSONResponse
 
-from ..clients import ServerConnection, TorrentInfo
 from ..services.actions import Target
-from ..services.torrents import LocatedTorrent, torrent_row
+from ..services.torrents import LocatedTorrent, ServerConnection, TorrentInfo, torrent_row
 from ..torrent_input import MAX_TORRENT_FILE_SIZE
 from .deps import ServicesDep, UserDep
 from .models import (

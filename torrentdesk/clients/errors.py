@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from ..errors import UserFacingError
 
-class ClientError(Exception):
+
+class ClientError(UserFacingError):
     """A torrent server call failed. `server` is the display name of the server."""
 
     def __init__(self, server: str, message: str) -> None:

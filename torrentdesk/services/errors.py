@@ -2,8 +2,24 @@
 
 from __future__ import annotations
 
+# A torrent server's failures, for the API's status mapping and the UI's messages.
+from ..clients.errors import ClientError, DuplicateTorrent, TimeoutError, TorrentNotFound
+from ..errors import UserFacingError
 
-class ServiceError(Exception):
+__all__ = [
+    "AlreadyExists",
+    "ClientError",
+    "DuplicateTorrent",
+    "InvalidInput",
+    "NotFound",
+    "ServiceError",
+    "TimeoutError",
+    "TorrentNotFound",
+    "UserFacingError",
+]
+
+
+class ServiceError(UserFacingError):
     """Base for expected failures whose message is fit to show a user."""
 
 

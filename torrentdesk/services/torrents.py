@@ -30,6 +30,9 @@ from .audit import AuditService
 from .errors import InvalidInput, NotFound, ServiceError
 from .servers import ServerService
 
+# ServerConnection and TorrentInfo travel up to the API as what a located torrent is made of.
+__all__ = ["AmbiguousTorrent", "LocatedTorrent", "ServerConnection", "TorrentInfo", "torrent_row"]
+
 ROW_FIELDS = tuple(name for name in TorrentInfo.__slots__ if name != "files")
 
 

@@ -8,9 +8,8 @@ import time
 
 from nicegui import run, ui
 
-from ..clients.errors import ClientError
 from ..services import Services
-from ..services.errors import ServiceError
+from ..services.errors import UserFacingError
 from ..services.live import ServerState
 from . import format as fmt
 
@@ -201,7 +200,7 @@ class DetailsPanel:
             )
         except asyncio.CancelledError:
             raise
-        except (ServiceError, ClientError) as exc:
+        except UserFacingError as exc:
             self.files_status.set_text(f"Could not load the files: {exc}")
             return
         files = located.torrent.files or []

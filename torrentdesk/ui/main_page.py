@@ -5,10 +5,9 @@ from __future__ import annotations
 from fastapi.responses import RedirectResponse
 from nicegui import Client, ui
 
-from ..clients.errors import ClientError
 from ..services import Services
 from ..services.actions import Target
-from ..services.errors import ServiceError
+from ..services.errors import UserFacingError
 from ..services.live import ServerState, TorrentChanges
 from ..services.servers import ServerView
 from .add_dialog import AddTorrentDialog
@@ -18,7 +17,6 @@ from .layout import frame
 from .theme import FAVICON, server_colors
 from .torrent_grid import STATE_FILTERS, TorrentGrid
 
-EXPECTED_ERRORS = (ServiceError, ClientError)
 MAX_ERROR_NOTES = 5
 ALL = "all"
 
@@ -282,7 +280,7 @@ class TorrentsPage:
             results = await self.services.torrents.apply(
                 self.user_id, action, targets, {"delete_data": delete_data}
             )
-        except EXPECTED_ERRORS as exc:
+        except UserFacingError as exc:
             ui.notify(str(exc), type="negative", multi_line=True)
             return
         errors = [r.message for r in results if not r.ok]
