@@ -11,6 +11,7 @@ from .errors import ClientError
 
 TorrentState = Literal["downloading", "seeding", "stopped", "checking", "queued"]
 FilePriority = Literal["skip", "low", "normal", "high"]
+QueueMove = Literal["top", "up", "down", "bottom"]
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -124,6 +125,37 @@ class BaseTorrentClient(ABC):
     @abstractmethod
     def reannounce(self, hashes: Sequence[str]) -> Failures:
         """Ask the torrents' trackers for peers now."""
+
+    @abstractmethod
+    def labels_of(self, hashes: Sequence[str]) -> tuple[dict[str, list[str]], Failures]:
+        """Each torrent's labels, in one round trip."""
+
+    @abstractmethod
+    def set_labels_each(self, labels: dict[str, list[str]]) -> Failures:
+        """Give each torrent its own list of labels (the same lists in one call each)."""
+
+    def set_labels(self, hashes: Sequence[str], labels: list[str]) -> Failures:
+        return self.set_labels_each({h: list(labels) for h in hashes})
+
+    def add_labels(self, hashes: Sequence[str], labels: list[str]) -> Failures:
+        return self._relabel(hashes, lambda old: [*old, *(x for x in labels if x not in old)])
+
+    def remove_labels(self, hashes: Sequence[str], labels: list[str]) -> Failures:
+        return self._relabel(hashes, lambda old: [x for x in old if x not in labels])
+
+    def _relabel(self, hashes: Sequence[str], change) -> Failures:
+        current, failures = self.labels_of(hashes)
+        changed = {h: new for h, old in current.items() if (new := change(old)) != old}
+        return failures | self.set_labels_each(changed)
+
+    @abstractmethod
+    def move(self, hashes: Sequence[str], download_dir: str, move_data: bool) -> Failures:
+        """Point the torrents at `download_dir` (absolute); with `move_data` the daemon moves
+        the files there, where it can (the registry's `move_data` capability)."""
+
+    def queue_move(self, hashes: Sequence[str], where: QueueMove) -> Failures:
+        """Move the torrents in the daemon's queue, where it has one (`queue` capability)."""
+        raise ClientError(self.name, f"{self.server_type} servers have no queue to move in")
 
     @abstractmethod
     def version(self) -> str:

@@ -26,7 +26,7 @@ import xmlrpc.client
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NoReturn
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from ..torrent_input import is_info_hash, parse_magnet, parse_torrent_file, parse_torrent_url
 from . import errors, xmlrpc_reply
@@ -97,6 +97,9 @@ ALLOWED_METHODS: frozenset[str] = frozenset(
         "d.erase",
         "d.check_hash",
         "d.tracker_announce",
+        # Plain values as XML-RPC parameters, never evaluated as commands.
+        "d.custom1.set",
+        "d.directory.set",
         "d.is_multi_file",
         # Only `rm -f -- <file>` and `rmdir -- <dir>` of a removed torrent's own files and the
         # folders they leave empty: enforced in `_check_allowed`.
@@ -414,6 +417,40 @@ class RTorrentClient(BaseTorrentClient):
     def reannounce(self, hashes: Sequence[str]) -> Failures:
         return self._each_calling(hashes, ("d.tracker_announce",))
 
+    def labels_of(self, hashes: Sequence[str]) -> tuple[dict[str, list[str]], Failures]:
+        values, failures = self._on_each(hashes, lambda target: [("d.custom1", (target,))])
+        return {h: decode_labels(str(v[0])) for h, v in values.items()}, failures
+
+    def set_labels_each(self, labels: dict[str, list[str]]) -> Failures:
+        wanted = {h.upper(): encode_labels(new) for h, new in labels.items()}
+        return self._on_each(
+            list(labels), lambda target: [("d.custom1.set", (target, wanted[target]))]
+        )[1]
+
+    def move(self, hashes: Sequence[str], download_dir: str, move_data: bool) -> Failures:
+        """rTorrent only relocates: no RPC of it moves data. Each torrent is stopped and
+        closed, pointed at `download_dir` (a multi-file torrent's folder goes inside it), and
+        started again if it was running."""
+        if move_data or not _is_normalized_abs_path(download_dir):
+            why = (
+                "rTorrent cannot move data over RPC: move the files on the server, then move "
+                "the torrent without its data"
+                if move_data
+                else f"{download_dir!r} is not an absolute, normalized path"
+            )
+            return {h: errors.ProtocolError(self.name, why) for h in hashes}
+        states, failures = self._on_each(hashes, lambda target: [("d.state", (target,))])
+        moved, not_moved = self._on_each(
+            list(states),
+            lambda target: [
+                ("d.stop", (target,)),
+                ("d.close", (target,)),
+                ("d.directory.set", (target, download_dir)),
+            ],
+        )
+        running = [h for h in moved if states[h] == [1]]
+        return failures | not_moved | (self.start(running) if running else {})
+
     def _each_calling(self, hashes: Sequence[str], methods: tuple[str, ...]) -> Failures:
         return self._on_each(hashes, lambda target: [(m, (target,)) for m in methods])[1]
 
@@ -520,6 +557,26 @@ class RTorrentClient(BaseTorrentClient):
 def _addtime_command() -> str:
     """Stamp the add time as ruTorrent does, since d.load_date resets on every restart."""
     return f"d.custom.set=addtime,{int(time.time())}"
+
+
+# encodeURIComponent's unreserved characters, as Flood writes its tags; ruTorrent's rawurlencode
+# of its one label decodes the same way.
+_LABEL_SAFE = "-_.!~*'()"
+
+
+def encode_labels(labels: list[str]) -> str:
+    """Labels as `d.custom1` keeps them: each URL-encoded, joined by commas (Flood's tags; a
+    single one is ruTorrent's label)."""
+    return ",".join(quote(label, safe=_LABEL_SAFE) for label in labels)
+
+
+def decode_labels(text: str) -> list[str]:
+    labels = []
+    for part in text.split(","):
+        label = unquote(part.strip())
+        if label and label not in labels:
+            labels.append(label)
+    return labels
 
 
 def _is_normalized_abs_path(path: object) -> bool:

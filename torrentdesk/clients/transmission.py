@@ -34,6 +34,7 @@ from .base import (
     BaseTorrentClient,
     Failures,
     FilePriority,
+    QueueMove,
     TorrentFile,
     TorrentInfo,
     TorrentState,
@@ -318,11 +319,39 @@ class TransmissionClient(BaseTorrentClient):
     def reannounce(self, hashes: Sequence[str]) -> Failures:
         return self._on_existing(hashes, lambda rpc, ids: rpc.reannounce_torrent(ids=ids))
 
-    def _on_existing(
-        self, hashes: Sequence[str], call: Callable[[transmission_rpc.Client, list[str]], Any]
-    ) -> Failures:
-        """One `call` for every torrent the daemon has. Transmission silently ignores unknown
-        ids, so ask first (one torrent-get) and report those as not found."""
+    def labels_of(self, hashes: Sequence[str]) -> tuple[dict[str, list[str]], Failures]:
+        valid, failures = self._checked_hashes(hashes)
+        fields = ("hashString", "labels")
+        rows = self._call(lambda rpc: rpc.get_torrents(ids=valid, arguments=fields))
+        found = {
+            str(t.fields.get("hashString")).lower(): _labels(t.fields.get("labels"))
+            for t in rows
+        }
+        failures |= {h: self._not_found(h) for h in valid if h not in found}
+        return {h: found[h] for h in valid if h in found}, failures
+
+    def set_labels_each(self, labels: dict[str, list[str]]) -> Failures:
+        # One torrent-set per distinct list: a bulk "set" is a single call.
+        groups: dict[tuple[str, ...], list[str]] = {}
+        for info_hash, new in labels.items():
+            groups.setdefault(tuple(new), []).append(info_hash)
+        failures: Failures = {}
+        for new, hashes in groups.items():
+            failures |= self._on_existing(
+                hashes, lambda rpc, ids, new=new: rpc.change_torrent(ids, labels=list(new))
+            )
+        return failures
+
+    def move(self, hashes: Sequence[str], download_dir: str, move_data: bool) -> Failures:
+        return self._on_existing(
+            hashes,
+            lambda rpc, ids: rpc.move_torrent_data(ids, download_dir, move=move_data),
+        )
+
+    def queue_move(self, hashes: Sequence[str], where: QueueMove) -> Failures:
+        return self._on_existing(hashes, lambda rpc, ids: getattr(rpc, f"queue_{where}")(ids))
+
+    def _checked_hashes(self, hashes: Sequence[str]) -> tuple[list[str], Failures]:
         failures: Failures = {}
         valid: list[str] = []
         for info_hash in hashes:
@@ -330,6 +359,14 @@ class TransmissionClient(BaseTorrentClient):
                 valid.append(self._check_hash(info_hash))
             except TorrentNotFound as exc:
                 failures[info_hash] = exc
+        return valid, failures
+
+    def _on_existing(
+        self, hashes: Sequence[str], call: Callable[[transmission_rpc.Client, list[str]], Any]
+    ) -> Failures:
+        """One `call` for every torrent the daemon has. Transmission silently ignores unknown
+        ids, so ask first (one torrent-get) and report those as not found."""
+        valid, failures = self._checked_hashes(hashes)
         if not valid:
             return failures
         with self._lock:
@@ -613,6 +650,11 @@ def _table_infos(table: list[Any]) -> tuple[list[TorrentInfo], list[int]]:
             )
         )
     return torrents, ids
+
+
+def _labels(value: object) -> list[str]:
+    """A torrent's `labels` as the daemon sends them: only strings count."""
+    return [label for label in value if isinstance(label, str)] if isinstance(value, list) else []
 
 
 def _torrent_info(f: dict[str, Any], files: bool) -> TorrentInfo:
