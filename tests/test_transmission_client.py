@@ -261,14 +261,18 @@ def test_start_and_stop(transmission_client: TransmissionClient) -> None:
 def test_add_magnet_hex_and_base32(transmission_client: TransmissionClient) -> None:
     hex_hash, b32_hash = random_info_hash(), random_info_hash()
     b32 = base64.b32encode(bytes.fromhex(b32_hash)).decode()
-    added = transmission_client.add_magnet(magnet_for(hex_hash.upper(), "hexname"), start=False)
-    assert added == AddedTorrent(hex_hash, "hexname")
+    uri = magnet_for(hex_hash.upper(), "hex name") + "%2B1"  # dn=hex+name%2B1
+    added = transmission_client.add_magnet(uri, start=False)
+    assert added == AddedTorrent(hex_hash, "hex name+1")
     added = transmission_client.add_magnet(f"magnet:?xt=urn:btih:{b32}&dn=b32name", start=True)
     assert added == AddedTorrent(b32_hash, "b32name")
+    settled(transmission_client, hex_hash, "stopped")  # "queued" for a moment, at times
+    settled(transmission_client, b32_hash, "metadata")
     by_hash = {t.info_hash: t for t in transmission_client.list_torrents()}
     assert set(by_hash) == {hex_hash, b32_hash}
     assert by_hash[hex_hash].state == "stopped"
     assert by_hash[hex_hash].size is None  # no metadata: size unknown
+    assert by_hash[hex_hash].name == "hex name+1"  # the dn, its + a space as we read it
     assert by_hash[b32_hash].state == "metadata"  # started, fetching its metadata
     assert by_hash[b32_hash].name == "b32name"
     assert by_hash[b32_hash].size is None and by_hash[b32_hash].progress == 0.0

@@ -10,6 +10,7 @@ import http.client
 import inspect
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -100,6 +101,7 @@ _TABLE_COLUMNS = frozenset(LIST_FIELDS)
 _RawQuery = Callable[[dict[str, Any], float], str]
 
 _PRIORITIES: dict[int, FilePriority] = {-1: "low", 0: "normal", 1: "high"}
+_DN_PARAM = re.compile(r"([?&]dn=)([^&#]*)")
 
 # transmission-rpc logs handled conditions (a non-JSON reply) with logger.exception; we turn
 # them into our own errors, so keep its ERROR records out of the application's logs.
@@ -277,7 +279,7 @@ class TransmissionClient(BaseTorrentClient):
         with self._lock:
             if self._exists(magnet.info_hash):
                 raise self._duplicate(magnet.info_hash, magnet.name)
-            return self._add(magnet.uri, start)
+            return self._add(_spaces_escaped_in_dn(magnet.uri), start)
 
     def add_torrent_url(self, url: str, start: bool = True) -> AddedTorrent:
         url = parse_torrent_url(url)
@@ -627,6 +629,12 @@ def _torrent_info(f: dict[str, Any], files: bool) -> TorrentInfo:
         warning=warning,
         files=_files(f) if files else None,
     )
+
+
+def _spaces_escaped_in_dn(uri: str) -> str:
+    """Transmission 3.00 shows a magnet's dn as its name until the metadata arrives, but
+    decodes only %XX in it: a `+` (a space, as magnet links usually write it) would show."""
+    return _DN_PARAM.sub(lambda m: m[1] + m[2].replace("+", "%20"), uri)
 
 
 def _state(status: int, metadata: float) -> TorrentState:
