@@ -144,10 +144,10 @@ def test_the_listing_is_the_documented_model_as_pydantic_would_write_it(api, ali
     added = api.client.post("/torrents", json={"uri": uri, "server_id": rt["id"]}, headers=headers)
     assert added.status_code == 201, added.text
     magnet = wait_until(
-        lambda: (t := api.client.get(f"/torrents/{magnet_hash}", headers=headers).json())[
-            "warning"
-        ]
-        and t,
+        lambda: (
+            (t := api.client.get(f"/torrents/{magnet_hash}", headers=headers).json())["warning"]
+            and t
+        ),
         message="the magnet's tracker warning",
     )
     assert (magnet["name"], magnet["state"], magnet["size"], magnet["error"]) == (
