@@ -98,7 +98,7 @@
       wrap.appendChild(error);
     }
     if (data.warning) {
-      const warning = el("span", "td-name-warning", "!");
+      const warning = el("span", "td-name-warning"); // its "!" is drawn by CSS
       warning.title = String(data.warning);
       wrap.appendChild(warning);
     }
