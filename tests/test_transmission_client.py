@@ -78,6 +78,17 @@ def settled(client: TransmissionClient, info_hash: str, *states: str) -> Torrent
     )
 
 
+def seeding(
+    client: TransmissionClient, daemon: TransmissionDaemon, name: str
+) -> tuple[str, TorrentInfo]:
+    """A started torrent whose one file (x.bin) is all there: its hash, once seeding."""
+    data, info_hash = make_real_torrent(
+        daemon.download_dir, name, [("x.bin", PIECE_LENGTH + 7, True)]
+    )
+    client.add_torrent(data, start=True)
+    return info_hash, settled(client, info_hash, "seeding")
+
+
 def client_for(port: int, **kwargs) -> TransmissionClient:
     return TransmissionClient("127.0.0.1", port, name=NAME, **kwargs)
 
@@ -220,11 +231,7 @@ def test_missing_data_is_the_torrents_error(
     transmission_client: TransmissionClient, transmission_daemon: TransmissionDaemon
 ) -> None:
     # Transmission's error 3 (local): a complete torrent whose data disappeared.
-    data, info_hash = make_real_torrent(
-        transmission_daemon.download_dir, "vanishing", [("x.bin", PIECE_LENGTH + 7, True)]
-    )
-    transmission_client.add_torrent(data, start=True)
-    settled(transmission_client, info_hash, "seeding")
+    info_hash, _ = seeding(transmission_client, transmission_daemon, "vanishing")
     transmission_client.stop(info_hash)
     settled(transmission_client, info_hash, "stopped")
     (transmission_daemon.download_dir / "vanishing" / "x.bin").unlink()
@@ -403,11 +410,7 @@ def test_files_of_a_multi_file_torrent(
 def test_complete_data_is_seeding(
     transmission_client: TransmissionClient, transmission_daemon: TransmissionDaemon
 ) -> None:
-    data, info_hash = make_real_torrent(
-        transmission_daemon.download_dir, "complete", [("x.bin", PIECE_LENGTH + 7, True)]
-    )
-    transmission_client.add_torrent(data, start=True)
-    info = settled(transmission_client, info_hash, "seeding")
+    _, info = seeding(transmission_client, transmission_daemon, "complete")
     assert info.progress == 1.0
     assert info.size == info.downloaded == PIECE_LENGTH + 7
     assert info.eta is None

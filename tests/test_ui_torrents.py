@@ -10,7 +10,7 @@ import transmission_rpc
 from nicegui import ui
 from nicegui.testing import User
 
-from tests.api_fixtures import transmission_fields
+from tests.api_fixtures import rtorrent_scgi_fields, transmission_fields
 from tests.daemons.transmission import running_transmission
 from tests.test_transmission_client import make_real_torrent
 from tests.torrent_factory import PIECE_LENGTH, magnet_for, make_torrent, random_info_hash
@@ -197,16 +197,8 @@ async def test_tracker_warning_is_a_warning_and_states_agree(
 ) -> None:
     # rTorrent with a tracker that refuses connections: the row keeps its state, carries the
     # tracker's message as `warning` (the name cell's warning marker), never as `error`.
-    r = rtorrent_clean
     user_id = ui_app.add_user("alice")
-    rt = ui_app.add_server(
-        user_id,
-        name="rt-box",
-        server_type="rtorrent",
-        protocol="scgi",
-        host=r.host,
-        port=r.scgi_port,
-    )
+    rt = ui_app.add_server(user_id, **rtorrent_scgi_fields(rtorrent_clean, name="rt-box"))
     services = ui_app.services
     running = make_torrent("warned running")
     await services.torrents.upload(user_id, rt, running.data, start=True)
