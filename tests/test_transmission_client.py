@@ -228,14 +228,16 @@ def test_tracker_error_is_a_warning(transmission_client: TransmissionClient) -> 
 
 
 def test_missing_data_is_the_torrents_error(
-    transmission_client: TransmissionClient, transmission_daemon: TransmissionDaemon
+    transmission_client: TransmissionClient,
+    transmission_daemon: TransmissionDaemon,
+    raw: transmission_rpc.Client,
 ) -> None:
     # Transmission's error 3 (local): a complete torrent whose data disappeared.
     info_hash, _ = seeding(transmission_client, transmission_daemon, "vanishing")
-    transmission_client.stop(info_hash)
+    raw.stop_torrent(info_hash)
     settled(transmission_client, info_hash, "stopped")
     (transmission_daemon.download_dir / "vanishing" / "x.bin").unlink()
-    transmission_client.start(info_hash)
+    raw.start_torrent(info_hash)
     info = wait_until(
         lambda: (t := transmission_client.get_torrent(info_hash)).error and t,
         message="local error reported",
