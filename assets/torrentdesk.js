@@ -8,6 +8,19 @@
   "use strict";
 
   const UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+  // One spelling per state, as torrentdesk/ui/format.py's STATE_LABELS.
+  const STATE_LABELS = {
+    downloading: "Downloading",
+    seeding: "Seeding",
+    stopped: "Stopped",
+    checking: "Checking",
+    queued: "Queued",
+    metadata: "Metadata",
+    stale: "Stale",
+  };
+  // What the "Active" filter and the header's active count take as active (ACTIVE_STATES).
+  const ACTIVE_STATES = new Set(["downloading", "seeding", "metadata"]);
+  const UNKNOWN_SIZE = "unknown"; // a magnet without its metadata: size null
 
   function size(bytes) {
     if (bytes === null || bytes === undefined || Number.isNaN(Number(bytes))) return "";
@@ -20,6 +33,14 @@
     if (unit === 0) return `${Math.round(value)} B`;
     const digits = value < 10 ? 2 : value < 100 ? 1 : 0;
     return `${value.toFixed(digits)} ${UNITS[unit]}`;
+  }
+
+  function torrentSize(bytes) {
+    return bytes === null ? UNKNOWN_SIZE : size(bytes);
+  }
+
+  function stateLabel(value) {
+    return STATE_LABELS[value] || value || "";
   }
 
   function speed(rate) {
@@ -72,9 +93,14 @@
     const wrap = el("span", "td-name-cell");
     const data = params.data || {};
     if (data.error) {
-      const warn = el("span", "td-name-error", "!");
-      warn.title = String(data.error);
-      wrap.appendChild(warn);
+      const error = el("span", "td-name-error", "!");
+      error.title = String(data.error);
+      wrap.appendChild(error);
+    }
+    if (data.warning) {
+      const warning = el("span", "td-name-warning"); // its "!" is drawn by CSS
+      warning.title = String(data.warning);
+      wrap.appendChild(warning);
     }
     const name = el("span", "td-name", params.value);
     name.title = String(params.value ?? "");
@@ -92,9 +118,10 @@
     return badge;
   }
 
+  // The state column shows the row's `state`, as the filter and the details read it; errors
+  // and tracker warnings are markers beside the name.
   function stateOf(data) {
     if (data.stale) return "stale";
-    if (data.error) return "error";
     return data.state || "";
   }
 
@@ -103,8 +130,7 @@
     const shown = stateOf(data);
     const wrap = el("span", `td-state td-state-${shown}`);
     wrap.appendChild(el("span", "td-state-dot"));
-    wrap.appendChild(el("span", "td-state-text", shown));
-    if (data.error) wrap.title = String(data.error);
+    wrap.appendChild(el("span", "td-state-text", stateLabel(shown)));
     return wrap;
   }
 
@@ -137,7 +163,7 @@
       case "":
         return true;
       case "active":
-        return !data.stale && (data.download_rate > 0 || data.upload_rate > 0);
+        return !data.stale && ACTIVE_STATES.has(data.state);
       case "error":
         return Boolean(data.error) || Boolean(data.stale);
       case "complete":
@@ -159,6 +185,8 @@
 
   window.torrentdesk = {
     size,
+    torrentSize,
+    stateLabel,
     speed,
     eta,
     ratio,

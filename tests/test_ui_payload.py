@@ -39,6 +39,7 @@ def synthetic_rows(server_id: str, count: int) -> list[dict]:
             "download_dir": "/srv/torrents/complete",
             "label": None,
             "error": None,
+            "warning": None,
         }
         for i in range(count)
     ]

@@ -162,7 +162,8 @@ def choose(driver, label: str, option: str, scope=None) -> None:
 
 
 def grid_rows(driver) -> dict[str, dict]:
-    """Info hash -> {name, server, state, stale} of the rows the grid shows (rendered)."""
+    """Info hash -> {name, server, state, size, stale, error, warning} of the rows the grid
+    shows (rendered; error and warning are the name cell's markers' tooltips)."""
     return driver.execute_script("""
         const out = {};
         document.querySelectorAll('.ag-center-cols-container .ag-row').forEach(r => {
@@ -170,7 +171,9 @@ def grid_rows(driver) -> dict[str, dict]:
             out[r.getAttribute('row-id').split(':').pop()] = {
                 name: cell('name').textContent,
                 server: cell('server_name').textContent, state: cell('state').textContent,
-                stale: r.classList.contains('td-row-stale'),
+                size: cell('size').textContent, stale: r.classList.contains('td-row-stale'),
+                error: cell('name').querySelector('.td-name-error')?.title ?? null,
+                warning: cell('name').querySelector('.td-name-warning')?.title ?? null,
             };
         });
         return out;
@@ -288,6 +291,16 @@ def test_the_whole_app_in_chromium(app_url, browser, transmission_clean, rtorren
         click_text(driver, "Add", scope=card, tag="span")
         rows = wait(driver, lambda d: len(grid_rows(d)) == 4 and grid_rows(d), 30)
         assert rows[magnet_hash]["server"] == "rt-box"
+        # The rTorrent magnet fetching its metadata: its dn, "Metadata", size unknown, and the
+        # refusing tracker as a warning marker (tooltip), not an error.
+        rows = wait(driver, lambda d: grid_rows(d)[magnet_hash]["warning"] and grid_rows(d), 20)
+        assert {k: rows[magnet_hash][k] for k in ("name", "state", "size", "error", "warning")} == {
+            "name": "via magnet",
+            "state": "Metadata",
+            "size": "unknown",
+            "error": None,
+            "warning": "Tracker: [Couldn't connect to server]",
+        }
         assert rows[via_file.info_hash]["server"] == "tr-box"
         assert rows[doomed_torrent.info_hash]["server"] == "doomed"
         # The XSS name is text: literally shown, no <img> in the grid, no alert.
@@ -314,12 +327,19 @@ def test_the_whole_app_in_chromium(app_url, browser, transmission_clean, rtorren
             """
             wait(driver, lambda d: d.execute_script(script, info_hash))
 
+        # The magnet's details: its state as the table spells it, the warning on its own line.
+        row_click(magnet_hash)
+        details = driver.find_element(By.CSS_SELECTOR, ".td-general")
+        wait(driver, lambda _: "Tracker: [Couldn't connect to server]" in details.text)
+        assert "Metadata" in details.text and "unknown" in details.text
+        shot(driver, "details-warning")
+
         row_click(via_file.info_hash)
         wait(driver, lambda d: "1 selected" in d.page_source)
         click_text(driver, "Start", tag="span")
-        wait(driver, lambda d: grid_rows(d)[via_file.info_hash]["state"] == "downloading", 20)
+        wait(driver, lambda d: grid_rows(d)[via_file.info_hash]["state"] == "Downloading", 20)
         click_text(driver, "Stop", tag="span")
-        wait(driver, lambda d: grid_rows(d)[via_file.info_hash]["state"] == "stopped", 20)
+        wait(driver, lambda d: grid_rows(d)[via_file.info_hash]["state"] == "Stopped", 20)
 
         # Remove one with its data.
         data_file = d.download_dir / "via file"
@@ -340,5 +360,5 @@ def test_the_whole_app_in_chromium(app_url, browser, transmission_clean, rtorren
         wait(driver, lambda d: grid_rows(d)[doomed_torrent.info_hash]["stale"], 20)
         row_click(xss.info_hash)
         click_text(driver, "Stop", tag="span")
-        wait(driver, lambda d: grid_rows(d)[xss.info_hash]["state"] == "stopped", 20)
+        wait(driver, lambda d: grid_rows(d)[xss.info_hash]["state"] == "Stopped", 20)
         shot(driver, "main-view-server-down")

@@ -133,10 +133,12 @@ class TorrentFileResponse(BaseModel):
 
 class TorrentResponse(BaseModel):
     info_hash: str
-    name: str
-    state: Literal["downloading", "seeding", "stopped", "checking", "queued"]
+    name: str = Field(description="a magnet still fetching its metadata shows its dn name")
+    state: Literal["downloading", "seeding", "stopped", "checking", "queued", "metadata"] = Field(
+        description="metadata: a magnet fetching its metadata; a paused torrent is stopped"
+    )
     progress: float
-    size: int
+    size: int | None = Field(description="bytes wanted; null while the metadata is missing")
     downloaded: int
     uploaded: int
     download_rate: int
@@ -148,7 +150,12 @@ class TorrentResponse(BaseModel):
     added_at: int
     download_dir: str
     label: str | None
-    error: str | None
+    error: str | None = Field(
+        description="the torrent's own failure (storage, missing files, hash check)"
+    )
+    warning: str | None = Field(
+        description="a tracker's message (e.g. it cannot be reached); never the torrent's error"
+    )
     files: list[TorrentFileResponse] | None = None
     server_id: str
     server_name: str

@@ -9,7 +9,8 @@ from typing import Literal
 
 from .errors import ClientError
 
-TorrentState = Literal["downloading", "seeding", "stopped", "checking", "queued"]
+# "metadata": a magnet link still fetching its metadata (started; a stopped one is "stopped").
+TorrentState = Literal["downloading", "seeding", "stopped", "checking", "queued", "metadata"]
 FilePriority = Literal["skip", "low", "normal", "high"]
 QueueMove = Literal["top", "up", "down", "bottom"]
 
@@ -34,7 +35,7 @@ class TorrentInfo:
     name: str
     state: TorrentState
     progress: float  # 0.0-1.0
-    size: int  # bytes wanted
+    size: int | None  # bytes wanted; None while a magnet has no metadata (size unknown)
     downloaded: int  # bytes of the torrent's data we have (verified/completed)
     uploaded: int  # bytes uploaded over the torrent's life
     download_rate: int  # bytes/s
@@ -46,7 +47,8 @@ class TorrentInfo:
     added_at: int  # unix seconds
     download_dir: str
     label: str | None
-    error: str | None
+    error: str | None  # the torrent's own failure: storage, missing files, hash check
+    warning: str | None = None  # a tracker's message; never the torrent's own error
     files: list[TorrentFile] | None = None  # only with files=True
 
 

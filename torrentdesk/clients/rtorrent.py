@@ -15,6 +15,11 @@ Verified against Debian's rTorrent 0.9.8 / libtorrent 0.13.8:
   single file `d.directory` is the folder it sits in).
 - `execute.nothrow` answers the raw wait status (256 for exit code 1) instead of a fault.
 - Loading a magnet link that has no tracker (`tr=`) while DHT is disabled is silently dropped.
+- A magnet still fetching its metadata is a "meta" download (`d.is_meta` 1) named `HASH.meta`
+  with size 1; when the metadata arrives a new download replaces it, keeping only what was
+  set by the commands of the original `load.*`.
+- Tracker replies land in `d.message` as `Tracker: [...]` (they survive a stop, not a
+  restart); storage errors leave it empty; a failed hash check sets `d.hashing_failed`.
 """
 
 from __future__ import annotations
@@ -43,6 +48,9 @@ from .scgi import HttpTransport, ScgiTransport
 # rTorrent's fault for a download it does not have: "Could not find info-hash."
 _FAULT_NOT_FOUND = -501
 
+# The custom field holding a magnet's display name (dn) while its metadata is pending.
+_NAME_KEY = "tdname"
+
 # What one torrent's row is made of: (method, extra arguments). The order is the order of the
 # values in `_to_info`. As `d.multicall2` sub-commands they read "d.hash=", "d.custom=addtime".
 _TORRENT_FIELDS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -66,6 +74,10 @@ _TORRENT_FIELDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("d.is_multi_file", ()),
     ("d.custom1", ()),
     ("d.message", ()),
+    ("d.is_open", ()),
+    ("d.is_meta", ()),
+    ("d.hashing_failed", ()),
+    ("d.custom", (_NAME_KEY,)),
 )
 _FILE_FIELDS = ("f.path", "f.size_bytes", "f.completed_chunks", "f.size_chunks", "f.priority")
 
@@ -76,7 +88,8 @@ _MULTICALL_FILE_FIELDS = tuple(f"{name}=" for name in _FILE_FIELDS)
 _MULTICALL_COMMANDS: frozenset[str] = frozenset(
     {name for name, _ in _TORRENT_FIELDS} | set(_FILE_FIELDS)
 )
-# Commands allowed as extra arguments of load.*: only stamping the add time.
+# Commands allowed as extra arguments of load.*: stamping the add time, and keeping a magnet's
+# name in the one shape _NAME_COMMAND allows.
 _LOAD_COMMANDS: frozenset[str] = frozenset({"d.custom.set"})
 _LOAD_METHODS = frozenset({"load.raw", "load.raw_start", "load.normal", "load.start"})
 
@@ -112,6 +125,18 @@ ALLOWED_METHODS: frozenset[str] = frozenset(
 # A sub-command: a name and plain arguments; no `$`, `{`, `;`, spaces or quotes, which
 # rTorrent would evaluate as further commands.
 _SUBCOMMAND = re.compile(r"([a-z0-9_.]+)=([A-Za-z0-9_,]*)")
+# A magnet's name as a load command: rTorrent parses load commands (an unquoted `,` or space
+# splits arguments, `;` starts another command, a leading `$` runs one even inside quotes), so
+# the name is percent-encoded down to letters, digits and `_` (see `_name_command`). Nothing
+# else passes: `%` only before two upper-case hex digits, no other key.
+_NAME_MAX_CHARS = 255
+_NAME_PLAIN = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+_NAME_COMMAND = re.compile(
+    rf"d\.custom\.set={_NAME_KEY},(?:[A-Za-z0-9_]|%[0-9A-F]{{2}}){{1,{_NAME_MAX_CHARS * 4}}}"
+)
+# What rTorrent writes into d.message for a tracker's reply: a warning, not the torrent's error.
+_TRACKER_MESSAGE = "Tracker: ["
+_HASH_FAILED = "the hash check failed — check that the data is complete and in place, then recheck"
 
 _PRIORITIES = {0: "skip", 1: "normal", 2: "high"}
 # Per-hash calls in one system.multicall when listing files for every torrent; keeps each
@@ -187,7 +212,8 @@ class RTorrentClient(BaseTorrentClient):
         if method in ("d.multicall2", "f.multicall"):
             self._check_commands(method, params[2:], _MULTICALL_COMMANDS)
         elif method in _LOAD_METHODS:
-            self._check_commands(method, params[2:], _LOAD_COMMANDS)
+            commands = [c for c in params[2:] if not _is_name_command(c)]
+            self._check_commands(method, commands, _LOAD_COMMANDS)
         elif method == "execute.nothrow":
             # Deleting a removed torrent's own files on the rTorrent host (which may be remote):
             # nothing else may go through execute.*.
@@ -361,7 +387,9 @@ class RTorrentClient(BaseTorrentClient):
     def add_magnet(self, uri: str, start: bool = True) -> AddedTorrent:
         magnet = parse_magnet(uri)
         self._ensure_absent(magnet.info_hash)
-        self._call("load.start" if start else "load.normal", "", magnet.uri, _addtime_command())
+        # rTorrent names a magnet HASH.meta until its metadata arrives: keep the dn to show.
+        commands = [_addtime_command()] + ([_name_command(magnet.name)] if magnet.name else [])
+        self._call("load.start" if start else "load.normal", "", magnet.uri, *commands)
         name = self._wait_loaded(
             magnet.info_hash,
             "the magnet link",
@@ -559,6 +587,18 @@ def _addtime_command() -> str:
     return f"d.custom.set=addtime,{int(time.time())}"
 
 
+def _name_command(name: str) -> str:
+    """Keep a magnet's name in a custom field, percent-encoded so that rTorrent's command
+    parser sees only letters, digits, `_` and `%`; read back by `_to_info`."""
+    data = name[:_NAME_MAX_CHARS].encode("utf-8", "replace")
+    encoded = "".join(chr(b) if b in _NAME_PLAIN else f"%{b:02X}" for b in data)
+    return f"d.custom.set={_NAME_KEY},{encoded}"
+
+
+def _is_name_command(command: object) -> bool:
+    return isinstance(command, str) and _NAME_COMMAND.fullmatch(command) is not None
+
+
 # encodeURIComponent's unreserved characters, as Flood writes its tags; ruTorrent's rawurlencode
 # of its one label decodes the same way.
 _LABEL_SAFE = "-_.!~*'()"
@@ -645,18 +685,33 @@ def _to_info(row: Sequence) -> TorrentInfo:
         multi_file,
         label,
         message,
+        is_open,
+        is_meta,
+        hashing_failed,
+        kept_name,
     ) = row
+    # As ruTorrent reads them: started = open, d.state 1 and active; paused (state 1, inactive)
+    # and closed read as stopped.
     eta = None
     if hashing:
         status = "checking"
-    elif not state or not active:
+    elif not (is_open and state and active):
         status = "stopped"
+    elif is_meta:
+        status = "metadata"
     elif complete:
         status = "seeding"
     else:
         status = "downloading"
-        if down_rate > 0 and size:  # a magnet has no size until its metadata arrives
+        if down_rate > 0 and size:
             eta = (size - done) // down_rate
+    if is_meta:  # HASH.meta, size 1: show the magnet's name, size unknown
+        name = unquote(kept_name, errors="replace") if kept_name else name
+        size, done = None, 0
+    warning = message if message.startswith(_TRACKER_MESSAGE) else None
+    error = None if warning else message or None
+    if hashing_failed and error is None:
+        error = _HASH_FAILED
     return TorrentInfo(
         info_hash.lower(),
         name,
@@ -676,7 +731,8 @@ def _to_info(row: Sequence) -> TorrentInfo:
         # in, as Transmission's downloadDir does.
         posixpath.dirname(directory) if multi_file else directory,
         (unquote(label) if "%" in label else label) or None,  # ruTorrent URL-encodes labels
-        message or None,
+        error,
+        warning,
     )
 
 

@@ -10,6 +10,7 @@ import http.client
 import inspect
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -63,6 +64,10 @@ _STATES: dict[int, TorrentState] = {
 }
 _DOWNLOADING = 4
 
+# Transmission's tr_stat_errtype: 1 and 2 are a tracker's warning and error (a warning for
+# us: the torrent itself is fine), 3 is the torrent's own (local) error.
+_TRACKER_PROBLEMS = {1: "tracker warning", 2: "tracker error"}
+
 # Exactly what TorrentInfo needs; asking for less makes torrent-get much faster on big lists.
 # (transmission-rpc adds "id" and "hashString" itself.)
 LIST_FIELDS = (
@@ -85,6 +90,7 @@ LIST_FIELDS = (
     "labels",  # absent on daemons older than RPC 16; handled as no label
     "error",
     "errorString",
+    "metadataPercentComplete",  # below 1 for a magnet still fetching its metadata
 )
 FILE_FIELDS = ("files", "fileStats")
 
@@ -97,6 +103,7 @@ _TABLE_COLUMNS = frozenset(LIST_FIELDS)
 _RawQuery = Callable[[dict[str, Any], float], str]
 
 _PRIORITIES: dict[int, FilePriority] = {-1: "low", 0: "normal", 1: "high"}
+_DN_PARAM = re.compile(r"([?&]dn=)([^&#]*)")
 
 # transmission-rpc logs handled conditions (a non-JSON reply) with logger.exception; we turn
 # them into our own errors, so keep its ERROR records out of the application's logs.
@@ -274,7 +281,7 @@ class TransmissionClient(BaseTorrentClient):
         with self._lock:
             if self._exists(magnet.info_hash):
                 raise self._duplicate(magnet.info_hash, magnet.name)
-            return self._add(magnet.uri, start)
+            return self._add(_spaces_escaped_in_dn(magnet.uri), start)
 
     def add_torrent_url(self, url: str, start: bool = True) -> AddedTorrent:
         url = parse_torrent_url(url)
@@ -597,7 +604,6 @@ def _table_infos(table: list[Any]) -> tuple[list[TorrentInfo], list[int]]:
     width = len(header)
     column = {name: i for i, name in enumerate(header)}
     values = itemgetter(*[column[name] for name in LIST_FIELDS])  # KeyError: no such column
-    states = _STATES
     torrents: list[TorrentInfo] = []
     ids: list[int] = []
     add_torrent, add_id = torrents.append, ids.append
@@ -624,6 +630,7 @@ def _table_infos(table: list[Any]) -> tuple[list[TorrentInfo], list[int]]:
             labels,
             error,
             error_string,
+            metadata,
         ) = values(row)
         add_id(torrent_id)
         # Positional, in TorrentInfo's field order (half the cost of keywords; a test compares
@@ -632,9 +639,9 @@ def _table_infos(table: list[Any]) -> tuple[list[TorrentInfo], list[int]]:
             TorrentInfo(
                 info_hash.lower(),
                 name,
-                states.get(status, "stopped"),
+                _state(status, metadata),
                 float(percent_done),
-                size_when_done,
+                size_when_done if metadata >= 1 else None,
                 have_valid,
                 uploaded_ever,
                 rate_download,
@@ -646,7 +653,7 @@ def _table_infos(table: list[Any]) -> tuple[list[TorrentInfo], list[int]]:
                 added_date,
                 download_dir,
                 labels[0] if labels else None,
-                (error_string or f"error code {error}") if error else None,
+                *_problems(error, error_string),
             )
         )
     return torrents, ids
@@ -662,13 +669,14 @@ def _torrent_info(f: dict[str, Any], files: bool) -> TorrentInfo:
     eta = f["eta"]
     ratio = f["uploadRatio"]
     labels = f.get("labels")
-    error_code = f["error"]
+    metadata = f["metadataPercentComplete"]
+    error, warning = _problems(f["error"], f.get("errorString"))
     return TorrentInfo(
         info_hash=f["hashString"].lower(),
         name=f["name"],
-        state=_STATES.get(status, "stopped"),
+        state=_state(status, metadata),
         progress=float(f["percentDone"]),
-        size=f["sizeWhenDone"],
+        size=f["sizeWhenDone"] if metadata >= 1 else None,
         # Verified bytes we have (haveValid), not downloadedEver, which counts re-downloads
         # and bytes that failed their hash check.
         downloaded=f["haveValid"],
@@ -683,9 +691,34 @@ def _torrent_info(f: dict[str, Any], files: bool) -> TorrentInfo:
         added_at=f["addedDate"],
         download_dir=f["downloadDir"],
         label=labels[0] if labels else None,
-        error=(f.get("errorString") or f"error code {error_code}") if error_code else None,
+        error=error,
+        warning=warning,
         files=_files(f) if files else None,
     )
+
+
+def _spaces_escaped_in_dn(uri: str) -> str:
+    """Transmission 3.00 shows a magnet's dn as its name until the metadata arrives, but
+    decodes only %XX in it: a `+` (a space, as magnet links usually write it) would show."""
+    return _DN_PARAM.sub(lambda m: m[1] + m[2].replace("+", "%20"), uri)
+
+
+def _state(status: int, metadata: float) -> TorrentState:
+    """A magnet downloading without its metadata yet is fetching it: "metadata"."""
+    if metadata < 1 and status == _DOWNLOADING:
+        return "metadata"
+    return _STATES.get(status, "stopped")
+
+
+def _problems(code: int, text: str | None) -> tuple[str | None, str | None]:
+    """(error, warning) from Transmission's error code and text: a tracker's problem is a
+    warning, anything else the torrent's own error."""
+    if not code:
+        return None, None
+    tracker = _TRACKER_PROBLEMS.get(code)
+    if tracker is not None:
+        return None, text or tracker
+    return text or f"error code {code}", None
 
 
 def _files(f: dict[str, Any]) -> list[TorrentFile]:

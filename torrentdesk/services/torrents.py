@@ -353,7 +353,8 @@ class TorrentService:
         else changed them)."""
         db = self._db
         now = _sql_datetime(db, utcnow())
-        current = {t.info_hash: (t.name, t.size, t.added_at) for t in torrents}
+        # A magnet without its metadata has no size yet: stored as 0.
+        current = {t.info_hash: (t.name, t.size or 0, t.added_at) for t in torrents}
         with self._snapshot_lock:
             try:
                 with db_session:

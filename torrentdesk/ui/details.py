@@ -22,6 +22,7 @@ GENERAL_FIELDS = (
     ("server_name", "Server"),
     ("state", "State"),
     ("error", "Error"),
+    ("warning", "Tracker warning"),
     ("progress", "Progress"),
     ("size", "Size"),
     ("downloaded", "Downloaded"),
@@ -39,7 +40,7 @@ GENERAL_FIELDS = (
 
 def general_values(row: dict) -> dict[str, str]:
     """The General tab's texts for a row (all plain text)."""
-    state = row.get("state") or ""
+    state = fmt.state(row.get("state"))
     if row.get("stale"):
         state += " (stale: server unreachable, last known values)"
     return {
@@ -47,8 +48,9 @@ def general_values(row: dict) -> dict[str, str]:
         "server_name": f"{row.get('server_name', '')} ({row.get('server_type', '')})",
         "state": state,
         "error": row.get("error") or "—",
+        "warning": row.get("warning") or "—",
         "progress": fmt.percent(row.get("progress")),
-        "size": fmt.size(row.get("size")),
+        "size": fmt.torrent_size(row.get("size")),
         "downloaded": fmt.size(row.get("downloaded")),
         "uploaded": fmt.size(row.get("uploaded")),
         "ratio": fmt.ratio(row.get("ratio")),
@@ -185,10 +187,11 @@ class DetailsPanel:
             label = self.values[key]
             if label.text != text:
                 label.set_text(text)
-        if row.get("error"):
-            self.values["error"].classes(add="td-error-text")
-        else:
-            self.values["error"].classes(remove="td-error-text")
+        for key, css in (("error", "td-error-text"), ("warning", "td-warning-text")):
+            if row.get(key):
+                self.values[key].classes(add=css)
+            else:
+                self.values[key].classes(remove=css)
 
     async def _load_files(self, row: dict) -> None:
         self.files_status.set_text("Loading files…")

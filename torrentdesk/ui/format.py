@@ -8,6 +8,29 @@ from datetime import datetime
 
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 
+# One spelling per torrent state everywhere (the grid's stateLabel in assets/torrentdesk.js
+# spells them the same).
+STATE_LABELS = {
+    "downloading": "Downloading",
+    "seeding": "Seeding",
+    "stopped": "Stopped",
+    "checking": "Checking",
+    "queued": "Queued",
+    "metadata": "Metadata",
+}
+# What counts as active: the "Active" filter and the header's count (ACTIVE_STATES in the JS).
+ACTIVE_STATES = frozenset({"downloading", "seeding", "metadata"})
+UNKNOWN_SIZE = "unknown"  # a magnet without its metadata has no size yet
+
+
+def state(value: str | None) -> str:
+    return STATE_LABELS.get(value or "", value or "")
+
+
+def torrent_size(num_bytes: int | None) -> str:
+    """A torrent's size; unknown (None) while a magnet fetches its metadata."""
+    return UNKNOWN_SIZE if num_bytes is None else size(num_bytes)
+
 
 def size(num_bytes: float | None) -> str:
     if num_bytes is None:

@@ -10,6 +10,7 @@ from ..services.actions import Target
 from ..services.errors import UserFacingError
 from ..services.live import ServerState, TorrentChanges
 from ..services.servers import ServerView
+from . import format as fmt
 from .add_dialog import AddTorrentDialog
 from .auth import LOGIN_PATH, current_user_id
 from .details import DetailsPanel
@@ -244,7 +245,7 @@ class TorrentsPage:
         active = sum(
             1
             for r in self.rows.values()
-            if not r.get("stale") and (r.get("download_rate") or r.get("upload_rate"))
+            if not r.get("stale") and r.get("state") in fmt.ACTIVE_STATES
         )
         self.frame.set_totals(down, up, len(self.rows), active)
 

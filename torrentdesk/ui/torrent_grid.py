@@ -11,6 +11,7 @@ from nicegui import ui
 from nicegui.events import GenericEventArguments
 
 from ..services.live import TorrentChanges
+from . import format as fmt
 
 NO_QUICK_FILTER = "() => ''"
 _NUMBER = {"type": "rightAligned", ":getQuickFilterText": NO_QUICK_FILTER}
@@ -46,7 +47,7 @@ COLUMNS: list[dict] = [
         "field": "size",
         "headerName": "Size",
         "width": 96,
-        ":valueFormatter": "p => torrentdesk.size(p.value)",
+        ":valueFormatter": "p => torrentdesk.torrentSize(p.value)",
         **_NUMBER,
     },
     {
@@ -93,15 +94,17 @@ COLUMNS: list[dict] = [
     {"field": "label", "hide": True},
 ]
 
+_LABELS = fmt.STATE_LABELS
 STATE_FILTERS = {
     "all": "All states",
-    "downloading": "Downloading",
-    "seeding": "Seeding",
+    "downloading": _LABELS["downloading"],
+    "seeding": _LABELS["seeding"],
     "complete": "Completed",
-    "stopped": "Stopped",
+    "stopped": _LABELS["stopped"],
     "active": "Active",
-    "checking": "Checking",
-    "queued": "Queued",
+    "checking": _LABELS["checking"],
+    "queued": _LABELS["queued"],
+    "metadata": _LABELS["metadata"],
     "error": "Errors & stale",
 }
 
