@@ -696,7 +696,8 @@ def test_faults_map_to_not_found_or_protocol_error():
         ("load.start", ("", "http://x/t.torrent", "execute=rm,-rf,/")),
         ("system.multicall", ([{"methodName": "execute", "params": ["", "id"]}],)),
         ("system.multicall", ([{"methodName": "system.multicall", "params": [[]]}],)),
-        ("d.custom1.set", ("ABC", "label")),
+        ("d.directory_base.set", ("ABC", "/")),
+        ("d.custom2.set", ("ABC", "x")),
         # A magnet's kept name: only the percent-encoded shape passes.
         *[
             ("load.start", ("", "magnet:?xt=urn:btih:" + "a" * 40, command))
