@@ -4,6 +4,7 @@ import pytest
 
 from tests.api_fixtures import rtorrent_http_fields, rtorrent_scgi_fields, transmission_fields
 from tests.daemons.fakes import closed_port
+from torrentdesk.db import SERVER_COLORS
 
 BASE = {"name": "box", "server_type": "transmission", "host": "nas.lan", "port": 9091}
 
@@ -61,6 +62,7 @@ def test_add_returns_201_with_defaults_and_never_the_password(api):
         "error": None,
         "checked_at": None,
         "capabilities": {},  # nothing known until the server has answered once
+        "color": SERVER_COLORS[0],
     }
     assert "password" not in response.text.replace("has_password", "")
 
@@ -108,6 +110,30 @@ def test_list_get_update_delete(api):
     assert api.client.get(url, headers=headers).status_code == 404
     assert api.client.delete(url, headers=headers).status_code == 404
     assert [s["id"] for s in api.client.get("/servers", headers=headers).json()] == [second["id"]]
+
+
+def test_each_server_keeps_its_colour_and_a_new_one_takes_the_least_used(api):
+    alice, bob = api.user("alice"), api.user("bob")
+    names = ("m", "n", "o")
+    added = {n: api.add_server(alice, **{**BASE, "name": n})["color"] for n in names}
+    assert added == dict(zip(names, SERVER_COLORS[:3], strict=True))
+    assert api.add_server(bob, **BASE)["color"] == SERVER_COLORS[0]  # per user
+    by_name = {s["name"]: s for s in api.client.get("/servers", headers=alice).json()}
+    assert api.client.delete(f"/servers/{by_name['n']['id']}", headers=alice).status_code == 204
+    renamed = api.client.put(
+        f"/servers/{by_name['o']['id']}", json={"name": "a", "server_type": "rtorrent"},
+        headers=alice,
+    ).json()  # fmt: skip
+    assert renamed["color"] == SERVER_COLORS[2]  # an edit keeps it
+    assert api.add_server(alice, **{**BASE, "name": "b"})["color"] == SERVER_COLORS[1]
+    assert api.add_server(alice, **{**BASE, "name": "c"})["color"] == SERVER_COLORS[3]
+    listed = {s["name"]: s["color"] for s in api.client.get("/servers", headers=alice).json()}
+    assert listed == {
+        "a": SERVER_COLORS[2],
+        "b": SERVER_COLORS[1],
+        "c": SERVER_COLORS[3],
+        "m": SERVER_COLORS[0],
+    }
 
 
 @pytest.mark.parametrize(

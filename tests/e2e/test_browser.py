@@ -37,7 +37,8 @@ XSS = "<img src=x onerror=alert(1)>"
 
 @pytest.fixture
 def app_url(tmp_path):
-    app = start_app(tmp_path / "data", port=free_port(), cwd=tmp_path)
+    # From the checkout's root: its own package is served (a worktree's, not the editable one).
+    app = start_app(tmp_path / "data", port=free_port(), cwd=ROOT)
     try:
         yield app.base, app.admin_password()
     finally:

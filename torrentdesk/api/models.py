@@ -92,6 +92,7 @@ class ServerResponse(BaseModel):
         description="what the server can do, from the version it reported at its last "
         "successful connection (empty until then); keys are listed in the README"
     )
+    color: str | None = Field(description="the server's colour (#rrggbb), kept for its life")
 
 
 class TestServerResponse(BaseModel):

@@ -22,6 +22,7 @@ class Protocol:
     name: str  # scgi | http | https
     label: str  # as forms show it
     default_port: int
+    auth: bool = True  # takes a username and password (the servers form asks for them)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,9 @@ class ServerKind:
     capabilities_for: Callable[[str | None], Capabilities]
     # A hint the servers form shows under a protocol, e.g. SCGI's lack of authentication.
     protocol_notes: tuple[tuple[str, str], ...] = ()
+    # PREFIX_HOST, _PORT (of the default protocol), _USERNAME, _PASSWORD pre-fill the servers
+    # form for a new server of this type (SPEC §2).
+    env_prefix: str | None = None
 
     @property
     def protocol_names(self) -> tuple[str, ...]:
@@ -45,6 +49,9 @@ class ServerKind:
 
     def default_port(self, protocol: str) -> int:
         return next(p.default_port for p in self.protocols if p.name == protocol)
+
+    def protocol(self, name: str | None) -> Protocol | None:
+        return next((p for p in self.protocols if p.name == name), None)
 
     def rpc_path_for(self, protocol: str) -> str | None:
         """The default RPC path over `protocol` (SCGI has none)."""
@@ -106,7 +113,7 @@ RTORRENT = ServerKind(
     label="rTorrent",
     client_class=RTorrentClient,
     protocols=(
-        Protocol("scgi", "SCGI", 5000),
+        Protocol("scgi", "SCGI", 5000, auth=False),
         Protocol("http", "HTTP (web server /RPC2)", 80),
         Protocol("https", "HTTPS", 443),
     ),
@@ -127,6 +134,7 @@ TRANSMISSION = ServerKind(
     protocols=(Protocol("http", "HTTP", 9091), Protocol("https", "HTTPS", 443)),
     default_rpc_path="/transmission/rpc",
     capabilities_for=_transmission_capabilities,
+    env_prefix="TRANSMISSION",
 )
 
 SERVER_KINDS: dict[str, ServerKind] = {kind.server_type: kind for kind in (RTORRENT, TRANSMISSION)}

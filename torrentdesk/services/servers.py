@@ -23,7 +23,7 @@ from ..clients import (
 
 # The server-type registry, for the API and the UI (which import nothing from clients/).
 __all__ = ["SERVER_KINDS", "ServerKind", "server_kind"]
-from ..db import as_utc, utcnow
+from ..db import as_utc, least_used_color, utcnow
 from .errors import InvalidInput, NotFound
 from .secrets import SecretStore
 
@@ -147,6 +147,7 @@ class ServerView:
     error: str | None
     checked_at: datetime | None
     capabilities: Capabilities
+    color: str | None  # "#rrggbb", kept for the server's life
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +177,8 @@ class ServerService:
             if user is None:
                 raise NotFound("no such user")
             password = values.pop("password")
-            server = self._db.TorrentServer(user=user, **values)
+            color = least_used_color(s.color for s in user.servers)
+            server = self._db.TorrentServer(user=user, color=color, **values)
             server.password = self._secrets.encrypt(password) if password else None
             server.flush()
             view = _view(server)
@@ -237,6 +239,29 @@ class ServerService:
     def connection(self, user_id: int, server_id: str) -> ServerConnection:
         with db_session:
             return self._connection(self._owned(user_id, server_id))
+
+    def draft_connection(
+        self, user_id: int, draft: ServerFields, stored_password_of: str | None = None
+    ) -> ServerConnection:
+        """A connection to values not saved yet (a form's); with `stored_password_of` a
+        password of None means that server's stored one, as an edit would keep it."""
+        values = _checked(draft)
+        password = draft.password
+        if password is None and stored_password_of is not None:
+            with db_session:
+                stored = self._owned(user_id, stored_password_of).password
+            password = self._secrets.decrypt(stored) if stored else None
+        return ServerConnection(
+            name=values["name"],
+            server_type=values["server_type"],
+            host=values["host"],
+            port=values["port"],
+            protocol=values["protocol"],
+            username=values["username"],
+            password=password or None,
+            rpc_path=values["rpc_path"],
+            timeout=self.timeout,
+        )
 
     def connections(self, user_id: int, server_ids: set[str]) -> dict[str, ServerConnection]:
         """The connections of those of `server_ids` that are the user's; others are left out."""
@@ -360,4 +385,5 @@ def _view(server) -> ServerView:
         error=server.last_error,
         checked_at=as_utc(server.last_checked_at),
         capabilities=server_kind(server.server_type).capabilities(server.version),
+        color=server.color,
     )

@@ -15,7 +15,7 @@ from .add_dialog import AddTorrentDialog
 from .auth import LOGIN_PATH, current_user_id
 from .details import DetailsPanel
 from .layout import frame
-from .theme import FAVICON, server_colors
+from .theme import FAVICON, NO_COLOR, server_colors
 from .torrent_grid import STATE_FILTERS, TorrentGrid
 
 MAX_ERROR_NOTES = 5
@@ -46,7 +46,7 @@ class TorrentsPage:
             self.add_dialog = AddTorrentDialog(services, user_id, self._added)
             with shared.actions:
                 ui.button("Add", icon="add", on_click=self.add_dialog.open).props(
-                    "unelevated dense no-caps color=white text-color=primary"
+                    'unelevated dense no-caps color=white text-color=primary aria-label="Add"'
                 ).classes("td-add-button").mark("open-add")
             self._build_remove_dialog()
             with ui.row().classes("td-toolbar w-full items-center no-wrap"):
@@ -59,32 +59,35 @@ class TorrentsPage:
                 self.search.on_value_change(lambda e: self.grid.set_quick_filter(e.value or ""))
                 with self.search.add_slot("prepend"):
                     ui.icon("search")
-                self.server_filter = (
-                    ui.select({ALL: "All servers"}, value=ALL, on_change=self._filter_changed)
-                    .props("dense outlined options-dense")
-                    .classes("td-filter")
-                    .mark("filter-server")
-                )
-                self.state_filter = (
-                    ui.select(STATE_FILTERS, value=ALL, on_change=self._filter_changed)
-                    .props("dense outlined options-dense")
-                    .classes("td-filter")
-                    .mark("filter-state")
-                )
+                # Groups, so a phone can wrap the filters below search and actions (CSS).
+                with ui.row().classes("td-filters items-center no-wrap"):
+                    self.server_filter = (
+                        ui.select({ALL: "All servers"}, value=ALL, on_change=self._filter_changed)
+                        .props("dense outlined options-dense")
+                        .classes("td-filter")
+                        .mark("filter-server")
+                    )
+                    self.state_filter = (
+                        ui.select(STATE_FILTERS, value=ALL, on_change=self._filter_changed)
+                        .props("dense outlined options-dense")
+                        .classes("td-filter")
+                        .mark("filter-state")
+                    )
                 ui.space()
-                self.selection_label = (
-                    ui.label("").classes("td-muted text-sm").mark("selection-count")
-                )
-                self.start_button = self._action_button(
-                    "play_arrow", "Start", "bulk-start", lambda: self._bulk("start")
-                )
-                self.stop_button = self._action_button(
-                    "pause", "Stop", "bulk-stop", lambda: self._bulk("stop")
-                )
-                self.remove_button = self._action_button(
-                    "delete", "Remove", "bulk-remove", self._ask_remove
-                )
-                self.remove_button.props("color=negative")
+                with ui.row().classes("td-bulk items-center no-wrap"):
+                    self.selection_label = (
+                        ui.label("").classes("td-muted text-sm").mark("selection-count")
+                    )
+                    self.start_button = self._action_button(
+                        "play_arrow", "Start", "bulk-start", lambda: self._bulk("start")
+                    )
+                    self.stop_button = self._action_button(
+                        "pause", "Stop", "bulk-stop", lambda: self._bulk("stop")
+                    )
+                    self.remove_button = self._action_button(
+                        "delete", "Remove", "bulk-remove", self._ask_remove
+                    )
+                    self.remove_button.props("color=negative")
             self.chips = ui.row().classes("td-chips w-full items-center").mark("server-chips")
             self.empty = ui.row().classes("td-empty-banner w-full items-center")
             with self.empty:
@@ -117,7 +120,8 @@ class TorrentsPage:
 
     @staticmethod
     def _action_button(icon: str, text: str, mark: str, handler) -> ui.button:
-        return ui.button(text, icon=icon, on_click=handler).props("dense flat no-caps").mark(mark)
+        button = ui.button(text, icon=icon, on_click=handler).mark(mark)
+        return button.props(f'dense flat no-caps aria-label="{text}"')
 
     def _build_remove_dialog(self) -> None:
         with (
@@ -190,14 +194,13 @@ class TorrentsPage:
     def _servers_listed(self, views: list[ServerView]) -> None:
         """The servers dialog (re)loaded the list: colors follow it, so both agree."""
         self.views = views
-        colors = server_colors([v.id for v in views])
-        self.grid.set_colors(colors)
+        self.grid.set_colors(server_colors(views))
         self._chip_signature = ()
         self._render_chips()
         self.empty.set_visibility(not views)
 
     def _render_chips(self) -> None:
-        colors = server_colors([v.id for v in self.views])
+        colors = server_colors(self.views)
         states = sorted(self.states.values(), key=lambda s: s.name.lower())
         signature = tuple(
             (s.id, s.name, s.status, s.error, s.count, colors.get(s.id)) for s in states
@@ -208,7 +211,7 @@ class TorrentsPage:
         self.chips.clear()
         with self.chips:
             for state in states:
-                self._chip(state, colors.get(state.id, "#64748b"))
+                self._chip(state, colors.get(state.id, NO_COLOR))
 
     def _chip(self, state: ServerState, color: str) -> None:
         status = state.status
