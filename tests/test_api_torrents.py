@@ -31,6 +31,7 @@ TORRENT_FIELDS = {
     "added_at",
     "download_dir",
     "label",
+    "labels",
     "error",
     "warning",
     "server_id",

@@ -110,7 +110,7 @@ def test_add_started_and_paused_torrents_list_every_field(client, rtorrent_clean
         assert torrent.peers == 0 and torrent.seeds == 0
         assert before <= torrent.added_at <= after
         assert torrent.download_dir == str(daemon.download_dir)
-        assert torrent.label is None
+        assert torrent.labels == []
         assert torrent.files is None
     assert listed[running.info_hash].state == "downloading"
     assert listed[paused.info_hash].state == "stopped"
@@ -137,7 +137,7 @@ def test_torrent_added_elsewhere_label_and_load_date(rtorrent_client, rtorrent_c
         "load.raw", "", xmlrpc.client.Binary(torrent.data), "d.custom1.set=Linux%20ISOs"
     )
     info = wait_until(lambda: by_hash(rtorrent_client, torrent.info_hash), timeout=5)
-    assert info.label == "Linux ISOs"
+    assert info.labels == ["Linux ISOs"]
     assert abs(info.added_at - time.time()) < 5  # d.load_date
     assert info.state == "stopped"
 
@@ -387,7 +387,7 @@ def test_row_conversion_states_and_eta(changes, state, eta):
         assert (info.size, info.downloaded, info.progress) == (None, 0, 0.0)
     else:
         assert (info.size, info.progress) == (row[6], row[7] / row[6])
-    assert info.added_at == 1700000000 and info.label is None
+    assert info.added_at == 1700000000 and info.labels == []
     assert info.error is None and info.warning is None
 
 
@@ -417,7 +417,7 @@ def test_row_conversion_addtime_label_and_kept_name():
     row[14], row[18] = "1600000000", "Linux%20ISOs"
     row[1], row[23] = "ABC.meta", _name_command(HOSTILE_NAME).split(",", 1)[1]
     info = _to_info(row)
-    assert (info.added_at, info.label, info.name) == (1600000000, "Linux ISOs", "ABC.meta")
+    assert (info.added_at, info.labels, info.name) == (1600000000, ["Linux ISOs"], "ABC.meta")
     row[21] = 1  # the kept name is shown only while the metadata is missing
     assert _to_info(row).name == HOSTILE_NAME
     row[23] = ""  # added elsewhere, without our name

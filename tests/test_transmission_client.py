@@ -196,18 +196,18 @@ def test_list_normalizes_every_field(
     assert (info.peers, info.seeds) == (0, 0)
     assert isinstance(info.added_at, int) and before - 2 <= info.added_at <= time.time() + 2
     assert info.download_dir == str(transmission_daemon.download_dir)
-    assert info.label is None
+    assert info.labels == []
     assert info.error is None and info.warning is None
     assert info.files is None
 
 
-def test_label_is_the_first_label(
+def test_labels_are_read_in_order(
     transmission_client: TransmissionClient, raw: transmission_rpc.Client
 ) -> None:
     torrent = make_torrent("labelled")
     transmission_client.add_torrent(torrent.data, start=False)
     raw.change_torrent(torrent.info_hash, labels=["tv", "hd"])
-    assert transmission_client.get_torrent(torrent.info_hash).label == "tv"
+    assert transmission_client.get_torrent(torrent.info_hash).labels == ["tv", "hd"]
 
 
 def test_tracker_error_is_a_warning(transmission_client: TransmissionClient) -> None:
@@ -473,7 +473,7 @@ def test_status_codes_map_to_states(status: int, state: str) -> None:
     info = _torrent_info(row, files=False)
     assert info.state == state
     assert info.info_hash == "ab" * 20
-    assert info.label is None
+    assert info.labels == []
     assert (info.error, info.warning) == ("No data found!", None)
     assert info.ratio == 2.0
     assert info.eta == (60 if state == "downloading" else None)
@@ -493,7 +493,7 @@ def test_unknown_sentinels_become_neutral_values() -> None:
         "metadataPercentComplete": 1,
     }
     info = _torrent_info(row, files=False)
-    assert (info.ratio, info.eta, info.label) == (0.0, None, None)
+    assert (info.ratio, info.eta, info.labels) == (0.0, None, [])
     assert (info.error, info.warning) == ("error code 3", None)  # no text still shows
 
 
@@ -772,7 +772,7 @@ def test_table_listing_maps_every_field_like_the_library(
     )  # Transmission 3.00 writes astral characters as a broken 4-digit escape; both paths agree
     assert by_hash[running.info_hash].name == 'q"uo\\ted running'
     assert by_hash[running.info_hash].state == "downloading"
-    assert by_hash[labelled.info_hash].label == "tv"
+    assert by_hash[labelled.info_hash].labels == ["tv", "hd"]
     assert by_hash[magnet_hash].name == "magnet-only" and by_hash[magnet_hash].size is None
     assert by_hash[partial_hash].downloaded == 2 * PIECE_LENGTH
     assert by_hash[partial_hash].progress == pytest.approx(2 / 3, abs=1e-3)  # 4 decimals

@@ -38,6 +38,7 @@ def synthetic_rows(server_id: str, count: int) -> list[dict]:
             "added_at": 1_700_000_000 + i,
             "download_dir": "/srv/torrents/complete",
             "label": None,
+            "labels": [],
             "error": None,
             "warning": None,
         }

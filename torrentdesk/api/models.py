@@ -150,7 +150,8 @@ class TorrentResponse(BaseModel):
     seeds: int
     added_at: int
     download_dir: str
-    label: str | None
+    labels: list[str]
+    label: str | None = Field(description="the first of `labels`, or null")
     error: str | None = Field(
         description="the torrent's own failure (storage, missing files, hash check)"
     )

@@ -46,7 +46,7 @@ class TorrentInfo:
     seeds: int  # connected seeds
     added_at: int  # unix seconds
     download_dir: str
-    label: str | None
+    labels: list[str]  # rows and the API also carry `label`: the first one, or None
     error: str | None  # the torrent's own failure: storage, missing files, hash check
     warning: str | None = None  # a tracker's message; never the torrent's own error
     files: list[TorrentFile] | None = None  # only with files=True

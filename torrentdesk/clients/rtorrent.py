@@ -730,7 +730,7 @@ def _to_info(row: Sequence) -> TorrentInfo:
         # A multi-file torrent's d.directory is its own folder; report the parent it lives
         # in, as Transmission's downloadDir does.
         posixpath.dirname(directory) if multi_file else directory,
-        (unquote(label) if "%" in label else label) or None,  # ruTorrent URL-encodes labels
+        decode_labels(label),
         error,
         warning,
     )

@@ -652,7 +652,7 @@ def _table_infos(table: list[Any]) -> tuple[list[TorrentInfo], list[int]]:
                 peers_sending,
                 added_date,
                 download_dir,
-                labels[0] if labels else None,
+                _labels(labels),
                 *_problems(error, error_string),
             )
         )
@@ -668,7 +668,6 @@ def _torrent_info(f: dict[str, Any], files: bool) -> TorrentInfo:
     status = f["status"]
     eta = f["eta"]
     ratio = f["uploadRatio"]
-    labels = f.get("labels")
     metadata = f["metadataPercentComplete"]
     error, warning = _problems(f["error"], f.get("errorString"))
     return TorrentInfo(
@@ -690,7 +689,7 @@ def _torrent_info(f: dict[str, Any], files: bool) -> TorrentInfo:
         seeds=f["peersSendingToUs"],
         added_at=f["addedDate"],
         download_dir=f["downloadDir"],
-        label=labels[0] if labels else None,
+        labels=_labels(f.get("labels")),
         error=error,
         warning=warning,
         files=_files(f) if files else None,

@@ -398,7 +398,7 @@ class LiveTorrents:
                     0,
                     int(t.added_at.timestamp()) if t.added_at else 0,
                     "",
-                    None,
+                    [],
                     None,
                 )
                 for t in rows

@@ -39,6 +39,7 @@ ROW_FIELDS = tuple(name for name in TorrentInfo.__slots__ if name != "files")
 def torrent_row(server: ServerConnection, torrent: TorrentInfo) -> dict:
     """A torrent as the API and the pages show it: its fields (no files) and its server."""
     row = {name: getattr(torrent, name) for name in ROW_FIELDS}
+    row["label"] = torrent.labels[0] if torrent.labels else None
     row["server_id"] = server.id
     row["server_name"] = server.name
     row["server_type"] = server.server_type

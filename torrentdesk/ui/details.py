@@ -33,7 +33,7 @@ GENERAL_FIELDS = (
     ("peers", "Peers / seeds"),
     ("added_at", "Added"),
     ("download_dir", "Save path"),
-    ("label", "Label"),
+    ("labels", "Labels"),
     ("info_hash", "Info hash"),
 )
 
@@ -59,7 +59,7 @@ def general_values(row: dict) -> dict[str, str]:
         "peers": f"{row.get('peers', 0)} / {row.get('seeds', 0)}",
         "added_at": fmt.local_time(row.get("added_at")),
         "download_dir": row.get("download_dir") or "",
-        "label": row.get("label") or "—",
+        "labels": ", ".join(row.get("labels") or []) or "—",
         "info_hash": row.get("info_hash") or "",
     }
 

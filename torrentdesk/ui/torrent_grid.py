@@ -91,7 +91,7 @@ COLUMNS: list[dict] = [
     },
     # Searchable, not shown: the quick search also finds hashes and labels.
     {"field": "info_hash", "hide": True},
-    {"field": "label", "hide": True},
+    {"field": "labels", "hide": True},  # searched by the quick filter
 ]
 
 _LABELS = fmt.STATE_LABELS
