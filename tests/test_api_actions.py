@@ -167,3 +167,120 @@ def test_limits_and_validation(api, three_servers):
     assert unknown_action["detail"][0]["loc"] == ["body", "action"]
     assert api.client.post("/torrents/actions", json={"action": "start"}).status_code == 401
     assert act(api, headers, "start", []) == {"results": []}
+
+
+HOSTILE_LABELS = ["a b", "ünïcødé ✓", "q'\"uote", "$HOME", "x;y", "100%", "(p)!~*"]
+
+
+def raw_transmission(daemon):
+    import transmission_rpc
+
+    return transmission_rpc.Client(
+        host=daemon.host, port=daemon.port, username=daemon.username, password=daemon.password
+    )
+
+
+def tr_field(daemon, info_hash, field):
+    with raw_transmission(daemon) as raw:
+        (torrent,) = raw.get_torrents(ids=[info_hash], arguments=["hashString", field])
+        return torrent.fields[field]
+
+
+def test_labels_round_trip_on_every_transport_read_back_from_the_daemons(api, three_servers):
+    headers, tr, rt, rt_http, torrents, transmission, rtorrent = three_servers
+    targets = list(torrents.items())
+
+    result = act(api, headers, "set_labels", targets, labels=HOSTILE_LABELS)
+    assert [r["ok"] for r in result["results"]] == [True, True, True], result
+    assert tr_field(transmission, torrents[tr["id"]], "labels") == HOSTILE_LABELS
+    from torrentdesk.clients.rtorrent import decode_labels
+
+    for server in (rt, rt_http):
+        raw = rtorrent.rpc("d.custom1", torrents[server["id"]].upper())
+        assert "," not in raw.replace("%2C", "") or raw.count(",") == len(HOSTILE_LABELS) - 1
+        assert not any(c in raw for c in " $;\"")  # URL-encoded, as Flood writes its tags
+        assert decode_labels(raw) == HOSTILE_LABELS
+    listing = api.client.get("/torrents", headers=headers).json()["torrents"]
+    assert {t["server_id"]: t["labels"] for t in listing} == {s: HOSTILE_LABELS for s, _ in targets}
+    assert {t["label"] for t in listing} == {"a b"}
+
+    act(api, headers, "add_labels", targets, labels=["new", "a b"])
+    act(api, headers, "remove_labels", targets, labels=["$HOME", "x;y", "absent"])
+    expected = ["a b", "ünïcødé ✓", "q'\"uote", "100%", "(p)!~*", "new"]
+    assert tr_field(transmission, torrents[tr["id"]], "labels") == expected
+    for server in (rt, rt_http):
+        assert decode_labels(rtorrent.rpc("d.custom1", torrents[server["id"]].upper())) == expected
+
+
+def test_rtorrent_labels_written_by_rutorrent_and_flood_read_right(api, three_servers):
+    headers, _, rt, rt_http, torrents, _, rtorrent = three_servers
+    rtorrent.rpc("d.custom1.set", torrents[rt["id"]].upper(), "Linux%20ISOs")  # ruTorrent
+    rtorrent.rpc("d.custom1.set", torrents[rt_http["id"]].upper(), "tv,hd%20x,%24a%3Bb")  # Flood
+    listing = api.client.get("/torrents", headers=headers).json()["torrents"]
+    labels = {t["info_hash"]: t["labels"] for t in listing}  # both servers are one rTorrent
+    assert labels[torrents[rt["id"]]] == ["Linux ISOs"]
+    assert labels[torrents[rt_http["id"]]] == ["tv", "hd x", "$a;b"]
+
+
+@pytest.mark.parametrize("labels", [["a,b"], [""], ["x" * 65], ["tab\there"]])
+def test_bad_labels_are_422(api, three_servers, labels):
+    headers, tr, *_ = three_servers
+    body = act(api, headers, "set_labels", [(tr["id"], random_info_hash())], 422, labels=labels)
+    assert body["detail"][0]["loc"] == ["body", "labels"]
+
+
+def test_move_relocates_on_rtorrent_and_moves_data_on_transmission(api, three_servers, tmp_path):
+    headers, tr, rt, rt_http, torrents, transmission, rtorrent = three_servers
+    act(api, headers, "start", [(rt["id"], torrents[rt["id"]])])
+    wait_until(lambda: rtorrent.rpc("d.is_active", torrents[rt["id"]].upper()) == 1)
+    target_dir = tmp_path / "moved"
+    target_dir.mkdir()
+    tr_data = transmission.download_dir / "td-act-tr.bin"
+    tr_data.write_bytes(b"x" * 100)
+
+    refused = act(
+        api, headers, "move", [(rt_http["id"], torrents[rt_http["id"]])],
+        download_dir=str(target_dir), move_data=True,
+    )["results"][0]
+    assert refused["ok"] is False
+    assert refused["error"].startswith("seedbox-rt-http: ")
+    assert "cannot move data" in refused["error"]
+
+    moved = act(
+        api, headers, "move", [(rt["id"], torrents[rt["id"]]), (tr["id"], torrents[tr["id"]])],
+        download_dir=str(target_dir) + "/", move_data=False,
+    )
+    assert [r["ok"] for r in moved["results"]] == [True, True]
+    assert rtorrent.rpc("d.directory", torrents[rt["id"]].upper()) == str(target_dir)
+    target = torrents[rt["id"]].upper()
+    wait_until(lambda: rtorrent.rpc("d.is_active", target) == 1, message="running again")
+    assert tr_field(transmission, torrents[tr["id"]], "downloadDir") == str(target_dir)
+    assert tr_data.exists()  # move_data false: Transmission only points there
+
+    back = act(
+        api, headers, "move", [(tr["id"], torrents[tr["id"]])],
+        download_dir=str(transmission.download_dir / "sub"), move_data=True,
+    )
+    assert back["results"][0]["ok"] is True
+    assert tr_field(transmission, torrents[tr["id"]], "downloadDir") == str(
+        transmission.download_dir / "sub"
+    )
+    body = act(api, headers, "move", [(tr["id"], torrents[tr["id"]])], 422, download_dir="rel")
+    assert body["detail"][0]["loc"] == ["body", "download_dir"]
+
+
+def test_queue_moves_where_there_is_a_queue_and_a_reason_where_not(api, three_servers):
+    headers, tr, rt, _, torrents, transmission, _ = three_servers
+    second = make_torrent("td-act-tr-2.bin")
+    upload(api, headers, tr["id"], second)
+    api.client.post(f"/servers/{rt['id']}/test", headers=headers)  # capabilities now known
+    with closed_port() as port:
+        down = api.add_server(headers, **transmission_fields(transmission, name="gone", port=port))
+        results = act(
+            api, headers, "queue_top",
+            [(tr["id"], second.info_hash), (rt["id"], torrents[rt["id"]]), (down["id"], "ab" * 20)],
+        )["results"]
+    assert [r["ok"] for r in results] == [True, False, False]
+    assert results[1]["error"] == "seedbox-rt: this server has no queue"
+    assert results[2]["error"].startswith("gone: ")
+    assert tr_field(transmission, second.info_hash, "queuePosition") == 0

@@ -8,7 +8,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from ..services import servers as rules
-from ..services.actions import MAX_TARGETS
+from ..services.actions import MAX_TARGETS, check_download_dir, check_labels
+from ..services.errors import InvalidInput
 from ..services.servers import SERVER_TYPES
 from ..torrent_input import InvalidTorrentInput, parse_magnet, parse_torrent_url
 
@@ -17,7 +18,7 @@ def _rule(check, value, *args):
     """Run a service field check; its error becomes pydantic's, so 422 keeps FastAPI's format."""
     try:
         return check(value, *args)
-    except rules.InvalidField as exc:
+    except InvalidInput as exc:
         raise ValueError(str(exc)) from None
 
 
@@ -204,9 +205,52 @@ class ActionTarget(BaseModel):
 
 
 class TorrentActionRequest(BaseModel):
-    action: Literal["start", "stop", "remove", "recheck", "reannounce"]
+    action: Literal[
+        "start",
+        "stop",
+        "remove",
+        "recheck",
+        "reannounce",
+        "set_labels",
+        "add_labels",
+        "remove_labels",
+        "move",
+        "queue_top",
+        "queue_up",
+        "queue_down",
+        "queue_bottom",
+    ]
     targets: list[ActionTarget] = Field(max_length=MAX_TARGETS)
     delete_data: bool = Field(default=False, description="remove: also delete the data")
+    labels: list[str] | None = Field(
+        default=None, description="set/add/remove_labels: 1-64 characters each, no commas"
+    )
+    download_dir: str | None = Field(
+        default=None, description="move: an absolute directory on the server"
+    )
+    move_data: bool = Field(
+        default=True,
+        description="move: the daemon moves the files too (servers whose capabilities say "
+        "move_data false only relocate, with move_data false)",
+    )
+
+    @field_validator("labels")
+    @classmethod
+    def _check_labels(cls, labels):
+        return labels if labels is None else _rule(check_labels, labels)
+
+    @field_validator("download_dir")
+    @classmethod
+    def _check_download_dir(cls, path):
+        return path if path is None else _rule(check_download_dir, path)
+
+    @model_validator(mode="after")
+    def _needs_its_parameters(self):
+        if self.action.endswith("_labels") and self.labels is None:
+            raise ValueError(f"{self.action} needs labels")
+        if self.action == "move" and self.download_dir is None:
+            raise ValueError("move needs download_dir")
+        return self
 
 
 class TargetResultResponse(BaseModel):

@@ -137,7 +137,7 @@ async def apply_action(
     """One action on torrents across your servers; a result per target. A server that fails
     or cannot do the action fails its own targets only."""
     targets = [Target(t.server_id, t.info_hash) for t in body.targets]
-    params = body.model_dump(exclude={"action", "targets"})
+    params = body.model_dump(exclude={"action", "targets"}, exclude_none=True)
     results = await services.torrents.apply(user.id, body.action, targets, params)
     content = {
         "results": [

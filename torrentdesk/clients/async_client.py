@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from .base import AddedTorrent, BaseTorrentClient, Failures, TorrentInfo
+from .base import AddedTorrent, BaseTorrentClient, Failures, QueueMove, TorrentInfo
 from .errors import ClientError, TimeoutError
 
 
@@ -59,6 +59,21 @@ class AsyncTorrentClient:
 
     async def reannounce(self, hashes: Sequence[str]) -> Failures:
         return await self._call(self.client.reannounce, hashes)
+
+    async def set_labels(self, hashes: Sequence[str], labels: list[str]) -> Failures:
+        return await self._call(self.client.set_labels, hashes, labels)
+
+    async def add_labels(self, hashes: Sequence[str], labels: list[str]) -> Failures:
+        return await self._call(self.client.add_labels, hashes, labels)
+
+    async def remove_labels(self, hashes: Sequence[str], labels: list[str]) -> Failures:
+        return await self._call(self.client.remove_labels, hashes, labels)
+
+    async def move(self, hashes: Sequence[str], download_dir: str, move_data: bool) -> Failures:
+        return await self._call(self.client.move, hashes, download_dir, move_data)
+
+    async def queue_move(self, hashes: Sequence[str], where: QueueMove) -> Failures:
+        return await self._call(self.client.queue_move, hashes, where)
 
     async def version(self) -> str:
         return await self._call(self.client.version)

@@ -74,6 +74,8 @@ class ServerConnection:
     rpc_path: str | None = None
     timeout: float = DEFAULT_TIMEOUT
     id: str | None = None
+    # What it reported at its last successful connection; not part of how to reach it.
+    version: str | None = field(default=None, compare=False)
 
 
 class BaseTorrentClient(ABC):

@@ -9,7 +9,7 @@ Verified against Debian's rTorrent 0.9.8 / libtorrent 0.13.8:
 - `d.load_date` is reset on every daemon restart, so `added_at` comes from `d.custom=addtime`
   (what ruTorrent sets, and what we set on every add), falling back to `d.load_date`.
 - A paused torrent (`d.state` 1, `d.is_active` 0) only runs again after `d.resume`:
-  `d.open` + `d.start` alone leave it paused.
+  `d.start` alone leaves it paused.
 - `d.base_path` and `f.frozen_path` are empty for a torrent that was never opened and for every
   closed torrent after a restart; a file's path is always `d.directory` + `/` + `f.path` (for a
   single file `d.directory` is the folder it sits in).
@@ -432,8 +432,10 @@ class RTorrentClient(BaseTorrentClient):
     # -- actions ----------------------------------------------------------------------------
 
     def start(self, hashes: Sequence[str]) -> Failures:
-        # d.open + d.start runs a stopped torrent; d.resume is what un-pauses a paused one.
-        return self._each_calling(hashes, ("d.open", "d.start", "d.resume"))
+        # d.start opens and runs a stopped torrent; d.resume is what un-pauses a paused one.
+        # No d.open first: after a d.directory.set it opens the files where they are not, and
+        # the torrent stays inactive (measured on 0.9.8).
+        return self._each_calling(hashes, ("d.start", "d.resume"))
 
     def stop(self, hashes: Sequence[str]) -> Failures:
         # Closed as well, so it reads as stopped (d.state 0) and releases its files.
@@ -477,7 +479,22 @@ class RTorrentClient(BaseTorrentClient):
             ],
         )
         running = [h for h in moved if states[h] == [1]]
-        return failures | not_moved | (self.start(running) if running else {})
+        return failures | not_moved | (self._restart_moved(running) if running else {})
+
+    def _restart_moved(self, hashes: list[str]) -> Failures:
+        """Start relocated torrents again. rTorrent 0.9.8 now and then fails the first open
+        after a d.directory.set ("Could not create directory …: Resource temporarily
+        unavailable" in its log) and leaves the torrent inactive; a second stop and start
+        opens it (measured)."""
+        failures = self.start(hashes)
+        active, _ = self._on_each(
+            [h for h in hashes if h not in failures], lambda t: [("d.is_active", (t,))]
+        )
+        again = [h for h, (is_active,) in active.items() if not is_active]
+        if again:
+            failures |= self.stop(again)
+            failures |= self.start([h for h in again if h not in failures])
+        return failures
 
     def _each_calling(self, hashes: Sequence[str], methods: tuple[str, ...]) -> Failures:
         return self._on_each(hashes, lambda target: [(m, (target,)) for m in methods])[1]

@@ -11,6 +11,7 @@ __all__ = [
     "ClientError",
     "DuplicateTorrent",
     "InvalidInput",
+    "NotCapable",
     "NotFound",
     "ServiceError",
     "TimeoutError",
@@ -33,3 +34,7 @@ class NotFound(ServiceError):
 
 class AlreadyExists(ServiceError):
     pass
+
+
+class NotCapable(ServiceError):
+    """The server cannot do that (its capabilities say so); the message names it."""

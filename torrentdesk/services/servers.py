@@ -347,6 +347,7 @@ class ServerService:
             password=self._secrets.decrypt(server.password) if server.password else None,
             rpc_path=server.rpc_path,
             timeout=self.timeout,
+            version=server.version,
         )
 
 

@@ -22,12 +22,13 @@ from ..clients import (
     TorrentInfo,
     TorrentNotFound,
     get_client,
+    server_kind,
 )
 from ..db import utcnow
 from ..torrent_input import is_info_hash, parse_magnet, parse_torrent_file, parse_torrent_url
 from .actions import ACTIONS, MAX_TARGETS, Action, Target, TargetResult
 from .audit import AuditService
-from .errors import InvalidInput, NotFound, ServiceError
+from .errors import InvalidInput, NotCapable, NotFound, ServiceError, UserFacingError
 from .servers import ServerService
 
 # ServerConnection and TorrentInfo travel up to the API as what a located torrent is made of.
@@ -194,7 +195,7 @@ class TorrentService:
             raise InvalidInput(f"unknown action {action!r}: use one of {', '.join(ACTIONS)}")
         if len(targets) > MAX_TARGETS:
             raise InvalidInput(f"at most {MAX_TARGETS} targets per action, not {len(targets)}")
-        params = params or {}
+        params = spec.check(params or {})
         by_server: dict[str, list[str]] = {}
         for target in targets:
             hashes = by_server.setdefault(target.server_id, [])
@@ -217,8 +218,12 @@ class TorrentService:
 
     async def _apply_on_server(
         self, spec: Action, connection: ServerConnection, hashes: list[str], params: dict
-    ) -> tuple[str, Failures | ClientError]:
+    ) -> tuple[str, Failures | UserFacingError]:
         hashes = list(dict.fromkeys(hashes))
+        kind = server_kind(connection.server_type)
+        unable = spec.unable(kind.capabilities(connection.version), params)
+        if unable is not None:
+            return connection.id, NotCapable(f"{connection.name}: {unable}")
         try:
             failed = await spec.run(self.pool.get(connection), hashes, params)
         except ClientError as exc:
@@ -232,7 +237,7 @@ class TorrentService:
     def _result(
         target: Target,
         connections: dict[str, ServerConnection],
-        failures: dict[str, Failures | ClientError],
+        failures: dict[str, Failures | UserFacingError],
     ) -> TargetResult:
         if target.server_id not in connections:
             error: Exception | None = NotFound(f"no server with id {target.server_id!r}")
@@ -242,7 +247,7 @@ class TorrentService:
             )
         else:
             failed = failures[target.server_id]
-            error = failed if isinstance(failed, ClientError) else failed.get(
+            error = failed if isinstance(failed, UserFacingError) else failed.get(
                 target.info_hash.lower()
             )
         return TargetResult(target.server_id, target.info_hash.lower(), error)
