@@ -8,6 +8,19 @@
   "use strict";
 
   const UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+  // One spelling per state, as torrentdesk/ui/format.py's STATE_LABELS.
+  const STATE_LABELS = {
+    downloading: "Downloading",
+    seeding: "Seeding",
+    stopped: "Stopped",
+    checking: "Checking",
+    queued: "Queued",
+    metadata: "Metadata",
+    stale: "Stale",
+  };
+  // What the "Active" filter and the header's active count take as active (ACTIVE_STATES).
+  const ACTIVE_STATES = new Set(["downloading", "seeding", "metadata"]);
+  const UNKNOWN_SIZE = "unknown"; // a magnet without its metadata: size null
 
   function size(bytes) {
     if (bytes === null || bytes === undefined || Number.isNaN(Number(bytes))) return "";
@@ -20,6 +33,14 @@
     if (unit === 0) return `${Math.round(value)} B`;
     const digits = value < 10 ? 2 : value < 100 ? 1 : 0;
     return `${value.toFixed(digits)} ${UNITS[unit]}`;
+  }
+
+  function torrentSize(bytes) {
+    return bytes === null ? UNKNOWN_SIZE : size(bytes);
+  }
+
+  function stateLabel(value) {
+    return STATE_LABELS[value] || value || "";
   }
 
   function speed(rate) {
@@ -78,9 +99,14 @@
     const wrap = el("span", "td-name-cell");
     const data = params.data || {};
     if (data.error) {
-      const warn = el("span", "td-name-error", "!");
-      warn.title = String(data.error);
-      wrap.appendChild(warn);
+      const error = el("span", "td-name-error", "!");
+      error.title = String(data.error);
+      wrap.appendChild(error);
+    }
+    if (data.warning) {
+      const warning = el("span", "td-name-warning"); // its "!" is drawn by CSS
+      warning.title = String(data.warning);
+      wrap.appendChild(warning);
     }
     const name = el("span", "td-name", params.value);
     name.title = String(params.value ?? "");
@@ -98,35 +124,32 @@
     return badge;
   }
 
-  // The rules of torrentdesk/services/totals.py (shown_state, is_active, RowFilter.passes),
-  // which count what the header shows: keep the two in step.
+  // The state column shows the row's `state` (Stale while its server is unreachable), as the
+  // filter and the details read it; errors and tracker warnings are markers beside the name.
+  // These are the rules of torrentdesk/services/totals.py (shown_state, is_active,
+  // RowFilter.passes), which count what the header shows: keep the two in step.
   function stateOf(data) {
     if (data.stale) return "stale";
-    if (data.error) return "error";
     return data.state || "";
   }
 
   function isActive(data) {
-    const shown = stateOf(data);
-    return shown === "downloading" || shown === "seeding";
+    return ACTIVE_STATES.has(stateOf(data));
   }
 
   function searchText(data) {
-    return [data.name, data.label, data.info_hash, data.server_name]
+    return [data.name, ...(data.labels || []), data.info_hash, data.server_name]
       .filter((f) => f)
       .join("\n")
       .toLowerCase();
   }
 
-  // params.labels: the state spellings from format.py's STATE_LABELS (column's renderer params).
   function stateRenderer(params) {
     const data = params.data || {};
     const shown = stateOf(data);
-    const labels = params.labels || {};
     const wrap = el("span", `td-state td-state-${shown}`);
     wrap.appendChild(el("span", "td-state-dot"));
-    wrap.appendChild(el("span", "td-state-text", labels[shown] || shown));
-    if (data.error) wrap.title = String(data.error);
+    wrap.appendChild(el("span", "td-state-text", stateLabel(shown)));
     return wrap;
   }
 
@@ -165,7 +188,7 @@
       case "active":
         return isActive(data);
       case "error":
-        return stateOf(data) === "error" || stateOf(data) === "stale";
+        return Boolean(data.error) || Boolean(data.stale);
       case "complete":
         return data.progress >= 1;
       default:
@@ -185,6 +208,8 @@
 
   window.torrentdesk = {
     size,
+    torrentSize,
+    stateLabel,
     speed,
     eta,
     ratio,

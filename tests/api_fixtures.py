@@ -49,7 +49,7 @@ def api(tmp_path) -> Iterator[Api]:
         SecretStore(data_dir),
         timeout=API_TIMEOUT,
     )
-    app = FastAPI()
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)  # as NiceGUI makes its app
     install_api(app, services)
     with TestClient(app) as client:
         yield Api(client, services, data_dir)

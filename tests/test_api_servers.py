@@ -4,8 +4,39 @@ import pytest
 
 from tests.api_fixtures import rtorrent_http_fields, rtorrent_scgi_fields, transmission_fields
 from tests.daemons.fakes import closed_port
+from torrentdesk.db import SERVER_COLORS
 
 BASE = {"name": "box", "server_type": "transmission", "host": "nas.lan", "port": 9091}
+
+# What a test against Transmission 3.00 and rTorrent 0.9.8 tells each can do (README).
+CAPABILITIES = {
+    "transmission": {
+        "labels": "multi",
+        "move_data": True,
+        "free_space": "exact",
+        "alt_speed": "native",
+        "torrent_limits": True,
+        "queue": True,
+        "recheck": True,
+        "reannounce": True,
+        "tracker_edit": "replace",
+        "file_priorities": ["off", "low", "normal", "high"],
+        "metainfo": False,
+    },
+    "rtorrent": {
+        "labels": "multi",
+        "move_data": False,
+        "free_space": "approximate",
+        "alt_speed": "emulated",
+        "torrent_limits": False,
+        "queue": False,
+        "recheck": True,
+        "reannounce": True,
+        "tracker_edit": "add_disable",
+        "file_priorities": ["off", "normal", "high"],
+        "metainfo": False,
+    },
+}
 
 
 def test_add_returns_201_with_defaults_and_never_the_password(api):
@@ -30,6 +61,8 @@ def test_add_returns_201_with_defaults_and_never_the_password(api):
         "status": "unknown",
         "error": None,
         "checked_at": None,
+        "capabilities": {},  # nothing known until the server has answered once
+        "color": SERVER_COLORS[0],
     }
     assert "password" not in response.text.replace("has_password", "")
 
@@ -77,6 +110,30 @@ def test_list_get_update_delete(api):
     assert api.client.get(url, headers=headers).status_code == 404
     assert api.client.delete(url, headers=headers).status_code == 404
     assert [s["id"] for s in api.client.get("/servers", headers=headers).json()] == [second["id"]]
+
+
+def test_each_server_keeps_its_colour_and_a_new_one_takes_the_least_used(api):
+    alice, bob = api.user("alice"), api.user("bob")
+    names = ("m", "n", "o")
+    added = {n: api.add_server(alice, **{**BASE, "name": n})["color"] for n in names}
+    assert added == dict(zip(names, SERVER_COLORS[:3], strict=True))
+    assert api.add_server(bob, **BASE)["color"] == SERVER_COLORS[0]  # per user
+    by_name = {s["name"]: s for s in api.client.get("/servers", headers=alice).json()}
+    assert api.client.delete(f"/servers/{by_name['n']['id']}", headers=alice).status_code == 204
+    renamed = api.client.put(
+        f"/servers/{by_name['o']['id']}", json={"name": "a", "server_type": "rtorrent"},
+        headers=alice,
+    ).json()  # fmt: skip
+    assert renamed["color"] == SERVER_COLORS[2]  # an edit keeps it
+    assert api.add_server(alice, **{**BASE, "name": "b"})["color"] == SERVER_COLORS[1]
+    assert api.add_server(alice, **{**BASE, "name": "c"})["color"] == SERVER_COLORS[3]
+    listed = {s["name"]: s["color"] for s in api.client.get("/servers", headers=alice).json()}
+    assert listed == {
+        "a": SERVER_COLORS[2],
+        "b": SERVER_COLORS[1],
+        "c": SERVER_COLORS[3],
+        "m": SERVER_COLORS[0],
+    }
 
 
 @pytest.mark.parametrize(
@@ -167,6 +224,8 @@ def test_test_endpoint_against_real_daemons(
         assert 0 < body["latency_ms"] < 2000
         stored = api.client.get(f"/servers/{server['id']}", headers=headers).json()
         assert (stored["status"], stored["error"]) == ("connected", None)
+        assert stored["capabilities"] == CAPABILITIES[server["server_type"]]
+
         assert stored["checked_at"].endswith("Z") or stored["checked_at"].endswith("+00:00")
 
 

@@ -31,7 +31,9 @@ TORRENT_FIELDS = {
     "added_at",
     "download_dir",
     "label",
+    "labels",
     "error",
+    "warning",
     "server_id",
     "server_name",
     "server_type",
@@ -97,6 +99,13 @@ def test_one_list_across_servers_with_server_badges(api, alice):
         rows[magnet_hash]["server_name"],
         rows[magnet_hash]["server_type"],
     ) == (tr["id"], "seedbox-tr", "transmission")
+    # A started magnet fetching its metadata: its dn, state metadata, size unknown.
+    assert (
+        rows[magnet_hash]["name"],
+        rows[magnet_hash]["state"],
+        rows[magnet_hash]["size"],
+        rows[magnet_hash]["error"],
+    ) == ("from magnet", "metadata", None, None)
     file_row = rows[torrent.info_hash]
     assert (file_row["server_id"], file_row["server_name"], file_row["server_type"]) == (
         rt["id"],
@@ -130,10 +139,30 @@ def test_the_listing_is_the_documented_model_as_pydantic_would_write_it(api, ali
     headers, tr, rt = alice
     upload(api, headers, tr["id"], make_torrent("model-tr.bin"), start=False)
     upload(api, headers, rt["id"], make_torrent("modèle & <rt> ☃.bin"), start=False)
+    # An rTorrent magnet fetching its metadata, its tracker refusing: null size, a warning.
+    magnet_hash = random_info_hash()
+    uri = magnet_for(magnet_hash, "rt magnet") + "&tr=http%3A%2F%2F127.0.0.1%3A9%2Fannounce"
+    added = api.client.post("/torrents", json={"uri": uri, "server_id": rt["id"]}, headers=headers)
+    assert added.status_code == 201, added.text
+    magnet = wait_until(
+        lambda: (
+            (t := api.client.get(f"/torrents/{magnet_hash}", headers=headers).json())["warning"]
+            and t
+        ),
+        message="the magnet's tracker warning",
+    )
+    assert (magnet["name"], magnet["state"], magnet["size"], magnet["error"]) == (
+        "rt magnet",
+        "metadata",
+        None,
+        None,
+    )
+    assert magnet["warning"].startswith("Tracker: [")
     response = api.client.get("/torrents", headers=headers)
     assert response.headers["content-type"] == "application/json"
     body = response.json()
-    assert len(body["torrents"]) == 2 and len(body["servers"]) == 2
+    assert len(body["torrents"]) == 3 and len(body["servers"]) == 2
+    assert [t["state"] for t in body["torrents"] if t["info_hash"] == magnet_hash] == ["metadata"]
     model = TorrentListResponse.model_validate(body)
     assert model.model_dump(mode="json", exclude_unset=True) == body
     documented = api.client.get("/openapi.json").json()["paths"]["/torrents"]["get"]
@@ -145,14 +174,23 @@ def test_listing_remembers_each_servers_list_and_who_added_what(api, alice):
     headers, tr, _ = alice
     torrent = make_torrent("remembered.bin")
     upload(api, headers, tr["id"], torrent)
+    magnet_hash = random_info_hash()  # no metadata, no size yet: remembered as 0
+    uri = magnet_for(magnet_hash, "remembered magnet")
+    api.client.post("/torrents", json={"uri": uri, "server_id": tr["id"]}, headers=headers)
     listing(api, headers)
     db_file = api.data_dir / "torrentdesk.sqlite"
     with sqlite3.connect(db_file) as conn:
-        snapshot = conn.execute("SELECT server, info_hash, name, size FROM Torrent").fetchall()
+        snapshot = conn.execute(
+            "SELECT server, info_hash, name, size FROM Torrent ORDER BY name DESC"
+        ).fetchall()
         added_by = conn.execute("SELECT user, server, info_hash FROM UserTorrent").fetchall()
-    assert snapshot == [(tr["id"], torrent.info_hash, "remembered.bin", torrent.size)]
-    assert added_by == [(1, tr["id"], torrent.info_hash)]
+    assert snapshot == [
+        (tr["id"], torrent.info_hash, "remembered.bin", torrent.size),
+        (tr["id"], magnet_hash, "remembered magnet", 0),
+    ]
+    assert added_by == [(1, tr["id"], torrent.info_hash), (1, tr["id"], magnet_hash)]
     api.client.delete(f"/torrents/{torrent.info_hash}", headers=headers)
+    api.client.delete(f"/torrents/{magnet_hash}", headers=headers)
     with sqlite3.connect(db_file) as conn:
         assert conn.execute("SELECT count(*) FROM Torrent").fetchone()[0] == 0
 
@@ -212,6 +250,29 @@ def test_delete_with_data_removes_the_files(api, alice):
     wait_until(lambda: not data_file.exists(), timeout=5, message="data deleted")
     actions = api.client.get("/actions?limit=1", headers=headers).json()
     assert (actions[0]["action"], actions[0]["detail"]) == ("torrent.remove", "delete_data=True")
+
+
+def test_delete_with_data_on_rtorrent_never_deletes_another_torrents_folder(
+    api, alice, rtorrent_clean
+):
+    """The reported case: a single-file torrent named like an existing folder."""
+    headers, _, rt = alice
+    downloads = rtorrent_clean.download_dir
+    sentinel = downloads / "Movies" / "other torrent.mkv"
+    sentinel.parent.mkdir()
+    sentinel.write_text("keep")
+    torrent = make_torrent("Movies")
+    assert upload(api, headers, rt["id"], torrent, start=False).status_code == 201
+    response = api.client.delete(f"/torrents/{torrent.info_hash}?delete_data=true", headers=headers)
+    assert response.status_code == 502
+    assert response.json()["detail"].startswith(
+        f"seedbox-rt: removed torrent {torrent.info_hash} but kept 1 of its paths that are not "
+        f"plain files or could not be deleted: {downloads}/Movies"
+    )
+    assert sentinel.read_text() == "keep"
+    assert api.client.get(f"/torrents/{torrent.info_hash}", headers=headers).status_code == 404
+    sentinel.unlink()
+    sentinel.parent.rmdir()
 
 
 def alice_download_dir(api, headers, info_hash):

@@ -11,6 +11,7 @@ from tests.app_process import PYTHON_APP, clean_env, start_app
 from tests.daemons.common import free_port
 from tests.test_api_auth import PROTECTED
 from tests.torrent_factory import make_torrent
+from torrentdesk import __version__ as VERSION
 
 pytestmark = [pytest.mark.daemon, pytest.mark.slow]
 
@@ -24,13 +25,16 @@ def test_served_api_end_to_end(tmp_path, transmission_clean):
         with httpx.Client(base_url=app.base, timeout=30) as http:
             assert http.get("/health").json()["status"] == "ok"
             assert http.get("/servers").status_code == 401
-            assert http.get("/docs").status_code == 401
+            assert http.get("/docs").headers["location"] == "/login?redirect_to=%2Fdocs"
+            assert http.get("/openapi.json").status_code == 401
             body = {"username": "admin", "password": password}
             token = http.post("/auth/token", json=body).json()
             headers = {"Authorization": f"Bearer {token['token']}"}
             assert token["user"]["is_admin"] is True
             # SPEC §8: everything but /health and the login page needs a session or a token.
             assert http.get("/docs", headers=headers).status_code == 200
+            schema = http.get("/openapi.json", headers=headers).json()
+            assert (schema["info"]["title"], schema["info"]["version"]) == ("torrentdesk", VERSION)
             bad = {"Authorization": "Bearer nope"}
             assert http.get("/openapi.json", headers=bad).status_code == 401
             server = http.post(
@@ -87,8 +91,9 @@ def test_lan_mode_keeps_every_page_and_api_path_behind_a_session_or_token(tmp_pa
                 assert response.headers["location"].startswith("/login?redirect_to=")
             assert http.get("/login").status_code == 200
             assert http.get("/health").status_code == 200
-            for path in ("/docs", "/redoc", "/openapi.json"):
-                assert http.get(path).status_code == 401, path
+            for page in ("/docs", "/redoc"):  # pages: to the login page
+                assert http.get(page).headers["location"].startswith("/login?redirect_to="), page
+            assert http.get("/openapi.json").status_code == 401
             for method, path in PROTECTED:
                 assert http.request(method, path).status_code == 401, (method, path)
             # The password printed once at first start signs in.

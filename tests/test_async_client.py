@@ -52,14 +52,25 @@ class ScriptedClient(BaseTorrentClient):
         self._work("url")
         return AddedTorrent(None, None)
 
-    def start(self, info_hash):
-        self._work(f"start {info_hash}")
+    def start(self, hashes):
+        self._work(f"start {','.join(hashes)}")
+        return {}
 
-    def stop(self, info_hash):
-        self._work(f"stop {info_hash}")
+    def stop(self, hashes):
+        self._work(f"stop {','.join(hashes)}")
+        return {}
 
-    def erase(self, info_hash, delete_data=False):
-        self._work(f"erase {info_hash} {delete_data}")
+    def erase(self, hashes, delete_data=False):
+        self._work(f"erase {','.join(hashes)} {delete_data}")
+        return {}
+
+    def recheck(self, hashes):
+        self._work(f"recheck {','.join(hashes)}")
+        return {}
+
+    def reannounce(self, hashes):
+        self._work(f"reannounce {','.join(hashes)}")
+        return {}
 
     def version(self):
         if self.delay < 0:
@@ -71,7 +82,7 @@ class ScriptedClient(BaseTorrentClient):
 async def test_calls_to_one_server_are_serialized_in_order():
     client = ScriptedClient("one", delay=0.05)
     facade = AsyncTorrentClient(client)
-    await asyncio.gather(*(facade.start(str(i)) for i in range(5)))
+    await asyncio.gather(*(facade.start([str(i)]) for i in range(5)))
     assert client.most_at_once == 1
     assert client.calls == [f"start {i}" for i in range(5)]
     facade.close()
@@ -109,9 +120,9 @@ async def test_a_call_after_a_timeout_waits_for_the_stuck_one_instead_of_overlap
     client = ScriptedClient("stuck", delay=0.4)
     facade = AsyncTorrentClient(client, timeout=0.1)
     with pytest.raises(TimeoutError):
-        await facade.stop("x")
+        await facade.stop(["x"])
     facade.timeout = 2
-    await facade.start("y")
+    await facade.start(["y"])
     assert client.most_at_once == 1
     assert client.calls == ["stop x", "start y"]
     facade.close()
@@ -123,10 +134,21 @@ async def test_every_method_reaches_the_client_with_its_arguments():
     assert await facade.add_torrent(b"d") == AddedTorrent("a" * 40, "x")
     assert await facade.add_magnet("magnet:?") == AddedTorrent("b" * 40, None)
     assert await facade.add_torrent_url("http://x") == AddedTorrent(None, None)
-    await facade.erase("h", delete_data=True)
+    assert await facade.erase(["h", "i"], delete_data=True) == {}
+    assert await facade.recheck(["h"]) == {}
+    assert await facade.reannounce(["i"]) == {}
     assert await facade.version() == "Scripted 1.0"
     assert await facade.check_connection() is True
-    assert client.calls == ["add", "magnet", "url", "erase h True", "version", "version"]
+    assert client.calls == [
+        "add",
+        "magnet",
+        "url",
+        "erase h,i True",
+        "recheck h",
+        "reannounce i",
+        "version",
+        "version",
+    ]
     client.delay = -1
     assert await facade.check_connection() is False
     facade.close()

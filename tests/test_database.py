@@ -11,7 +11,13 @@ from torrentdesk.config import (
     normalize_db_url,
     transmission_defaults,
 )
-from torrentdesk.db import SCHEMA_VERSION, SchemaTooNew, open_database
+from torrentdesk.db import (
+    SCHEMA_VERSION,
+    SERVER_COLORS,
+    SchemaTooNew,
+    least_used_color,
+    open_database,
+)
 from torrentdesk.services.secrets import FERNET_KEY_FILE, SESSION_SECRET_FILE, SecretStore
 
 
@@ -43,6 +49,8 @@ def test_new_database_has_every_table_and_the_current_schema_version(db_url, tmp
     assert {
         "id", "user", "name", "server_type", "protocol", "host", "port", "username", "password",
         "rpc_path", "enabled", "created_at", "last_status", "last_error", "last_checked_at",
+        "version",
+        "color",
     } <= server_columns  # fmt: skip
 
 
@@ -69,7 +77,70 @@ def test_schema_upgrades_run_in_order_once(db_url, tmp_path, monkeypatch):
     assert ran == [SCHEMA_VERSION + 1, SCHEMA_VERSION + 2]
     with sqlite3.connect(tmp_path / "data" / "td.sqlite") as conn:
         assert conn.execute("SELECT version FROM SchemaInfo").fetchone()[0] == SCHEMA_VERSION + 2
-        assert conn.execute("SELECT count(*) FROM upgrade_2").fetchone()[0] == 0
+        table = f"upgrade_{SCHEMA_VERSION + 2}"
+        assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0
+
+
+def test_schema_1_gains_the_server_version_and_keeps_servers(db_url, tmp_path):
+    db = open_database(db_url)
+    with db_session:
+        user = db.User(username="old", password_hash="x")
+        db.TorrentServer(user=user, name="nas", server_type="transmission", host="h", port=1)
+    db.disconnect()
+    path = tmp_path / "data" / "td.sqlite"
+    with sqlite3.connect(path) as conn:  # as torrentdesk 0.1 left it
+        conn.execute('ALTER TABLE "TorrentServer" DROP COLUMN "version"')
+        conn.execute('ALTER TABLE "TorrentServer" DROP COLUMN "color"')
+        conn.execute("UPDATE SchemaInfo SET version = 1")
+    db = open_database(db_url)
+    with db_session:
+        (server,) = db.TorrentServer.select()[:]
+        assert (server.name, server.version) == ("nas", None)
+        server.version = "Transmission 3.00 (bb6b5a062e)"
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT version FROM SchemaInfo").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_upgrading_from_version_2_keeps_the_servers_and_gives_them_their_colours(
+    db_url, tmp_path
+):
+    db = open_database(db_url)
+    with db_session:
+        alice = db.User(username="alice", password_hash="h")
+        bob = db.User(username="bob", password_hash="h")
+        # Created out of name order: version 2 drew colours in name order, per user.
+        for name in ("zeta", "alpha", "mid"):
+            db.TorrentServer(
+                user=alice, name=name, server_type="rtorrent", protocol="scgi", host="h",
+                port=5000, last_status="error", last_error=f"{name}: down",
+            )  # fmt: skip
+        db.TorrentServer(
+            user=bob, name="only", server_type="transmission", host="nas", port=9091,
+            username="u", password="token", rpc_path="/transmission/rpc",
+        )  # fmt: skip
+        before = {s.name: s.to_dict(exclude=["color"]) for s in db.TorrentServer.select()}
+    db.disconnect()
+    # What version 2 left on disk: no colour column.
+    with sqlite3.connect(tmp_path / "data" / "td.sqlite") as conn:
+        conn.execute('ALTER TABLE "TorrentServer" DROP COLUMN "color"')
+        conn.execute("UPDATE SchemaInfo SET version = 2")
+
+    db = open_database(db_url)
+    with db_session:
+        after = {s.name: s for s in db.TorrentServer.select()}
+        assert {n: s.to_dict(exclude=["color"]) for n, s in after.items()} == before
+        colors = {n: s.color for n, s in after.items()}
+    assert colors == {
+        "alpha": SERVER_COLORS[0],
+        "mid": SERVER_COLORS[1],
+        "zeta": SERVER_COLORS[2],
+        "only": SERVER_COLORS[0],
+    }
+    db.disconnect()
+    with sqlite3.connect(tmp_path / "data" / "td.sqlite") as conn:  # committed, on disk
+        assert conn.execute("SELECT version FROM SchemaInfo").fetchone()[0] == SCHEMA_VERSION
+        stored = dict(conn.execute('SELECT "name", "color" FROM "TorrentServer"').fetchall())
+    assert stored == colors
 
 
 def test_a_database_from_a_newer_torrentdesk_is_refused(db_url, tmp_path):
@@ -163,3 +234,11 @@ def test_a_replaced_key_file_gives_an_actionable_error(tmp_path):
     token = SecretStore(tmp_path / "a").encrypt("pw")
     with pytest.raises(ValueError, match="enter the server's password again"):
         SecretStore(tmp_path / "b").decrypt(token)
+
+
+def test_the_least_used_colour_fills_the_palette_before_repeating():
+    used: list[str] = []
+    for _ in range(len(SERVER_COLORS) + 2):
+        used.append(least_used_color(used))
+    assert used == [*SERVER_COLORS, SERVER_COLORS[0], SERVER_COLORS[1]]
+    assert least_used_color([SERVER_COLORS[0], None, "#123456"]) == SERVER_COLORS[1]

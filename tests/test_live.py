@@ -193,7 +193,11 @@ async def test_an_unreachable_server_keeps_its_rows_marked_stale_and_says_why(
                     break
                 await asyncio.sleep(0.2)
             assert rows[torrent.info_hash]["stale"] is False
-            assert services.servers.get(1, doomed_id).status == "connected"
+            recovered = services.servers.get(1, doomed_id)
+            assert recovered.status == "connected"
+            # The poll that saw it back asked its version: its capabilities are known.
+            assert recovered.capabilities["move_data"] is True
+            assert services.servers.version(doomed_id).startswith("Transmission 3.00")
         finally:
             await services.live.stop()
 

@@ -98,7 +98,8 @@ def test_native_window_signs_the_owner_in_shows_the_main_view_and_exits_when_clo
             assert page.status_code in (302, 307)
             assert page.headers["location"].startswith("/login")
             assert http.get("/servers").status_code == 401
-            assert http.get("/docs").status_code == 401
+            assert http.get("/docs").headers["location"] == "/login?redirect_to=%2Fdocs"
+            assert http.get("/openapi.json").status_code == 401
             # The launch key was spent by the window: it signs nobody else in.
             reused = http.get("/_native/sign-in", params={"key": "guess"})
             assert reused.headers["location"] == "/login"

@@ -241,11 +241,14 @@ def test_packaged_executable_end_to_end(packaged_app, transmission_clean, rtorre
             )
             assert token.status_code == 200, token.text
             headers = {"Authorization": f"Bearer {token.json()['token']}"}
-            # FastAPI's docs and OpenAPI schema (pydantic) work frozen, opened with a token.
-            for path in ("/docs", "/openapi.json"):
+            # The API docs, their offline Swagger UI files (fastapi-offline's data) and the
+            # OpenAPI schema (pydantic) work frozen, opened with a token.
+            for path in ("/docs", "/docs-assets/swagger-ui-bundle.js", "/openapi.json"):
                 response = http.get(path, headers=headers)
                 assert response.status_code == 200, f"{path}: {response.status_code}"
-                assert http.get(path).status_code == 401
+                if path != "/docs":
+                    assert http.get(path).status_code == 401, path
+            assert http.get("/docs").headers["location"] == "/login?redirect_to=%2Fdocs"
             invalid = http.post("/servers", json={"name": ""}, headers=headers)
             assert invalid.status_code == 422, invalid.text
 

@@ -7,13 +7,20 @@ import os
 import re
 import time
 import xmlrpc.client
+from urllib.parse import quote, unquote
 
 import bencodepy
 import pytest
 
 from tests.daemons.common import http_files, wait_until
 from tests.daemons.fakes import black_hole, closed_port, garbage_reply, tcp_server
-from tests.torrent_factory import PIECE_LENGTH, magnet_for, make_torrent, random_info_hash
+from tests.torrent_factory import (
+    PIECE_LENGTH,
+    magnet_for,
+    make_real_torrent,
+    make_torrent,
+    random_info_hash,
+)
 from torrentdesk.clients import (
     AddedTorrent,
     AuthError,
@@ -25,7 +32,12 @@ from torrentdesk.clients import (
     TorrentFile,
     TorrentNotFound,
 )
-from torrentdesk.clients.rtorrent import ALLOWED_METHODS, _to_info
+from torrentdesk.clients.rtorrent import (
+    ALLOWED_METHODS,
+    _is_name_command,
+    _name_command,
+    _to_info,
+)
 from torrentdesk.torrent_input import InvalidTorrentInput
 
 pytestmark = pytest.mark.daemon
@@ -64,7 +76,7 @@ def test_version_and_check_connection(client):
 
 def test_allowlist_only_names_methods_rtorrent_098_has(rtorrent_daemon):
     assert set(rtorrent_daemon.rpc("system.listMethods")) >= ALLOWED_METHODS
-    assert {m for m in ALLOWED_METHODS if m.startswith("execute")} == {"execute.throw"}
+    assert {m for m in ALLOWED_METHODS if m.startswith("execute")} == {"execute.nothrow"}
 
 
 # -- adding and listing ---------------------------------------------------------------------
@@ -98,16 +110,21 @@ def test_add_started_and_paused_torrents_list_every_field(client, rtorrent_clean
         assert torrent.peers == 0 and torrent.seeds == 0
         assert before <= torrent.added_at <= after
         assert torrent.download_dir == str(daemon.download_dir)
-        assert torrent.label is None
+        assert torrent.labels == []
         assert torrent.files is None
     assert listed[running.info_hash].state == "downloading"
     assert listed[paused.info_hash].state == "stopped"
     assert listed[paused.info_hash].error is None  # never announced
-    # The started one announced to a dead loopback tracker: d.message comes through as error.
-    failed = wait_until(
-        lambda: (t := client.get_torrent(running.info_hash)).error and t, timeout=5, interval=0.05
+    assert listed[paused.info_hash].warning is None
+    # The started one announced to a dead loopback tracker: d.message is a tracker warning,
+    # not the torrent's error, and the state stays what it is.
+    warned = wait_until(
+        lambda: (t := client.get_torrent(running.info_hash)).warning and t,
+        timeout=5,
+        interval=0.05,
     )
-    assert "Tracker" in failed.error
+    assert warned.warning.startswith("Tracker: [")
+    assert (warned.state, warned.error) == ("downloading", None)
     # One torrent by hash (system.multicall) reads the same as the list (d.multicall2).
     assert client.get_torrent(paused.info_hash) == listed[paused.info_hash]
     assert client.list_torrents(info_hash=paused.info_hash.upper()) == [listed[paused.info_hash]]
@@ -120,7 +137,7 @@ def test_torrent_added_elsewhere_label_and_load_date(rtorrent_client, rtorrent_c
         "load.raw", "", xmlrpc.client.Binary(torrent.data), "d.custom1.set=Linux%20ISOs"
     )
     info = wait_until(lambda: by_hash(rtorrent_client, torrent.info_hash), timeout=5)
-    assert info.label == "Linux ISOs"
+    assert info.labels == ["Linux ISOs"]
     assert abs(info.added_at - time.time()) < 5  # d.load_date
     assert info.state == "stopped"
 
@@ -138,7 +155,9 @@ def test_add_magnet_and_duplicate_magnet(client):
     assert client.add_magnet(uri, start=False) == AddedTorrent(info_hash, "td magnet")
     info = client.get_torrent(info_hash)
     assert info.state == "stopped"
-    assert info.name == f"{info_hash.upper()}.meta"  # until the metadata arrives
+    # rTorrent calls it HASH.meta (size 1) until the metadata arrives: we show the dn we kept.
+    assert info.name == "td magnet"
+    assert (info.size, info.progress, info.downloaded) == (None, 0.0, 0)
     with pytest.raises(DuplicateTorrent) as caught:
         client.add_magnet(magnet_for(info_hash.upper(), "again") + TRACKER)
     assert caught.value.info_hash == info_hash
@@ -218,8 +237,97 @@ def test_complete_data_is_seeding(rtorrent_client, rtorrent_clean):
     assert seeding.progress == 1.0
     assert seeding.downloaded == seeding.size == len(payload)
     assert seeding.eta is None
-    rtorrent_client.erase(info_hash, delete_data=True)
+    assert rtorrent_client.erase([info_hash], delete_data=True) == {}
     assert not data_file.exists()
+
+
+HOSTILE_NAME = 'a "dn", with $cat=x; spaces\\ \nnewline, 100% ü 日本 😀'
+
+
+def test_magnet_fetching_metadata_shows_its_dn(client, rtorrent_clean):
+    # A started magnet whose dn rTorrent's command parser would choke on or run: kept as a
+    # load command, read back while the metadata is missing; the tracker's refusal is a warning.
+    info_hash = random_info_hash()
+    uri = f"magnet:?xt=urn:btih:{info_hash}&dn={quote(HOSTILE_NAME)}{TRACKER}"
+    assert client.add_magnet(uri) == AddedTorrent(info_hash, HOSTILE_NAME)
+    info = wait_until(
+        lambda: (t := client.get_torrent(info_hash)).warning and t, timeout=5, interval=0.05
+    )
+    assert (info.state, info.name, info.size, info.progress) == (
+        "metadata",
+        HOSTILE_NAME,
+        None,
+        0.0,
+    )
+    assert info.warning.startswith("Tracker: [") and info.error is None
+    assert by_hash(client, info_hash) == info
+    target = info_hash.upper()
+    assert rtorrent_clean.rpc("d.name", target) == f"{target}.meta"
+    assert rtorrent_clean.rpc("d.is_meta", target) == 1
+    assert rtorrent_clean.rpc("d.hashing_failed", target) == 0  # the load command ran
+    rtorrent_clean.rpc("d.stop", target)
+    assert client.get_torrent(info_hash).state == "stopped"
+
+
+# -- states against a tracker that refuses connections (127.0.0.1:9) ---------------------------
+
+
+def warned(client: RTorrentClient, info_hash: str, state: str):
+    """The torrent once it is in `state` with the tracker's complaint as its warning."""
+    info = wait_until(
+        lambda: (t := client.get_torrent(info_hash)).state == state and t.warning and t,
+        timeout=10,
+        interval=0.05,
+        message=f"{info_hash} {state} with a tracker warning",
+    )
+    assert info.warning == "Tracker: [Couldn't connect to server]"
+    assert info.error is None
+    return info
+
+
+def test_states_with_an_unreachable_tracker(rtorrent_client, rtorrent_clean):
+    client = rtorrent_client
+    data, complete = make_real_torrent(
+        rtorrent_clean.download_dir, "td-complete", [("a.bin", 40000, True), ("b.bin", 99, True)]
+    )
+    client.add_torrent(data)  # hash-checked on start: all there
+    incomplete = make_torrent("td-incomplete.bin")
+    client.add_torrent(incomplete.data)
+
+    seeding = warned(client, complete, "seeding")
+    assert seeding.progress == 1.0
+    downloading = warned(client, incomplete.info_hash, "downloading")
+    assert downloading.progress == 0.0
+
+    # Stopped and closed (as our stop does), the tracker's message stays, only a warning.
+    for method in ("d.stop", "d.close"):
+        rtorrent_clean.rpc(method, complete.upper())
+    stopped = warned(client, complete, "stopped")
+    assert stopped.progress == 1.0
+    for method in ("d.open", "d.start"):
+        rtorrent_clean.rpc(method, complete.upper())
+    warned(client, complete, "seeding")
+
+
+def test_hashing_is_checking(rtorrent_client, rtorrent_clean):
+    client = rtorrent_client
+    data, info_hash = make_real_torrent(
+        rtorrent_clean.download_dir, "td-hashing", [("big.bin", 48 * 1024 * 1024, True)]
+    )
+    client.add_torrent(data)
+    warned(client, info_hash, "seeding")
+
+    def checking():
+        # A recheck of 48 MiB lasts only tens of milliseconds here: start one whenever none
+        # is running, and look until one is caught in the act.
+        if not rtorrent_clean.rpc("d.hashing", info_hash.upper()):
+            rtorrent_clean.rpc("d.check_hash", info_hash.upper())
+        info = client.get_torrent(info_hash)
+        return info.state == "checking" and info
+
+    info = wait_until(checking, timeout=30, interval=0, message="caught hashing")
+    assert info.warning == "Tracker: [Couldn't connect to server]" and info.error is None
+    warned(client, info_hash, "seeding")
 
 
 # One d.multicall2 row, in _TORRENT_FIELDS order.
@@ -244,6 +352,10 @@ ROW = [
     0,  # d.is_multi_file
     "",  # d.custom1
     "",  # d.message
+    1,  # d.is_open
+    0,  # d.is_meta
+    0,  # d.hashing_failed
+    "",  # d.custom=tdname
 ]
 
 
@@ -251,13 +363,16 @@ ROW = [
     ("changes", "state", "eta"),
     [
         ({}, "downloading", 15),  # 750 bytes left at 50 B/s
-        ({6: 0, 7: 0}, "downloading", None),  # a magnet's .meta before metadata, no rate
         ({9: 0}, "downloading", None),
         ({5: 1, 7: 1000}, "seeding", None),
         ({4: 1}, "checking", None),
         ({4: 3, 2: 0}, "checking", None),
-        ({2: 0, 3: 0}, "stopped", None),
-        ({3: 0}, "stopped", None),  # paused
+        ({2: 0, 3: 0, 20: 0}, "stopped", None),
+        ({3: 0}, "stopped", None),  # paused: open, d.state 1, inactive
+        ({20: 0}, "stopped", None),  # closed
+        ({5: 1, 7: 1000, 2: 0, 3: 0, 20: 0}, "stopped", None),  # complete, stopped
+        ({21: 1, 6: 1, 7: 0}, "metadata", None),  # a magnet's HASH.meta, size 1
+        ({21: 1, 6: 1, 7: 0, 2: 0, 3: 0, 20: 0}, "stopped", None),  # ... stopped
     ],
 )
 def test_row_conversion_states_and_eta(changes, state, eta):
@@ -268,19 +383,53 @@ def test_row_conversion_states_and_eta(changes, state, eta):
     assert (info.state, info.eta) == (state, eta)
     assert info.info_hash == ROW[0].lower()
     assert info.ratio == 1.5
-    assert info.progress == (row[7] / row[6] if row[6] else 0.0)
-    assert info.added_at == 1700000000 and info.label is None and info.error is None
+    if row[21]:  # no metadata: size unknown
+        assert (info.size, info.downloaded, info.progress) == (None, 0, 0.0)
+    else:
+        assert (info.size, info.progress) == (row[6], row[7] / row[6])
+    assert info.added_at == 1700000000 and info.labels == []
+    assert info.error is None and info.warning is None
 
 
-def test_row_conversion_addtime_label_and_message():
+@pytest.mark.parametrize(
+    ("changes", "error", "warning"),
+    [
+        ({19: "Tracker: [timeout]"}, None, "Tracker: [timeout]"),
+        ({19: "Tracker: [Tried all trackers.]", 3: 0}, None, "Tracker: [Tried all trackers.]"),
+        ({19: "Storage error: [No space left on device]"}, "Storage error: [No space", None),
+        ({19: "Command on torrent creation failed", 22: 1}, "Command on torrent creation", None),
+        ({22: 1}, "the hash check failed — check that the data", None),
+        ({19: "Tracker: [timeout]", 22: 1}, "the hash check failed", "Tracker: [timeout]"),
+    ],
+)
+def test_row_conversion_tracker_messages_are_warnings(changes, error, warning):
     row = list(ROW)
-    row[14], row[18], row[19] = "1600000000", "Linux%20ISOs", "Tracker: [timeout]"
+    for index, value in changes.items():
+        row[index] = value
     info = _to_info(row)
-    assert (info.added_at, info.label, info.error) == (
-        1600000000,
-        "Linux ISOs",
-        "Tracker: [timeout]",
-    )
+    assert (info.error or "").startswith(error or "") and bool(info.error) == bool(error)
+    assert info.warning == warning
+    assert info.state == ("stopped" if not row[3] else "downloading")
+
+
+def test_row_conversion_addtime_label_and_kept_name():
+    row = list(ROW)
+    row[14], row[18] = "1600000000", "Linux%20ISOs"
+    row[1], row[23] = "ABC.meta", _name_command(HOSTILE_NAME).split(",", 1)[1]
+    info = _to_info(row)
+    assert (info.added_at, info.labels, info.name) == (1600000000, ["Linux ISOs"], "ABC.meta")
+    row[21] = 1  # the kept name is shown only while the metadata is missing
+    assert _to_info(row).name == HOSTILE_NAME
+    row[23] = ""  # added elsewhere, without our name
+    assert _to_info(row).name == "ABC.meta"
+
+
+def test_kept_name_commands_carry_only_letters_digits_and_escapes():
+    command = _name_command(HOSTILE_NAME)
+    assert re.fullmatch(r"d\.custom\.set=tdname,[A-Za-z0-9_%]+", command)
+    assert _is_name_command(command)
+    assert _is_name_command(_name_command("x" * 10_000))  # capped
+    assert unquote(_name_command("é" * 300).split(",", 1)[1]) == "é" * 255
 
 
 # -- start, stop, files ---------------------------------------------------------------------
@@ -292,21 +441,21 @@ def test_start_and_stop(client, rtorrent_clean):
     target = torrent.info_hash.upper()
     assert client.get_torrent(torrent.info_hash).state == "stopped"
 
-    client.start(torrent.info_hash)
+    assert client.start([torrent.info_hash]) == {}
     wait_state(client, torrent.info_hash, "downloading")
     assert rtorrent_clean.rpc("d.is_active", target) == 1
 
-    client.stop(torrent.info_hash)
+    assert client.stop([torrent.info_hash]) == {}
     assert client.get_torrent(torrent.info_hash).state == "stopped"
     assert rtorrent_clean.rpc("d.state", target) == 0
     assert rtorrent_clean.rpc("d.is_open", target) == 0  # closed too
 
     # Paused elsewhere (state 1, inactive): reads as stopped, and start resumes it.
-    client.start(torrent.info_hash)
+    assert client.start([torrent.info_hash]) == {}
     wait_state(client, torrent.info_hash, "downloading")
     rtorrent_clean.rpc("d.pause", target)
     assert client.get_torrent(torrent.info_hash).state == "stopped"
-    client.start(torrent.info_hash)
+    assert client.start([torrent.info_hash]) == {}
     wait_state(client, torrent.info_hash, "downloading")
     assert rtorrent_clean.rpc("d.is_active", target) == 1
 
@@ -348,7 +497,7 @@ def test_erase_keeps_data(client, rtorrent_clean):
     client.add_torrent(torrent.data)
     data = rtorrent_clean.download_dir / "td-keep.bin"
     data.write_bytes(b"payload")
-    client.erase(torrent.info_hash)
+    assert client.erase([torrent.info_hash]) == {}
     assert torrent.info_hash not in rtorrent_clean.hashes()
     assert data.read_bytes() == b"payload"
     data.unlink()
@@ -373,7 +522,7 @@ def test_erase_with_data_deletes_only_the_torrents_data(
         data.write_bytes(b"payload")
     rtorrent_client.add_torrent(torrent.data, start=multi_file)
 
-    rtorrent_client.erase(torrent.info_hash, delete_data=True)
+    assert rtorrent_client.erase([torrent.info_hash], delete_data=True) == {}
 
     assert torrent.info_hash not in rtorrent_clean.hashes()
     assert not data.exists()
@@ -381,43 +530,51 @@ def test_erase_with_data_deletes_only_the_torrents_data(
     sibling.unlink()
 
 
-def test_erase_with_data_refuses_the_download_dir(rtorrent_client, rtorrent_clean):
-    # A multi-file torrent whose directory is the default download dir itself.
-    torrent = make_torrent("td-flat", files=[("a.bin", 100), ("b.bin", 100)])
-    rtorrent_client.add_torrent(torrent.data, start=False)
-    target = torrent.info_hash.upper()
-    rtorrent_clean.rpc("d.directory_base.set", target, str(rtorrent_clean.download_dir))
-    marker = rtorrent_clean.download_dir / "td-marker.txt"
-    marker.write_text("x")
-    with pytest.raises(ProtocolError, match=r"rt-scgi: refused to delete .*torrent kept"):
-        rtorrent_client.erase(torrent.info_hash, delete_data=True)
-    assert torrent.info_hash in rtorrent_clean.hashes()
-    assert marker.exists()
-    marker.unlink()
-
-
 # -- errors ---------------------------------------------------------------------------------
 
 
-def test_unknown_hash_is_not_found_everywhere(client):
+def test_unknown_hash_is_not_found_everywhere(client, rtorrent_clean):
     unknown = random_info_hash()
-    actions = [
-        lambda: client.start(unknown),
-        lambda: client.stop(unknown),
-        lambda: client.erase(unknown),
-        lambda: client.erase(unknown, delete_data=True),
-        lambda: client.get_torrent(unknown),
-        lambda: client.get_torrent(unknown, files=True),
+    present = make_torrent("td-present.bin")
+    client.add_torrent(present.data, start=False)
+    expected = f"{client.name}: no torrent with info hash {unknown} on this server"
+    verbs = [
+        client.start,
+        client.stop,
+        client.recheck,
+        client.reannounce,
+        client.erase,
+        lambda hashes: client.erase(hashes, delete_data=True),
     ]
-    for action in actions:
+    for verb in verbs:
+        failures = verb([unknown, "../../etc"])
+        assert sorted(failures) == sorted([unknown, "../../etc"])
+        assert isinstance(failures[unknown], TorrentNotFound)
+        assert str(failures[unknown]) == expected
+        assert "not a 40-hex-digit hash" in str(failures["../../etc"])
+    for lookup in (lambda: client.get_torrent(unknown), lambda: client.get_torrent(unknown, True)):
         with pytest.raises(TorrentNotFound) as caught:
-            action()
-        assert (
-            str(caught.value)
-            == f"{client.name}: no torrent with info hash {unknown} on this server"
-        )
-    with pytest.raises(TorrentNotFound, match="not a 40-hex-digit hash"):
-        client.start("../../etc")
+            lookup()
+        assert str(caught.value) == expected
+    assert present.info_hash in rtorrent_clean.hashes()  # nothing else was touched
+
+
+def test_verbs_act_on_many_torrents_in_one_call_and_report_each_failure(client, rtorrent_clean):
+    torrents = [make_torrent(f"td-many-{i}.bin") for i in range(3)]
+    for torrent in torrents:
+        client.add_torrent(torrent.data, start=False)
+    hashes = [t.info_hash for t in torrents]
+    unknown = random_info_hash()
+
+    assert client.start([*hashes, unknown]).keys() == {unknown}
+    for info_hash in hashes:
+        wait_state(client, info_hash, "downloading")
+    assert client.stop(hashes) == {}
+    assert [rtorrent_clean.rpc("d.state", h.upper()) for h in hashes] == [0, 0, 0]
+    assert client.reannounce(hashes) == {}
+    assert client.recheck(hashes[:1]) == {}
+    assert client.erase([hashes[0], unknown, hashes[1]]).keys() == {unknown}
+    assert rtorrent_clean.hashes() & set(hashes) == {hashes[2]}
 
 
 def test_wrong_password_is_an_auth_error(rtorrent_http):
@@ -538,7 +695,7 @@ def test_faults_map_to_not_found_or_protocol_error():
         with pytest.raises(
             TorrentNotFound, match=f"^rt-fault: no torrent with info hash {info_hash}"
         ):
-            client.start(info_hash)
+            client.get_torrent(info_hash)
     with garbage_reply(scgi_head + _fault(-506, "Method 'x' not defined")) as port:
         client = RTorrentClient("127.0.0.1", port, timeout=2, name="rt-fault")
         with pytest.raises(ProtocolError, match=r"^rt-fault: rTorrent fault -506 .*not defined"):
@@ -551,6 +708,7 @@ def test_faults_map_to_not_found_or_protocol_error():
         ("execute.nothrow", ("", "sh", "-c", "touch /tmp/td-pwned")),
         ("execute.throw", ("", "sh", "-c", "touch /tmp/td-pwned")),
         ("execute.throw", ("", "rm", "-rf", "--", "/")),
+        ("execute.nothrow", ("", "rm", "-rf", "--", "/data/x")),
         ("execute.throw", ("", "rm", "-rf", "--", "relative/path")),
         ("execute.throw", ("", "rm", "-rf", "--", "/data/../etc")),
         ("d.multicall2", ("", "main", "d.hash=", "d.erase=")),
@@ -559,7 +717,29 @@ def test_faults_map_to_not_found_or_protocol_error():
         ("load.start", ("", "http://x/t.torrent", "execute=rm,-rf,/")),
         ("system.multicall", ([{"methodName": "execute", "params": ["", "id"]}],)),
         ("system.multicall", ([{"methodName": "system.multicall", "params": [[]]}],)),
-        ("d.custom1.set", ("ABC", "label")),
+        ("d.directory_base.set", ("ABC", "/")),
+        ("d.custom2.set", ("ABC", "x")),
+        # A magnet's kept name: only the percent-encoded shape passes.
+        *[
+            ("load.start", ("", "magnet:?xt=urn:btih:" + "a" * 40, command))
+            for command in (
+                "d.custom.set=tdname,$execute=id",
+                "d.custom.set=tdname,a;execute=id",
+                'd.custom.set=tdname,"a,b"',
+                "d.custom.set=tdname,a b",
+                "d.custom.set=tdname,a\\,b",
+                "d.custom.set=tdname,abc\n",
+                "d.custom.set=tdname,%0a",  # lower-case hex: not what we write
+                "d.custom.set=tdname,%2",
+                "d.custom.set=tdname,%%41",
+                "d.custom.set=tdname,{execute=id}",
+                "d.custom.set=tdname," + "%41" * 1021,  # longer than a kept name can be
+                "d.custom.set=addtime,%41",  # escapes for our name's key only
+                "d.custom.set=tdname,%41,execute=id",
+                "d.custom1.set=%41",
+                "d.custom.set=TDNAME,%41",
+            )
+        ],
     ],
 )
 def test_methods_outside_the_allowlist_are_never_sent(method, params):

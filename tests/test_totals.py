@@ -13,11 +13,12 @@ from torrentdesk.ui.details import RecentSpeeds
 from torrentdesk.ui.format import row_state, speed_axis, totals_texts
 
 
-def test_the_shown_state_puts_stale_before_error_before_the_state() -> None:
+def test_the_shown_state_is_stale_while_the_server_is_down_else_the_state() -> None:
     row = make_row("a", 1, "seeding")
     assert (shown_state(row), row_state(row)) == ("seeding", "Seeding")
-    assert row_state(row | {"error": "No data found"}) == "Error"
+    assert row_state(row | {"error": "No data found"}) == "Seeding"  # a marker, not a state
     assert row_state(row | {"error": "No data found", "stale": True}) == "Stale"
+    assert row_state(make_row("a", 2, "metadata")) == "Metadata"
 
 
 @pytest.mark.parametrize(
@@ -25,8 +26,8 @@ def test_the_shown_state_puts_stale_before_error_before_the_state() -> None:
     [
         (RowFilter(), [1, 2, 3, 4, 5]),
         (RowFilter(server="b"), [4, 5]),
-        (RowFilter(state="active"), [1, 2]),  # downloading or seeding, whatever the speed
-        (RowFilter(state="seeding"), [2]),  # not the errored seed nor the stale one
+        (RowFilter(state="active"), [1, 2, 4]),  # downloading or seeding, whatever the speed
+        (RowFilter(state="seeding"), [2, 4]),  # the errored seed too, not the stale one
         (RowFilter(state="error"), [4, 5]),  # errors and stale
         (RowFilter(state="complete"), [2, 4]),
         (RowFilter(words=search_words("TORRENT 1")), [1]),
@@ -40,7 +41,7 @@ def test_a_filter_keeps_the_rows_the_table_shows(row_filter, kept) -> None:
     rows = [
         make_row("a", 1, "downloading"),
         make_row("a", 2, "seeding"),
-        make_row("a", 3, "stopped", label="linux"),
+        make_row("a", 3, "stopped", labels=["linux", "iso"]),
         make_row("b", 4, "seeding", error="No data found"),
         make_row("b", 5, "downloading", stale=True),
     ]

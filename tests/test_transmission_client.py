@@ -47,7 +47,7 @@ from torrentdesk.torrent_input import InvalidTorrentInput
 pytestmark = pytest.mark.daemon
 
 NAME = "test-transmission"  # the client's server name, expected in every error message
-STATES = {"downloading", "seeding", "stopped", "checking", "queued"}
+STATES = {"downloading", "seeding", "stopped", "checking", "queued", "metadata"}
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -76,6 +76,17 @@ def settled(client: TransmissionClient, info_hash: str, *states: str) -> Torrent
         timeout=10,
         message=f"torrent {info_hash} in state {states}",
     )
+
+
+def seeding(
+    client: TransmissionClient, daemon: TransmissionDaemon, name: str
+) -> tuple[str, TorrentInfo]:
+    """A started torrent whose one file (x.bin) is all there: its hash, once seeding."""
+    data, info_hash = make_real_torrent(
+        daemon.download_dir, name, [("x.bin", PIECE_LENGTH + 7, True)]
+    )
+    client.add_torrent(data, start=True)
+    return info_hash, settled(client, info_hash, "seeding")
 
 
 def client_for(port: int, **kwargs) -> TransmissionClient:
@@ -185,31 +196,54 @@ def test_list_normalizes_every_field(
     assert (info.peers, info.seeds) == (0, 0)
     assert isinstance(info.added_at, int) and before - 2 <= info.added_at <= time.time() + 2
     assert info.download_dir == str(transmission_daemon.download_dir)
-    assert info.label is None
-    assert info.error is None
+    assert info.labels == []
+    assert info.error is None and info.warning is None
     assert info.files is None
 
 
-def test_label_is_the_first_label(
+def test_labels_are_read_in_order(
     transmission_client: TransmissionClient, raw: transmission_rpc.Client
 ) -> None:
     torrent = make_torrent("labelled")
     transmission_client.add_torrent(torrent.data, start=False)
     raw.change_torrent(torrent.info_hash, labels=["tv", "hd"])
-    assert transmission_client.get_torrent(torrent.info_hash).label == "tv"
+    assert transmission_client.get_torrent(torrent.info_hash).labels == ["tv", "hd"]
 
 
-def test_tracker_error_is_reported(transmission_client: TransmissionClient) -> None:
+def test_tracker_error_is_a_warning(transmission_client: TransmissionClient) -> None:
+    # Transmission's error 2 (the tracker refused the announce): the torrent itself is fine.
     reply = bencodepy.encode({b"failure reason": b"torrent not registered"})
     with http_files({"/announce": (200, reply)}) as base:
         torrent = make_torrent("rejected", tracker=f"{base}/announce")
         transmission_client.add_torrent(torrent.data, start=True)
         info = wait_until(
-            lambda: transmission_client.get_torrent(torrent.info_hash).error,
+            lambda: (t := transmission_client.get_torrent(torrent.info_hash)).warning and t,
             timeout=15,
             message="tracker error reported",
         )
-    assert "torrent not registered" in info
+    assert "torrent not registered" in info.warning
+    assert (info.error, info.state) == (None, "downloading")
+    [listed] = transmission_client.list_torrents()  # the table path reads it the same
+    assert (listed.error, listed.warning) == (None, info.warning)
+
+
+def test_missing_data_is_the_torrents_error(
+    transmission_client: TransmissionClient,
+    transmission_daemon: TransmissionDaemon,
+    raw: transmission_rpc.Client,
+) -> None:
+    # Transmission's error 3 (local): a complete torrent whose data disappeared.
+    info_hash, _ = seeding(transmission_client, transmission_daemon, "vanishing")
+    raw.stop_torrent(info_hash)
+    settled(transmission_client, info_hash, "stopped")
+    (transmission_daemon.download_dir / "vanishing" / "x.bin").unlink()
+    raw.start_torrent(info_hash)
+    info = wait_until(
+        lambda: (t := transmission_client.get_torrent(info_hash)).error and t,
+        message="local error reported",
+    )
+    assert "No data found" in info.error
+    assert info.warning is None
 
 
 def test_get_one_by_hash(transmission_client: TransmissionClient) -> None:
@@ -227,24 +261,30 @@ def test_start_and_stop(transmission_client: TransmissionClient) -> None:
     torrent = make_torrent("toggled")
     transmission_client.add_torrent(torrent.data, start=False)
     settled(transmission_client, torrent.info_hash, "stopped")
-    transmission_client.start(torrent.info_hash)
+    assert transmission_client.start([torrent.info_hash]) == {}
     settled(transmission_client, torrent.info_hash, "downloading")
-    transmission_client.stop(torrent.info_hash)
+    assert transmission_client.stop([torrent.info_hash]) == {}
     assert settled(transmission_client, torrent.info_hash, "stopped").state == "stopped"
 
 
 def test_add_magnet_hex_and_base32(transmission_client: TransmissionClient) -> None:
     hex_hash, b32_hash = random_info_hash(), random_info_hash()
     b32 = base64.b32encode(bytes.fromhex(b32_hash)).decode()
-    added = transmission_client.add_magnet(magnet_for(hex_hash.upper(), "hexname"), start=False)
-    assert added == AddedTorrent(hex_hash, "hexname")
+    uri = magnet_for(hex_hash.upper(), "hex name") + "%2B1"  # dn=hex+name%2B1
+    added = transmission_client.add_magnet(uri, start=False)
+    assert added == AddedTorrent(hex_hash, "hex name+1")
     added = transmission_client.add_magnet(f"magnet:?xt=urn:btih:{b32}&dn=b32name", start=True)
     assert added == AddedTorrent(b32_hash, "b32name")
+    settled(transmission_client, hex_hash, "stopped")  # "queued" for a moment, at times
+    settled(transmission_client, b32_hash, "metadata")
     by_hash = {t.info_hash: t for t in transmission_client.list_torrents()}
     assert set(by_hash) == {hex_hash, b32_hash}
     assert by_hash[hex_hash].state == "stopped"
-    assert by_hash[b32_hash].state == "downloading"  # fetching metadata
-    assert by_hash[b32_hash].size == 0 and by_hash[b32_hash].progress == 0.0
+    assert by_hash[hex_hash].size is None  # no metadata: size unknown
+    assert by_hash[hex_hash].name == "hex name+1"  # the dn, its + a space as we read it
+    assert by_hash[b32_hash].state == "metadata"  # started, fetching its metadata
+    assert by_hash[b32_hash].name == "b32name"
+    assert by_hash[b32_hash].size is None and by_hash[b32_hash].progress == 0.0
 
 
 def test_add_torrent_url(transmission_client: TransmissionClient) -> None:
@@ -313,7 +353,7 @@ def test_erase_without_data_keeps_the_file(
     data_file.write_bytes(b"x" * torrent.size)
     transmission_client.add_torrent(torrent.data, start=False)
     settled(transmission_client, torrent.info_hash, "stopped")
-    transmission_client.erase(torrent.info_hash)
+    assert transmission_client.erase([torrent.info_hash]) == {}
     assert transmission_client.list_torrents() == []
     assert data_file.read_bytes() == b"x" * torrent.size
 
@@ -326,7 +366,7 @@ def test_erase_with_data_deletes_the_file(
     data_file.write_bytes(b"x" * torrent.size)
     transmission_client.add_torrent(torrent.data, start=False)
     settled(transmission_client, torrent.info_hash, "stopped")
-    transmission_client.erase(torrent.info_hash, delete_data=True)
+    assert transmission_client.erase([torrent.info_hash], delete_data=True) == {}
     assert transmission_client.list_torrents() == []
     wait_until(lambda: not data_file.exists(), timeout=5, message="data file deleted")
 
@@ -372,11 +412,7 @@ def test_files_of_a_multi_file_torrent(
 def test_complete_data_is_seeding(
     transmission_client: TransmissionClient, transmission_daemon: TransmissionDaemon
 ) -> None:
-    data, info_hash = make_real_torrent(
-        transmission_daemon.download_dir, "complete", [("x.bin", PIECE_LENGTH + 7, True)]
-    )
-    transmission_client.add_torrent(data, start=True)
-    info = settled(transmission_client, info_hash, "seeding")
+    _, info = seeding(transmission_client, transmission_daemon, "complete")
     assert info.progress == 1.0
     assert info.size == info.downloaded == PIECE_LENGTH + 7
     assert info.eta is None
@@ -430,14 +466,15 @@ def test_status_codes_map_to_states(status: int, state: str) -> None:
         "downloadDir": "/d",
         "error": 3,
         "errorString": "No data found!",
+        "metadataPercentComplete": 1,
         "id": 7,
     }  # no "labels": daemons before RPC 16 do not send it
     assert set(row) == set(LIST_FIELDS) - {"labels"}
     info = _torrent_info(row, files=False)
     assert info.state == state
     assert info.info_hash == "ab" * 20
-    assert info.label is None
-    assert info.error == "No data found!"
+    assert info.labels == []
+    assert (info.error, info.warning) == ("No data found!", None)
     assert info.ratio == 2.0
     assert info.eta == (60 if state == "downloading" else None)
 
@@ -452,17 +489,72 @@ def test_unknown_sentinels_become_neutral_values() -> None:
         "eta": -2,
         "labels": [],
         "errorString": "",
-        "error": 1,
+        "error": 3,
+        "metadataPercentComplete": 1,
     }
     info = _torrent_info(row, files=False)
-    assert (info.ratio, info.eta, info.label) == (0.0, None, None)
-    assert info.error == "error code 1"  # an error without text still shows
+    assert (info.ratio, info.eta, info.labels) == (0.0, None, [])
+    assert (info.error, info.warning) == ("error code 3", None)  # no text still shows
+
+
+@pytest.mark.parametrize(
+    ("code", "text", "error", "warning"),
+    [
+        (0, "", None, None),
+        (1, "Tracker gave a warning: slow down", None, "Tracker gave a warning: slow down"),
+        (2, "torrent not registered", None, "torrent not registered"),
+        (1, "", None, "tracker warning"),
+        (2, "", None, "tracker error"),
+        (3, "No data found!", "No data found!", None),
+        (9, "", "error code 9", None),
+    ],
+)
+def test_tracker_problems_are_warnings_local_ones_errors(code, text, error, warning) -> None:
+    row = dict.fromkeys(LIST_FIELDS, 0) | {
+        "hashString": "ef" * 20,
+        "name": "n",
+        "downloadDir": "/d",
+        "status": 4,
+        "labels": [],
+        "errorString": text,
+        "error": code,
+        "metadataPercentComplete": 1,
+    }
+    info = _torrent_info(row, files=False)
+    assert (info.error, info.warning, info.state) == (error, warning, "downloading")
+    [from_table], _ = transmission_module._table_infos([list(LIST_FIELDS), list(row.values())])
+    assert from_table == info
+
+
+@pytest.mark.parametrize(
+    ("status", "metadata", "state", "size"),
+    [
+        (4, 0.0, "metadata", None),
+        (4, 0.5, "metadata", None),
+        (0, 0.0, "stopped", None),  # a stopped magnet is not fetching anything
+        (3, 0.0, "queued", None),
+        (4, 1, "downloading", 100),
+    ],
+)
+def test_missing_metadata(status, metadata, state, size) -> None:
+    row = dict.fromkeys(LIST_FIELDS, 0) | {
+        "hashString": "12" * 20,
+        "name": "magnet dn",
+        "downloadDir": "/d",
+        "status": status,
+        "labels": [],
+        "errorString": "",
+        "sizeWhenDone": 100 if metadata == 1 else 0,
+        "metadataPercentComplete": metadata,
+    }
+    info = _torrent_info(row, files=False)
+    assert (info.state, info.size, info.name) == (state, size, "magnet dn")
 
 
 # -- not found --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("action", ["start", "stop", "erase", "get_torrent", "list_torrents"])
+@pytest.mark.parametrize("action", ["get_torrent", "list_torrents"])
 def test_unknown_hash_is_not_found(transmission_client: TransmissionClient, action: str) -> None:
     present = make_torrent("present")
     transmission_client.add_torrent(present.data, start=False)
@@ -476,6 +568,27 @@ def test_unknown_hash_is_not_found(transmission_client: TransmissionClient, acti
         method("not-a-hash") if action != "list_torrents" else method(info_hash="zz")
     # Nothing else was touched.
     assert [t.info_hash for t in transmission_client.list_torrents()] == [present.info_hash]
+
+
+@pytest.mark.parametrize("verb", ["start", "stop", "recheck", "reannounce", "erase"])
+def test_verbs_report_each_unknown_hash_and_act_on_the_rest(
+    transmission_client: TransmissionClient, verb: str
+) -> None:
+    present, other = make_torrent("present"), make_torrent("other")
+    for torrent in (present, other):
+        transmission_client.add_torrent(torrent.data, start=False)
+    missing = random_info_hash()
+
+    failures = getattr(transmission_client, verb)([missing, present.info_hash, "not-a-hash"])
+
+    assert failures.keys() == {missing, "not-a-hash"}
+    assert isinstance(failures[missing], TorrentNotFound)
+    assert_names_server(failures[missing])
+    assert str(failures[missing]).endswith(f"no torrent with info hash {missing} on this server")
+    assert "40 hex characters" in str(failures["not-a-hash"])
+    hashes = {t.info_hash for t in transmission_client.list_torrents()}
+    kept = {other.info_hash} if verb == "erase" else {present.info_hash, other.info_hash}
+    assert hashes == kept
 
 
 # -- faults -----------------------------------------------------------------------------------
@@ -579,7 +692,7 @@ def test_list_active_reports_changes_and_removals_after_a_full_listing(
         kept.info_hash,
         dropped.info_hash,
     }
-    transmission_client.erase(dropped.info_hash)
+    assert transmission_client.erase([dropped.info_hash]) == {}
     changed, removed = transmission_client.list_active()
     assert removed == [dropped.info_hash]
     assert dropped.info_hash not in {t.info_hash for t in changed}
@@ -635,7 +748,7 @@ def test_table_listing_maps_every_field_like_the_library(
         rejected = make_torrent("rejected", tracker=f"{base}/announce")
         transmission_client.add_torrent(rejected.data, start=True)
         wait_until(
-            lambda: transmission_client.get_torrent(rejected.info_hash).error,
+            lambda: transmission_client.get_torrent(rejected.info_hash).warning,
             timeout=15,
             message="tracker error reported",
         )
@@ -659,12 +772,13 @@ def test_table_listing_maps_every_field_like_the_library(
     )  # Transmission 3.00 writes astral characters as a broken 4-digit escape; both paths agree
     assert by_hash[running.info_hash].name == 'q"uo\\ted running'
     assert by_hash[running.info_hash].state == "downloading"
-    assert by_hash[labelled.info_hash].label == "tv"
-    assert by_hash[magnet_hash].name == "magnet-only" and by_hash[magnet_hash].size == 0
+    assert by_hash[labelled.info_hash].labels == ["tv", "hd"]
+    assert by_hash[magnet_hash].name == "magnet-only" and by_hash[magnet_hash].size is None
     assert by_hash[partial_hash].downloaded == 2 * PIECE_LENGTH
     assert by_hash[partial_hash].progress == pytest.approx(2 / 3, abs=1e-3)  # 4 decimals
     assert by_hash[complete_hash].state == "seeding" and by_hash[complete_hash].progress == 1.0
-    assert "torrent not registered" in (by_hash[rejected.info_hash].error or "")
+    assert "torrent not registered" in (by_hash[rejected.info_hash].warning or "")
+    assert by_hash[rejected.info_hash].error is None
     assert all(isinstance(t.added_at, int) and t.added_at > 0 for t in listed)
 
     # The recently-active delta goes through the table too, with the same mapping.
@@ -706,6 +820,7 @@ def test_table_and_library_paths_agree_on_every_row_shape() -> None:
                 "labels": [[], ["tv"], ["tv", "hd"]][i % 3],
                 "error": [0, 1, 2, 3][i % 4],
                 "errorString": ["", "Tracker gave an error", "", "No data found!"][i % 4],
+                "metadataPercentComplete": 0.5 if i == 8 else 1,
             }
         )
     expected = [_torrent_info(row, files=False) for row in rows]
@@ -807,6 +922,7 @@ def _fake_torrent(i: int, **fields: Any) -> dict[str, Any]:
         "labels": ["l"],
         "error": 0,
         "errorString": "",
+        "metadataPercentComplete": 1,
     } | fields
 
 
@@ -1082,7 +1198,7 @@ def test_list_active_wants_a_full_list_after_an_unseen_restart(
     known = transmission_client._hash_by_id
     (id_a, hash_a), (id_b, hash_b) = known.items()
     known.update({id_a: hash_b, id_b: hash_a})
-    transmission_client.start(first.info_hash)  # makes it "recently active"
+    transmission_client.start([first.info_hash])  # makes it "recently active"
     assert transmission_client.list_active() is None
     assert transmission_client.list_active() is None  # until a full listing maps ids again
     transmission_client.list_torrents()

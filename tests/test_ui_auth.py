@@ -7,15 +7,15 @@ from tests.ui_fixtures import PASSWORD, sign_in
 from torrentdesk.services.auth import MAX_FAILURES
 
 
-async def test_pages_need_a_session_and_docs_are_401(ui_app, user: User) -> None:
+async def test_pages_need_a_session_and_the_schema_is_401(ui_app, user: User) -> None:
     client = user.http_client
-    page = await client.get("/", follow_redirects=False)
-    assert page.status_code in (302, 307)
-    assert page.headers["location"] == "/login?redirect_to=%2F"
-    for path in ("/docs", "/redoc", "/openapi.json"):
-        response = await client.get(path)
-        assert response.status_code == 401, path
-        assert response.json() == {"detail": "sign in first"}
+    for path in ("/", "/docs"):  # the API docs are pages too (tests/test_api_docs.py)
+        page = await client.get(path, follow_redirects=False)
+        assert page.status_code in (302, 307)
+        assert page.headers["location"] == f"/login?redirect_to=%2F{path[1:]}"
+    response = await client.get("/openapi.json")
+    assert response.status_code == 401
+    assert response.json() == {"detail": "sign in first"}
     assert (await client.get("/health")).json()["status"] == "ok"
     # The API keeps its own bearer-token auth (and its own message).
     api = await client.get("/servers")
@@ -87,7 +87,7 @@ async def test_log_out_clears_the_session(ui_app, user: User) -> None:
     await user.should_see(marker="login-submit", retries=20)
     page = await user.http_client.get("/", follow_redirects=False)
     assert page.headers["location"].startswith("/login")
-    assert (await user.http_client.get("/docs")).status_code == 401
+    assert (await user.http_client.get("/openapi.json")).status_code == 401
 
 
 async def test_a_password_change_or_deleting_the_user_ends_web_sessions(ui_app, user: User) -> None:
@@ -96,7 +96,7 @@ async def test_a_password_change_or_deleting_the_user_ends_web_sessions(ui_app, 
     ui_app.services.users.set_password("alice", "a-new-password-1")
     await user.open("/")
     await user.should_see(marker="login-submit", retries=20)
-    assert (await user.http_client.get("/docs")).status_code == 401
+    assert (await user.http_client.get("/openapi.json")).status_code == 401
 
     await sign_in(user, password="a-new-password-1")
     ui_app.services.users.delete("alice")

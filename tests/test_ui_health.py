@@ -20,8 +20,6 @@ from tests.torrent_factory import PIECE_LENGTH, make_torrent
 from tests.ui_fixtures import element, eventually, make_row, sign_in, the_grid
 from torrentdesk.services.live import ServerState, TorrentChanges
 from torrentdesk.ui.details import DETAILS_OPEN_KEY
-from torrentdesk.ui.format import STATE_LABELS
-from torrentdesk.ui.torrent_grid import COLUMNS
 
 
 class PageNotify(UserNotify):
@@ -114,9 +112,7 @@ async def test_active_counts_what_the_rows_call_downloading_or_seeding_and_filte
     # Idle torrents (0 B/s) that the table calls Downloading and Seeding are active.
     await eventually(lambda: header(user) == ("3 torrents", "2 active", "↓ 0 B/s", "↑ 0 B/s"))
 
-    # One spelling of a state and one date format in the table and the details.
-    [state_column] = [c for c in COLUMNS if c["field"] == "state"]
-    assert state_column["cellRendererParams"] == {"labels": STATE_LABELS}
+    # One date format in the table and the details (states: tests/test_ui_format.py).
     await select(user, f"{tr}:{seeding_hash}")
     await eventually(lambda: element(user, "detail-state").text == "Seeding")
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", element(user, "detail-added_at").text)
@@ -181,12 +177,12 @@ async def test_totals_of_the_shown_rows_beside_all_and_the_overlay_only_when_fil
         user_id, TorrentChanges(added=rows, servers=[server_state("a"), server_state("b")])
     )
     await eventually(lambda: header(user)[0] == "5 torrents")
-    assert header(user) == ("5 torrents", "3 active", "↓ 1000 KiB/s", "↑ 2.11 KiB/s")
+    assert header(user) == ("5 torrents", "4 active", "↓ 1000 KiB/s", "↑ 2.11 KiB/s")
 
     element(user, "filter-server").value = "a"
     assert header(user) == (
         "3 of 5 torrents",
-        "2 of 3 active",
+        "2 of 4 active",
         "↓ 1000 KiB/s of 1000 KiB/s",
         "↑ 2.01 KiB/s of 2.11 KiB/s",
     )
@@ -201,14 +197,15 @@ async def test_totals_of_the_shown_rows_beside_all_and_the_overlay_only_when_fil
     await eventually(lambda: header(user)[0] == "3 of 4 torrents")
     assert header(user) == (
         "3 of 4 torrents",
-        "1 of 1 active",
+        "1 of 2 active",
         "↓ 0 B/s of 0 B/s",
         "↑ 2.00 KiB/s of 2.01 KiB/s",
     )
-    # The errored torrent shows (and filters as) Error, not Seeding: not active.
+    # A torrent with an error keeps its state (the error is a marker beside its name): still
+    # active, and kept by "Errors & stale".
     element(user, "filter-server").value = "all"
     element(user, "filter-state").value = "error"
-    assert header(user)[:2] == ("1 of 4 torrents", "0 of 1 active")
+    assert header(user)[:2] == ("1 of 4 torrents", "1 of 2 active")
 
 
 async def test_details_fold_away_for_good_and_the_speed_tab_shows_the_torrent_recent_speed(

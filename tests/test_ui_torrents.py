@@ -10,10 +10,10 @@ import transmission_rpc
 from nicegui import ui
 from nicegui.testing import User
 
-from tests.api_fixtures import transmission_fields
+from tests.api_fixtures import rtorrent_scgi_fields, transmission_fields
 from tests.daemons.transmission import running_transmission
 from tests.test_transmission_client import make_real_torrent
-from tests.torrent_factory import PIECE_LENGTH, make_torrent
+from tests.torrent_factory import PIECE_LENGTH, magnet_for, make_torrent, random_info_hash
 from tests.ui_fixtures import element, eventually, sign_in, the_grid
 
 pytestmark = pytest.mark.daemon
@@ -206,7 +206,8 @@ async def test_unreachable_server_keeps_stale_rows_and_its_chip_says_why(
         # The details say the same, in the same spelling as the table.
         await select(user, row_id)
         state = await eventually(lambda: element(user, "detail-state").text)
-        assert state == "Stale — server unreachable; last known: Stopped"
+        last = ui_app.spy.rows(the_grid(user))[row_id]["state"]  # stopped, or still checking
+        assert state == f"Stale — server unreachable; last known: {last.capitalize()}"
 
         # Back: the rows turn live again, and the chip green.
         doomed.restart()
@@ -219,4 +220,64 @@ async def test_unreachable_server_keeps_stale_rows_and_its_chip_says_why(
         )
         await eventually(lambda: "td-dot--connected" in element(user, "chip-dot-doomed").classes)
         assert not user._gather_elements(marker="chip-error-doomed")
-        assert element(user, "detail-state").text == "Stopped"
+        await eventually(lambda: element(user, "detail-state").text == "Stopped")
+
+
+async def test_tracker_warning_is_a_warning_and_states_agree(
+    ui_app, rtorrent_clean, user: User
+) -> None:
+    # rTorrent with a tracker that refuses connections: the row keeps its state, carries the
+    # tracker's message as `warning` (the name cell's warning marker), never as `error`.
+    user_id = ui_app.add_user("alice")
+    rt = ui_app.add_server(user_id, **rtorrent_scgi_fields(rtorrent_clean, name="rt-box"))
+    services = ui_app.services
+    running = make_torrent("warned running")
+    await services.torrents.upload(user_id, rt, running.data, start=True)
+    magnet_hash = random_info_hash()
+    uri = magnet_for(magnet_hash, "fetching metadata") + "&tr=http%3A%2F%2F127.0.0.1%3A9%2Fa"
+    await services.torrents.add(user_id, rt, uri, start=True)
+    await sign_in(user)
+    row_id, magnet_id = f"{rt}:{running.info_hash}", f"{rt}:{magnet_hash}"
+
+    def warned(row_id: str) -> dict | None:
+        row = ui_app.spy.rows(the_grid(user)).get(row_id)
+        return row if row and row["warning"] else None
+
+    row = await eventually(lambda: warned(row_id), message="the tracker warning in the row")
+    assert (row["state"], row["warning"], row["error"]) == (
+        "downloading",
+        "Tracker: [Couldn't connect to server]",
+        None,
+    )
+    magnet = await eventually(lambda: warned(magnet_id), message="the magnet's row")
+    assert (magnet["name"], magnet["state"], magnet["size"], magnet["error"]) == (
+        "fetching metadata",
+        "metadata",
+        None,
+        None,
+    )
+    # Both are active: the header counts what the rows call active, as the filter does.
+    await eventually(lambda: element(user, "total-active").text == "2 active")
+    assert element(user, "filter-state").options["metadata"] == "Metadata"
+
+    # The details show the state as the table spells it, the warning apart from the error.
+    await select(user, row_id)
+    await eventually(lambda: element(user, "detail-name").text == "warned running")
+    assert element(user, "detail-state").text == "Downloading"
+    assert element(user, "detail-warning").text == "Tracker: [Couldn't connect to server]"
+    assert "td-warning-text" in element(user, "detail-warning").classes
+    assert element(user, "detail-error").text == "—"
+    assert "td-error-text" not in element(user, "detail-error").classes
+    await select(user, magnet_id)
+    await eventually(lambda: element(user, "detail-name").text == "fetching metadata")
+    assert element(user, "detail-state").text == "Metadata"
+    assert element(user, "detail-size").text == "unknown"
+
+    # Stopped, the tracker's old message stays a warning; the state follows.
+    await select(user, row_id)
+    user.find(marker="bulk-stop").click()
+    await eventually(lambda: ui_app.spy.rows(the_grid(user))[row_id]["state"] == "stopped")
+    row = ui_app.spy.rows(the_grid(user))[row_id]
+    assert (row["warning"], row["error"]) == ("Tracker: [Couldn't connect to server]", None)
+    await eventually(lambda: element(user, "detail-state").text == "Stopped")
+    await eventually(lambda: element(user, "total-active").text == "1 active")

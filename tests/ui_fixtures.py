@@ -188,6 +188,8 @@ def make_row(server: str, n: int, state: str = "stopped", **fields) -> dict:
         "added_at": 1_700_000_000 + n,
         "download_dir": "/srv",
         "label": None,
+        "labels": [],
         "error": None,
+        "warning": None,
         **fields,
     }

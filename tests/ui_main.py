@@ -9,4 +9,4 @@ from torrentdesk.app import mount
 
 assert current.services is not None, "list the ui_app fixture before `user`"
 mount(app, current.services)
-ui.run(storage_secret="torrentdesk ui tests", fastapi_docs=True, reload=False)
+ui.run(storage_secret="torrentdesk ui tests", reload=False)

@@ -89,7 +89,7 @@ def serve(
             show=open_browser and not native_window,
             reload=False,
             storage_secret=secrets.session_secret,
-            fastapi_docs=True,
+            # No `fastapi_docs`: the API serves its own docs, offline (api/docs.py).
             show_welcome_message=False,
             favicon=FAVICON,
             # Level 6 instead of Starlette's 9: half the CPU for a 10 000-row GET /torrents

@@ -16,7 +16,7 @@ DB_FILENAME = "torrentdesk.sqlite"
 
 @dataclass(frozen=True, slots=True)
 class TransmissionDefaults:
-    """Pre-fills the add-server form for Transmission."""
+    """Pre-fills the add-server form for a server type (Transmission's by default)."""
 
     host: str = "localhost"
     port: int = 9091
@@ -69,11 +69,16 @@ def sqlite_path(url: str) -> Path | None:
     return Path(url.removeprefix("sqlite:///")).expanduser().resolve()
 
 
-def transmission_defaults() -> TransmissionDefaults:
-    port = os.environ.get("TRANSMISSION_PORT", "")
+def server_defaults(prefix: str, port: int) -> TransmissionDefaults:
+    """PREFIX_HOST, PREFIX_PORT, PREFIX_USERNAME and PREFIX_PASSWORD from the environment."""
+    env_port = os.environ.get(f"{prefix}_PORT", "")
     return TransmissionDefaults(
-        host=os.environ.get("TRANSMISSION_HOST") or "localhost",
-        port=int(port) if port.isdigit() and 0 < int(port) < 65536 else 9091,
-        username=os.environ.get("TRANSMISSION_USERNAME") or None,
-        password=os.environ.get("TRANSMISSION_PASSWORD") or None,
+        host=os.environ.get(f"{prefix}_HOST") or "localhost",
+        port=int(env_port) if env_port.isdigit() and 0 < int(env_port) < 65536 else port,
+        username=os.environ.get(f"{prefix}_USERNAME") or None,
+        password=os.environ.get(f"{prefix}_PASSWORD") or None,
     )
+
+
+def transmission_defaults() -> TransmissionDefaults:
+    return server_defaults("TRANSMISSION", 9091)

@@ -40,7 +40,8 @@ XSS = "<img src=x onerror=alert(1)>"
 
 @pytest.fixture
 def app_url(tmp_path):
-    app = start_app(tmp_path / "data", port=free_port(), cwd=tmp_path)
+    # From the checkout's root: its own package is served (a worktree's, not the editable one).
+    app = start_app(tmp_path / "data", port=free_port(), cwd=ROOT)
     try:
         yield app.base, app.admin_password()
     finally:
@@ -165,8 +166,9 @@ def choose(driver, label: str, option: str, scope=None) -> None:
 
 
 def grid_rows(driver) -> dict[str, dict]:
-    """Info hash -> {name, server, state, stale (greyed), badge (STALE)} of the rows the grid
-    shows (rendered)."""
+    """Info hash -> {name, server, state, size, stale (greyed), badge (STALE), error, warning}
+    of the rows the grid shows (rendered; error and warning are the name cell's markers'
+    tooltips)."""
     return driver.execute_script("""
         const out = {};
         document.querySelectorAll('.ag-center-cols-container .ag-row').forEach(r => {
@@ -174,8 +176,10 @@ def grid_rows(driver) -> dict[str, dict]:
             out[r.getAttribute('row-id').split(':').pop()] = {
                 name: cell('name').textContent,
                 server: cell('server_name').textContent, state: cell('state').textContent,
-                stale: r.classList.contains('td-row-stale'),
+                size: cell('size').textContent, stale: r.classList.contains('td-row-stale'),
                 badge: Boolean(cell('name').querySelector('.td-badge-stale')),
+                error: cell('name').querySelector('.td-name-error')?.title ?? null,
+                warning: cell('name').querySelector('.td-name-warning')?.title ?? null,
             };
         });
         return out;
@@ -293,6 +297,16 @@ def test_the_whole_app_in_chromium(app_url, browser, transmission_clean, rtorren
         click_text(driver, "Add", scope=card, tag="span")
         rows = wait(driver, lambda d: len(grid_rows(d)) == 4 and grid_rows(d), 30)
         assert rows[magnet_hash]["server"] == "rt-box"
+        # The rTorrent magnet fetching its metadata: its dn, "Metadata", size unknown, and the
+        # refusing tracker as a warning marker (tooltip), not an error.
+        rows = wait(driver, lambda d: grid_rows(d)[magnet_hash]["warning"] and grid_rows(d), 20)
+        assert {k: rows[magnet_hash][k] for k in ("name", "state", "size", "error", "warning")} == {
+            "name": "via magnet",
+            "state": "Metadata",
+            "size": "unknown",
+            "error": None,
+            "warning": "Tracker: [Couldn't connect to server]",
+        }
         assert rows[via_file.info_hash]["server"] == "tr-box"
         assert rows[doomed_torrent.info_hash]["server"] == "doomed"
         # The XSS name is text: literally shown, no <img> in the grid, no alert.
@@ -318,6 +332,13 @@ def test_the_whole_app_in_chromium(app_url, browser, transmission_clean, rtorren
                 return true;
             """
             wait(driver, lambda d: d.execute_script(script, info_hash))
+
+        # The magnet's details: its state as the table spells it, the warning on its own line.
+        row_click(magnet_hash)
+        details = driver.find_element(By.CSS_SELECTOR, ".td-general")
+        wait(driver, lambda _: "Tracker: [Couldn't connect to server]" in details.text)
+        assert "Metadata" in details.text and "unknown" in details.text
+        shot(driver, "details-warning")
 
         row_click(via_file.info_hash)
         wait(driver, lambda d: "1 selected" in d.page_source)

@@ -6,12 +6,16 @@ from fastapi import FastAPI
 
 from ..services import Services
 from . import actions, auth, servers, torrents
+from .docs import install_docs
 from .errors import install_error_handlers
 
 
 def install_api(app: FastAPI, services: Services) -> None:
-    """Serve the API on `app` (NiceGUI's FastAPI app, or a bare one in tests)."""
+    """Serve the API and its docs on `app`: NiceGUI's FastAPI app, or in tests a bare one made
+    without FastAPI's own docs (`docs_url=None, redoc_url=None, openapi_url=None`)."""
     app.state.services = services
-    for module in (auth, servers, torrents, actions):
-        app.include_router(module.router)
+    routers = [module.router for module in (auth, servers, torrents, actions)]
+    for router in routers:
+        app.include_router(router)
+    install_docs(app, routers)
     install_error_handlers(app)

@@ -5,9 +5,16 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from ..clients import ClientError, DuplicateTorrent, TimeoutError, TorrentNotFound
 from ..services.auth import InvalidCredentials, TooManyAttempts
-from ..services.errors import AlreadyExists, InvalidInput, NotFound
+from ..services.errors import (
+    AlreadyExists,
+    ClientError,
+    DuplicateTorrent,
+    InvalidInput,
+    NotFound,
+    TimeoutError,
+    TorrentNotFound,
+)
 from ..services.servers import InvalidField
 from ..services.torrents import AmbiguousTorrent
 from ..torrent_input import InvalidTorrentInput

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from ..services import servers as rules
+from ..services.actions import MAX_TARGETS, check_download_dir, check_labels
+from ..services.errors import InvalidInput
+from ..services.servers import SERVER_TYPES
 from ..torrent_input import InvalidTorrentInput, parse_magnet, parse_torrent_url
 
 
@@ -15,7 +18,7 @@ def _rule(check, value, *args):
     """Run a service field check; its error becomes pydantic's, so 422 keeps FastAPI's format."""
     try:
         return check(value, *args)
-    except rules.InvalidField as exc:
+    except InvalidInput as exc:
         raise ValueError(str(exc)) from None
 
 
@@ -46,7 +49,7 @@ class _ServerFieldRules(BaseModel):
 
 class AddServerRequest(_ServerFieldRules):
     name: str
-    server_type: str = Field(description="rtorrent | transmission")
+    server_type: str = Field(description=" | ".join(SERVER_TYPES))
     host: str = Field(description="host name or address, no scheme or path")
     port: int
     username: str | None = None
@@ -86,6 +89,11 @@ class ServerResponse(BaseModel):
     status: Literal["connected", "error", "unknown"]
     error: str | None
     checked_at: datetime | None
+    capabilities: dict[str, Any] = Field(
+        description="what the server can do, from the version it reported at its last "
+        "successful connection (empty until then); keys are listed in the README"
+    )
+    color: str | None = Field(description="the server's colour (#rrggbb), kept for its life")
 
 
 class TestServerResponse(BaseModel):
@@ -127,10 +135,12 @@ class TorrentFileResponse(BaseModel):
 
 class TorrentResponse(BaseModel):
     info_hash: str
-    name: str
-    state: Literal["downloading", "seeding", "stopped", "checking", "queued"]
+    name: str = Field(description="a magnet still fetching its metadata shows its dn name")
+    state: Literal["downloading", "seeding", "stopped", "checking", "queued", "metadata"] = Field(
+        description="metadata: a magnet fetching its metadata; a paused torrent is stopped"
+    )
     progress: float
-    size: int
+    size: int | None = Field(description="bytes wanted; null while the metadata is missing")
     downloaded: int
     uploaded: int
     download_rate: int
@@ -141,8 +151,14 @@ class TorrentResponse(BaseModel):
     seeds: int
     added_at: int
     download_dir: str
-    label: str | None
-    error: str | None
+    labels: list[str]
+    label: str | None = Field(description="the first of `labels`, or null")
+    error: str | None = Field(
+        description="the torrent's own failure (storage, missing files, hash check)"
+    )
+    warning: str | None = Field(
+        description="a tracker's message (e.g. it cannot be reached); never the torrent's error"
+    )
     files: list[TorrentFileResponse] | None = None
     server_id: str
     server_name: str
@@ -181,6 +197,71 @@ class AddTorrentRequest(BaseModel):
         except InvalidTorrentInput as exc:
             raise ValueError(str(exc)) from None
         return value.strip()
+
+
+class ActionTarget(BaseModel):
+    server_id: str
+    info_hash: str = Field(description="40 hex characters")
+
+
+class TorrentActionRequest(BaseModel):
+    action: Literal[
+        "start",
+        "stop",
+        "remove",
+        "recheck",
+        "reannounce",
+        "set_labels",
+        "add_labels",
+        "remove_labels",
+        "move",
+        "queue_top",
+        "queue_up",
+        "queue_down",
+        "queue_bottom",
+    ]
+    targets: list[ActionTarget] = Field(max_length=MAX_TARGETS)
+    delete_data: bool = Field(default=False, description="remove: also delete the data")
+    labels: list[str] | None = Field(
+        default=None, description="set/add/remove_labels: 1-64 characters each, no commas"
+    )
+    download_dir: str | None = Field(
+        default=None, description="move: an absolute directory on the server"
+    )
+    move_data: bool = Field(
+        default=True,
+        description="move: the daemon moves the files too (servers whose capabilities say "
+        "move_data false only relocate, with move_data false)",
+    )
+
+    @field_validator("labels")
+    @classmethod
+    def _check_labels(cls, labels):
+        return labels if labels is None else _rule(check_labels, labels)
+
+    @field_validator("download_dir")
+    @classmethod
+    def _check_download_dir(cls, path):
+        return path if path is None else _rule(check_download_dir, path)
+
+    @model_validator(mode="after")
+    def _needs_its_parameters(self):
+        if self.action.endswith("_labels") and self.labels is None:
+            raise ValueError(f"{self.action} needs labels")
+        if self.action == "move" and self.download_dir is None:
+            raise ValueError("move needs download_dir")
+        return self
+
+
+class TargetResultResponse(BaseModel):
+    server_id: str
+    info_hash: str
+    ok: bool
+    error: str | None = Field(description="why this target failed, naming its server")
+
+
+class TorrentActionResponse(BaseModel):
+    results: list[TargetResultResponse]
 
 
 class AddedTorrentResponse(BaseModel):

@@ -8,8 +8,8 @@ import orjson
 from fastapi import APIRouter, File, Path, Query, Response, UploadFile
 from fastapi.responses import JSONResponse
 
-from ..clients import ServerConnection, TorrentInfo
-from ..services.torrents import LocatedTorrent, torrent_row
+from ..services.actions import Target
+from ..services.torrents import LocatedTorrent, ServerConnection, TorrentInfo, torrent_row
 from ..torrent_input import MAX_TORRENT_FILE_SIZE
 from .deps import ServicesDep, UserDep
 from .models import (
@@ -17,6 +17,8 @@ from .models import (
     AddTorrentRequest,
     AmbiguousResponse,
     ErrorResponse,
+    TorrentActionRequest,
+    TorrentActionResponse,
     TorrentListResponse,
     TorrentResponse,
 )
@@ -126,6 +128,24 @@ def _too_large() -> Response:
         {"detail": f"the .torrent file is larger than {MAX_TORRENT_FILE_SIZE} bytes (10 MiB)"},
         status_code=413,
     )
+
+
+@router.post("/actions", response_model=TorrentActionResponse)
+async def apply_action(
+    body: TorrentActionRequest, user: UserDep, services: ServicesDep
+) -> dict | Response:
+    """One action on torrents across your servers; a result per target. A server that fails
+    or cannot do the action fails its own targets only."""
+    targets = [Target(t.server_id, t.info_hash) for t in body.targets]
+    params = body.model_dump(exclude={"action", "targets"}, exclude_none=True)
+    results = await services.torrents.apply(user.id, body.action, targets, params)
+    content = {
+        "results": [
+            {"server_id": r.server_id, "info_hash": r.info_hash, "ok": r.ok, "error": r.message}
+            for r in results
+        ]
+    }
+    return Response(orjson.dumps(content), media_type="application/json")
 
 
 @router.get("/{info_hash}", responses=_LOCATE_ERRORS, **_ROW_OPTIONS)

@@ -7,6 +7,7 @@ from .base import (
     DEFAULT_TIMEOUT,
     AddedTorrent,
     BaseTorrentClient,
+    Failures,
     ServerConnection,
     TorrentFile,
     TorrentInfo,
@@ -20,42 +21,39 @@ from .errors import (
     TimeoutError,
     TorrentNotFound,
 )
+from .registry import SERVER_KINDS, Capabilities, ServerKind, server_kind
 from .rtorrent import RTorrentClient
 from .transmission import TransmissionClient
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "SERVER_KINDS",
     "AddedTorrent",
     "AsyncTorrentClient",
     "AuthError",
     "BaseTorrentClient",
+    "Capabilities",
     "ClientError",
     "ConnectError",
     "DuplicateTorrent",
+    "Failures",
     "ProtocolError",
     "RTorrentClient",
     "ServerConnection",
+    "ServerKind",
     "TimeoutError",
     "TorrentFile",
     "TorrentInfo",
     "TorrentNotFound",
     "TransmissionClient",
     "get_client",
+    "server_kind",
 ]
 
 
-_CLIENT_TYPES: dict[str, type[RTorrentClient] | type[TransmissionClient]] = {
-    "rtorrent": RTorrentClient,
-    "transmission": TransmissionClient,
-}
-
-
 def get_client(server: ServerConnection) -> BaseTorrentClient:
-    """The blocking client for `server`, by its type."""
-    client_type = _CLIENT_TYPES.get(server.server_type)
-    if client_type is None:
-        raise ValueError(f"unknown server type {server.server_type!r}")
-    return client_type(
+    """The blocking client for `server`, by its type (ValueError for an unknown one)."""
+    return server_kind(server.server_type).client_class(
         host=server.host,
         port=server.port,
         protocol=server.protocol,

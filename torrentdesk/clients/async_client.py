@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import builtins
 import functools
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from .base import AddedTorrent, BaseTorrentClient, TorrentInfo
+from .base import AddedTorrent, BaseTorrentClient, Failures, QueueMove, TorrentInfo
 from .errors import ClientError, TimeoutError
 
 
@@ -44,14 +45,35 @@ class AsyncTorrentClient:
     async def add_torrent_url(self, url: str, start: bool = True) -> AddedTorrent:
         return await self._call(self.client.add_torrent_url, url, start)
 
-    async def start(self, info_hash: str) -> None:
-        await self._call(self.client.start, info_hash)
+    async def start(self, hashes: Sequence[str]) -> Failures:
+        return await self._call(self.client.start, hashes)
 
-    async def stop(self, info_hash: str) -> None:
-        await self._call(self.client.stop, info_hash)
+    async def stop(self, hashes: Sequence[str]) -> Failures:
+        return await self._call(self.client.stop, hashes)
 
-    async def erase(self, info_hash: str, delete_data: bool = False) -> None:
-        await self._call(self.client.erase, info_hash, delete_data)
+    async def erase(self, hashes: Sequence[str], delete_data: bool = False) -> Failures:
+        return await self._call(self.client.erase, hashes, delete_data)
+
+    async def recheck(self, hashes: Sequence[str]) -> Failures:
+        return await self._call(self.client.recheck, hashes)
+
+    async def reannounce(self, hashes: Sequence[str]) -> Failures:
+        return await self._call(self.client.reannounce, hashes)
+
+    async def set_labels(self, hashes: Sequence[str], labels: list[str]) -> Failures:
+        return await self._call(self.client.set_labels, hashes, labels)
+
+    async def add_labels(self, hashes: Sequence[str], labels: list[str]) -> Failures:
+        return await self._call(self.client.add_labels, hashes, labels)
+
+    async def remove_labels(self, hashes: Sequence[str], labels: list[str]) -> Failures:
+        return await self._call(self.client.remove_labels, hashes, labels)
+
+    async def move(self, hashes: Sequence[str], download_dir: str, move_data: bool) -> Failures:
+        return await self._call(self.client.move, hashes, download_dir, move_data)
+
+    async def queue_move(self, hashes: Sequence[str], where: QueueMove) -> Failures:
+        return await self._call(self.client.queue_move, hashes, where)
 
     async def version(self) -> str:
         return await self._call(self.client.version)

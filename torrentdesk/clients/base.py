@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 from .errors import ClientError
 
-TorrentState = Literal["downloading", "seeding", "stopped", "checking", "queued"]
+# "metadata": a magnet link still fetching its metadata (started; a stopped one is "stopped").
+TorrentState = Literal["downloading", "seeding", "stopped", "checking", "queued", "metadata"]
 FilePriority = Literal["skip", "low", "normal", "high"]
+QueueMove = Literal["top", "up", "down", "bottom"]
 
 DEFAULT_TIMEOUT = 10.0
+
+# What a verb on many torrents returns: the hashes it could not act on, each with why (e.g.
+# TorrentNotFound). Empty when every one worked. A failure of the whole server raises instead.
+Failures = dict[str, ClientError]
 
 
 @dataclass(slots=True)
@@ -28,7 +35,7 @@ class TorrentInfo:
     name: str
     state: TorrentState
     progress: float  # 0.0-1.0
-    size: int  # bytes wanted
+    size: int | None  # bytes wanted; None while a magnet has no metadata (size unknown)
     downloaded: int  # bytes of the torrent's data we have (verified/completed)
     uploaded: int  # bytes uploaded over the torrent's life
     download_rate: int  # bytes/s
@@ -39,8 +46,9 @@ class TorrentInfo:
     seeds: int  # connected seeds
     added_at: int  # unix seconds
     download_dir: str
-    label: str | None
-    error: str | None
+    labels: list[str]  # rows and the API also carry `label`: the first one, or None
+    error: str | None  # the torrent's own failure: storage, missing files, hash check
+    warning: str | None = None  # a tracker's message; never the torrent's own error
     files: list[TorrentFile] | None = None  # only with files=True
 
 
@@ -57,7 +65,7 @@ class ServerConnection:
     """Everything needed to reach one server; built by services from a stored server."""
 
     name: str
-    server_type: Literal["rtorrent", "transmission"]
+    server_type: str  # a key of the registry's SERVER_KINDS
     host: str
     port: int
     protocol: Literal["http", "https", "scgi"] = "http"
@@ -66,6 +74,8 @@ class ServerConnection:
     rpc_path: str | None = None
     timeout: float = DEFAULT_TIMEOUT
     id: str | None = None
+    # What it reported at its last successful connection; not part of how to reach it.
+    version: str | None = field(default=None, compare=False)
 
 
 class BaseTorrentClient(ABC):
@@ -98,14 +108,58 @@ class BaseTorrentClient(ABC):
     def add_torrent_url(self, url: str, start: bool = True) -> AddedTorrent:
         """Have the server fetch a .torrent from an http(s) URL."""
 
-    @abstractmethod
-    def start(self, info_hash: str) -> None: ...
+    # Verbs take many hashes (transmission-rpc's and Flood's way): one daemon round trip for
+    # the lot where the daemon allows it, a failure per hash that did not work.
 
     @abstractmethod
-    def stop(self, info_hash: str) -> None: ...
+    def start(self, hashes: Sequence[str]) -> Failures: ...
 
     @abstractmethod
-    def erase(self, info_hash: str, delete_data: bool = False) -> None: ...
+    def stop(self, hashes: Sequence[str]) -> Failures: ...
+
+    @abstractmethod
+    def erase(self, hashes: Sequence[str], delete_data: bool = False) -> Failures:
+        """Remove the torrents; with `delete_data` also the files each one owns and the folders
+        they leave empty, never anything else."""
+
+    @abstractmethod
+    def recheck(self, hashes: Sequence[str]) -> Failures:
+        """Verify the torrents' data against their piece hashes."""
+
+    @abstractmethod
+    def reannounce(self, hashes: Sequence[str]) -> Failures:
+        """Ask the torrents' trackers for peers now."""
+
+    @abstractmethod
+    def labels_of(self, hashes: Sequence[str]) -> tuple[dict[str, list[str]], Failures]:
+        """Each torrent's labels, in one round trip."""
+
+    @abstractmethod
+    def set_labels_each(self, labels: dict[str, list[str]]) -> Failures:
+        """Give each torrent its own list of labels (the same lists in one call each)."""
+
+    def set_labels(self, hashes: Sequence[str], labels: list[str]) -> Failures:
+        return self.set_labels_each({h: list(labels) for h in hashes})
+
+    def add_labels(self, hashes: Sequence[str], labels: list[str]) -> Failures:
+        return self._relabel(hashes, lambda old: [*old, *(x for x in labels if x not in old)])
+
+    def remove_labels(self, hashes: Sequence[str], labels: list[str]) -> Failures:
+        return self._relabel(hashes, lambda old: [x for x in old if x not in labels])
+
+    def _relabel(self, hashes: Sequence[str], change) -> Failures:
+        current, failures = self.labels_of(hashes)
+        changed = {h: new for h, old in current.items() if (new := change(old)) != old}
+        return failures | self.set_labels_each(changed)
+
+    @abstractmethod
+    def move(self, hashes: Sequence[str], download_dir: str, move_data: bool) -> Failures:
+        """Point the torrents at `download_dir` (absolute); with `move_data` the daemon moves
+        the files there, where it can (the registry's `move_data` capability)."""
+
+    def queue_move(self, hashes: Sequence[str], where: QueueMove) -> Failures:
+        """Move the torrents in the daemon's queue, where it has one (`queue` capability)."""
+        raise ClientError(self.name, f"{self.server_type} servers have no queue to move in")
 
     @abstractmethod
     def version(self) -> str:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from ..errors import UserFacingError
 
-class ClientError(Exception):
+
+class ClientError(UserFacingError):
     """A torrent server call failed. `server` is the display name of the server, `message`
     what failed and what to do (without the name); `summary` says it in a word or two, for
     places with little room (a server's status chip)."""

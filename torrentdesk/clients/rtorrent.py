@@ -9,10 +9,17 @@ Verified against Debian's rTorrent 0.9.8 / libtorrent 0.13.8:
 - `d.load_date` is reset on every daemon restart, so `added_at` comes from `d.custom=addtime`
   (what ruTorrent sets, and what we set on every add), falling back to `d.load_date`.
 - A paused torrent (`d.state` 1, `d.is_active` 0) only runs again after `d.resume`:
-  `d.open` + `d.start` alone leave it paused.
-- `d.base_path` is empty for a torrent that was never opened; the data path is `d.directory`
-  for a multi-file torrent and `d.directory`/`d.name` for a single file.
+  `d.start` alone leaves it paused.
+- `d.base_path` and `f.frozen_path` are empty for a torrent that was never opened and for every
+  closed torrent after a restart; a file's path is always `d.directory` + `/` + `f.path` (for a
+  single file `d.directory` is the folder it sits in).
+- `execute.nothrow` answers the raw wait status (256 for exit code 1) instead of a fault.
 - Loading a magnet link that has no tracker (`tr=`) while DHT is disabled is silently dropped.
+- A magnet still fetching its metadata is a "meta" download (`d.is_meta` 1) named `HASH.meta`
+  with size 1; when the metadata arrives a new download replaces it, keeping only what was
+  set by the commands of the original `load.*`.
+- Tracker replies land in `d.message` as `Tracker: [...]` (they survive a stop, not a
+  restart); storage errors leave it empty; a failed hash check sets `d.hashing_failed`.
 """
 
 from __future__ import annotations
@@ -21,17 +28,28 @@ import posixpath
 import re
 import time
 import xmlrpc.client
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import NoReturn
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from ..torrent_input import is_info_hash, parse_magnet, parse_torrent_file, parse_torrent_url
 from . import errors, xmlrpc_reply
-from .base import DEFAULT_TIMEOUT, AddedTorrent, BaseTorrentClient, TorrentFile, TorrentInfo
+from .base import (
+    DEFAULT_TIMEOUT,
+    AddedTorrent,
+    BaseTorrentClient,
+    Failures,
+    TorrentFile,
+    TorrentInfo,
+)
 from .scgi import HttpTransport, ScgiTransport
 
 # rTorrent's fault for a download it does not have: "Could not find info-hash."
 _FAULT_NOT_FOUND = -501
+
+# The custom field holding a magnet's display name (dn) while its metadata is pending.
+_NAME_KEY = "tdname"
 
 # What one torrent's row is made of: (method, extra arguments). The order is the order of the
 # values in `_to_info`. As `d.multicall2` sub-commands they read "d.hash=", "d.custom=addtime".
@@ -56,6 +74,10 @@ _TORRENT_FIELDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("d.is_multi_file", ()),
     ("d.custom1", ()),
     ("d.message", ()),
+    ("d.is_open", ()),
+    ("d.is_meta", ()),
+    ("d.hashing_failed", ()),
+    ("d.custom", (_NAME_KEY,)),
 )
 _FILE_FIELDS = ("f.path", "f.size_bytes", "f.completed_chunks", "f.size_chunks", "f.priority")
 
@@ -66,7 +88,8 @@ _MULTICALL_FILE_FIELDS = tuple(f"{name}=" for name in _FILE_FIELDS)
 _MULTICALL_COMMANDS: frozenset[str] = frozenset(
     {name for name, _ in _TORRENT_FIELDS} | set(_FILE_FIELDS)
 )
-# Commands allowed as extra arguments of load.*: only stamping the add time.
+# Commands allowed as extra arguments of load.*: stamping the add time, and keeping a magnet's
+# name in the one shape _NAME_COMMAND allows.
 _LOAD_COMMANDS: frozenset[str] = frozenset({"d.custom.set"})
 _LOAD_METHODS = frozenset({"load.raw", "load.raw_start", "load.normal", "load.start"})
 
@@ -85,8 +108,15 @@ ALLOWED_METHODS: frozenset[str] = frozenset(
         "d.stop",
         "d.close",
         "d.erase",
+        "d.check_hash",
+        "d.tracker_announce",
+        # Plain values as XML-RPC parameters, never evaluated as commands.
+        "d.custom1.set",
+        "d.directory.set",
         "d.is_multi_file",
-        "execute.throw",  # only as `rm -rf -- <path>`: enforced in `_check_allowed`
+        # Only `rm -f -- <file>` and `rmdir -- <dir>` of a removed torrent's own files and the
+        # folders they leave empty: enforced in `_check_allowed`.
+        "execute.nothrow",
     }
     | _MULTICALL_COMMANDS
     | _LOAD_COMMANDS
@@ -95,11 +125,32 @@ ALLOWED_METHODS: frozenset[str] = frozenset(
 # A sub-command: a name and plain arguments; no `$`, `{`, `;`, spaces or quotes, which
 # rTorrent would evaluate as further commands.
 _SUBCOMMAND = re.compile(r"([a-z0-9_.]+)=([A-Za-z0-9_,]*)")
+# A magnet's name as a load command: rTorrent parses load commands (an unquoted `,` or space
+# splits arguments, `;` starts another command, a leading `$` runs one even inside quotes), so
+# the name is percent-encoded down to letters, digits and `_` (see `_name_command`). Nothing
+# else passes: `%` only before two upper-case hex digits, no other key.
+_NAME_MAX_CHARS = 255
+_NAME_PLAIN = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+_NAME_COMMAND = re.compile(
+    rf"d\.custom\.set={_NAME_KEY},(?:[A-Za-z0-9_]|%[0-9A-F]{{2}}){{1,{_NAME_MAX_CHARS * 4}}}"
+)
+# What rTorrent writes into d.message for a tracker's reply: a warning, not the torrent's error.
+_TRACKER_MESSAGE = "Tracker: ["
+_HASH_FAILED = "the hash check failed — check that the data is complete and in place, then recheck"
 
 _PRIORITIES = {0: "skip", 1: "normal", 2: "high"}
 # Per-hash calls in one system.multicall when listing files for every torrent; keeps each
 # request well under rTorrent's XML-RPC size limit.
 _FILES_BATCH = 500
+# Torrents acted on in one system.multicall (each a few calls of ~150 bytes): ~0.5 MB requests.
+_ACTION_BATCH = 1000
+# Deletions in one system.multicall: paths are at most ~4 kB, so a batch stays under ~1 MB.
+_DELETE_BATCH = 200
+# The only shell commands ever sent, each followed by one checked absolute path: a file is
+# unlinked (a symlink as a link, never its target; a folder in its place fails and stays), a
+# folder removed only when empty.
+_DELETE_FILE = ("rm", "-f", "--")
+_DELETE_EMPTY_DIR = ("rmdir", "--")
 _LOAD_POLL_START = 0.02
 _LOAD_POLL_MAX = 0.2
 
@@ -162,13 +213,19 @@ class RTorrentClient(BaseTorrentClient):
         if method in ("d.multicall2", "f.multicall"):
             self._check_commands(method, params[2:], _MULTICALL_COMMANDS)
         elif method in _LOAD_METHODS:
-            self._check_commands(method, params[2:], _LOAD_COMMANDS)
-        elif method == "execute.throw":
-            # The only shell command ever sent: deleting a removed torrent's data, on the
-            # rTorrent host (which may be remote). Nothing else may go through execute.*.
-            path = params[4] if len(params) == 5 else None
-            if tuple(params[:4]) != ("", "rm", "-rf", "--") or not _is_safe_abs_path(path):
-                self._refuse(f"execute.throw {list(params)!r}")
+            commands = [c for c in params[2:] if not _is_name_command(c)]
+            self._check_commands(method, commands, _LOAD_COMMANDS)
+        elif method == "execute.nothrow":
+            # Deleting a removed torrent's own files on the rTorrent host (which may be remote):
+            # nothing else may go through execute.*.
+            command, path = tuple(params[1:-1]), params[-1] if params else None
+            if (
+                not params
+                or params[0] != ""
+                or command not in (_DELETE_FILE, _DELETE_EMPTY_DIR)
+                or not _is_normalized_abs_path(path)
+            ):
+                self._refuse(f"execute.nothrow {list(params)!r}")
         elif method == "system.multicall":
             calls = params[0] if len(params) == 1 and isinstance(params[0], list) else None
             if calls is None:
@@ -198,20 +255,57 @@ class RTorrentClient(BaseTorrentClient):
 
     def _multicall(self, calls: list[tuple[str, tuple[object, ...]]]) -> list[object]:
         """Several calls in one round trip; a fault in any of them raises our error."""
+        values = self._multicall_each(calls)
+        for value in values:
+            if isinstance(value, errors.ClientError):
+                raise value
+        return values
+
+    def _multicall_each(self, calls: list[tuple[str, tuple[object, ...]]]) -> list[object]:
+        """Several calls in one round trip: each one's value, or its fault as our error."""
         results = self._call(
             "system.multicall", [{"methodName": m, "params": list(p)} for m, p in calls]
         )
         if not isinstance(results, list) or len(results) != len(calls):
             raise errors.ProtocolError(self.name, "rTorrent's system.multicall reply is malformed")
-        values = []
+        values: list[object] = []
         for (method, _), result in zip(calls, results, strict=True):
             if isinstance(result, dict):
                 code, text = result.get("faultCode", 0), str(result.get("faultString", ""))
-                raise self._fault_error(code, text, method)
-            if not isinstance(result, list) or len(result) != 1:
+                values.append(self._fault_error(code, text, method))
+            elif not isinstance(result, list) or len(result) != 1:
                 raise errors.ProtocolError(self.name, f"rTorrent's reply to {method} is malformed")
-            values.append(result[0])
+            else:
+                values.append(result[0])
         return values
+
+    def _on_each(
+        self, hashes: Sequence[str], calls: Callable[[str], list[tuple[str, tuple[object, ...]]]]
+    ) -> tuple[dict[str, list[object]], Failures]:
+        """`calls(target)` for every torrent, batched into system.multicall round trips: each
+        torrent's values, and the torrents where a call failed (not found, a fault)."""
+        failures: Failures = {}
+        targets: dict[str, str] = {}
+        for info_hash in hashes:
+            try:
+                targets[info_hash] = self._target(info_hash)
+            except errors.TorrentNotFound as exc:
+                failures[info_hash] = exc
+        values: dict[str, list[object]] = {}
+        pending = list(targets.items())
+        for start in range(0, len(pending), _ACTION_BATCH):
+            batch = [(h, calls(target)) for h, target in pending[start : start + _ACTION_BATCH]]
+            results = iter(self._multicall_each([c for _, own in batch for c in own]))
+            for info_hash, own in batch:
+                mine = [next(results) for _ in own]
+                error = next((v for v in mine if isinstance(v, errors.ClientError)), None)
+                if isinstance(error, errors.TorrentNotFound):
+                    failures[info_hash] = self._not_found(info_hash)
+                elif error is not None:
+                    failures[info_hash] = error
+                else:
+                    values[info_hash] = mine
+        return values, failures
 
     # -- listing ----------------------------------------------------------------------------
 
@@ -294,7 +388,9 @@ class RTorrentClient(BaseTorrentClient):
     def add_magnet(self, uri: str, start: bool = True) -> AddedTorrent:
         magnet = parse_magnet(uri)
         self._ensure_absent(magnet.info_hash)
-        self._call("load.start" if start else "load.normal", "", magnet.uri, _addtime_command())
+        # rTorrent names a magnet HASH.meta until its metadata arrives: keep the dn to show.
+        commands = [_addtime_command()] + ([_name_command(magnet.name)] if magnet.name else [])
+        self._call("load.start" if start else "load.normal", "", magnet.uri, *commands)
         name = self._wait_loaded(
             magnet.info_hash,
             "the magnet link",
@@ -336,64 +432,147 @@ class RTorrentClient(BaseTorrentClient):
 
     # -- actions ----------------------------------------------------------------------------
 
-    def start(self, info_hash: str) -> None:
-        # d.open + d.start runs a stopped torrent; d.resume is what un-pauses a paused one.
-        self._on_torrent(info_hash, ("d.open", "d.start", "d.resume"))
+    def start(self, hashes: Sequence[str]) -> Failures:
+        # d.start opens and runs a stopped torrent; d.resume is what un-pauses a paused one.
+        # No d.open first: after a d.directory.set it opens the files where they are not, and
+        # the torrent stays inactive (measured on 0.9.8).
+        return self._each_calling(hashes, ("d.start", "d.resume"))
 
-    def stop(self, info_hash: str) -> None:
+    def stop(self, hashes: Sequence[str]) -> Failures:
         # Closed as well, so it reads as stopped (d.state 0) and releases its files.
-        self._on_torrent(info_hash, ("d.stop", "d.close"))
+        return self._each_calling(hashes, ("d.stop", "d.close"))
 
-    def _on_torrent(self, info_hash: str, methods: tuple[str, ...]) -> None:
-        target = self._target(info_hash)
-        try:
-            self._multicall([(method, (target,)) for method in methods])
-        except errors.TorrentNotFound:
-            raise self._not_found(info_hash) from None
+    def recheck(self, hashes: Sequence[str]) -> Failures:
+        return self._each_calling(hashes, ("d.check_hash",))
 
-    def erase(self, info_hash: str, delete_data: bool = False) -> None:
-        target = self._target(info_hash)
-        path = self._data_path(info_hash, target) if delete_data else None
-        try:
-            self._call("d.erase", target)
-        except errors.TorrentNotFound:
-            raise self._not_found(info_hash) from None
-        if path is not None:
-            # d.erase never deletes data; the data lives on the rTorrent host, which may not be
-            # this machine, so rTorrent itself removes it. This is the only execute.* call.
-            try:
-                self._call("execute.throw", "", "rm", "-rf", "--", path)
-            except errors.ClientError as exc:
-                raise type(exc)(
-                    self.name,
-                    f"removed torrent {info_hash} but could not delete its data at {path} "
-                    f"({exc.message})",
-                ) from None
+    def reannounce(self, hashes: Sequence[str]) -> Failures:
+        return self._each_calling(hashes, ("d.tracker_announce",))
 
-    def _data_path(self, info_hash: str, target: str) -> str:
-        """Where the torrent's data is, checked safe to delete, learned before erasing."""
-        try:
-            multi, directory, name, default_dir = self._multicall(
-                [
-                    ("d.is_multi_file", (target,)),
-                    ("d.directory", (target,)),
-                    ("d.name", (target,)),
-                    ("directory.default", ("",)),
-                ]
+    def labels_of(self, hashes: Sequence[str]) -> tuple[dict[str, list[str]], Failures]:
+        values, failures = self._on_each(hashes, lambda target: [("d.custom1", (target,))])
+        return {h: decode_labels(str(v[0])) for h, v in values.items()}, failures
+
+    def set_labels_each(self, labels: dict[str, list[str]]) -> Failures:
+        wanted = {h.upper(): encode_labels(new) for h, new in labels.items()}
+        return self._on_each(
+            list(labels), lambda target: [("d.custom1.set", (target, wanted[target]))]
+        )[1]
+
+    def move(self, hashes: Sequence[str], download_dir: str, move_data: bool) -> Failures:
+        """rTorrent only relocates: no RPC of it moves data. Each torrent is stopped and
+        closed, pointed at `download_dir` (a multi-file torrent's folder goes inside it), and
+        started again if it was running."""
+        if move_data or not _is_normalized_abs_path(download_dir):
+            why = (
+                "rTorrent cannot move data over RPC: move the files on the server, then move "
+                "the torrent without its data"
+                if move_data
+                else f"{download_dir!r} is not an absolute, normalized path"
             )
-        except errors.TorrentNotFound:
-            raise self._not_found(info_hash) from None
-        directory = str(directory)
-        path = directory if multi else posixpath.join(directory, str(name))
-        parent = posixpath.dirname(directory) if multi else directory
-        forbidden = {"/", parent.rstrip("/"), str(default_dir).rstrip("/")}
-        if not _is_safe_abs_path(path) or path.rstrip("/") in forbidden:
+            return {h: errors.ProtocolError(self.name, why) for h in hashes}
+        states, failures = self._on_each(hashes, lambda target: [("d.state", (target,))])
+        moved, not_moved = self._on_each(
+            list(states),
+            lambda target: [
+                ("d.stop", (target,)),
+                ("d.close", (target,)),
+                ("d.directory.set", (target, download_dir)),
+            ],
+        )
+        running = [h for h in moved if states[h] == [1]]
+        return failures | not_moved | (self._restart_moved(running) if running else {})
+
+    def _restart_moved(self, hashes: list[str]) -> Failures:
+        """Start relocated torrents again. rTorrent 0.9.8 now and then fails the first open
+        after a d.directory.set ("Could not create directory …: Resource temporarily
+        unavailable" in its log) and leaves the torrent inactive; a second stop and start
+        opens it (measured)."""
+        failures = self.start(hashes)
+        active, _ = self._on_each(
+            [h for h in hashes if h not in failures], lambda t: [("d.is_active", (t,))]
+        )
+        again = [h for h, (is_active,) in active.items() if not is_active]
+        if again:
+            failures |= self.stop(again)
+            failures |= self.start([h for h in again if h not in failures])
+        return failures
+
+    def _each_calling(self, hashes: Sequence[str], methods: tuple[str, ...]) -> Failures:
+        return self._on_each(hashes, lambda target: [(m, (target,)) for m in methods])[1]
+
+    def erase(self, hashes: Sequence[str], delete_data: bool = False) -> Failures:
+        owned: dict[str, _OwnedData] = {}
+        failures: Failures = {}
+        if delete_data:
+            # Learned before erasing: afterwards rTorrent no longer knows the files.
+            owned, failures = self._owned_data(hashes)
+            hashes = list(owned)
+        erased, not_erased = self._on_each(hashes, lambda target: [("d.erase", (target,))])
+        failures |= not_erased
+        for info_hash in erased.keys() & owned.keys():
+            try:
+                self._delete_owned(info_hash, owned[info_hash])
+            except errors.ClientError as exc:
+                failures[info_hash] = exc
+        return failures
+
+    def _owned_data(self, hashes: Sequence[str]) -> tuple[dict[str, _OwnedData], Failures]:
+        """Each torrent's own files and the folders they may leave empty; a torrent with any
+        path that is not absolute and normalized below its directory is refused whole."""
+        values, failures = self._on_each(
+            hashes,
+            lambda target: [
+                ("d.is_multi_file", (target,)),
+                ("d.directory", (target,)),
+                ("d.name", (target,)),
+                ("f.multicall", (target, "", "f.path=")),
+            ],
+        )
+        owned: dict[str, _OwnedData] = {}
+        for info_hash, (multi, directory, name, rows) in values.items():
+            try:
+                paths = [row[0] for row in rows]  # type: ignore[union-attr]
+                owned[info_hash] = _owned_data(str(directory), str(name), bool(multi), paths)
+            except (TypeError, IndexError, KeyError):
+                failures[info_hash] = errors.ProtocolError(
+                    self.name, f"rTorrent's file list of torrent {info_hash} is malformed"
+                )
+            except ValueError as exc:
+                failures[info_hash] = errors.ProtocolError(
+                    self.name,
+                    f"refused to delete the data of torrent {info_hash}: {exc}; torrent and "
+                    "data kept — remove it without its data, and delete the files on the server "
+                    "by hand",
+                )
+        return owned, failures
+
+    def _delete_owned(self, info_hash: str, owned: _OwnedData) -> None:
+        """Unlink each file, then remove the folders left empty, deepest first."""
+        kept: list[str] = []
+        try:
+            for command, paths in ((_DELETE_FILE, owned.files), (_DELETE_EMPTY_DIR, owned.dirs)):
+                for start in range(0, len(paths), _DELETE_BATCH):
+                    batch = paths[start : start + _DELETE_BATCH]
+                    statuses = self._multicall(
+                        [("execute.nothrow", ("", *command, path)) for path in batch]
+                    )
+                    # A folder that is not empty is not ours to remove: only files count.
+                    if command is _DELETE_FILE:
+                        kept += [p for p, status in zip(batch, statuses, strict=True) if status]
+        except errors.ClientError as exc:
+            raise type(exc)(
+                self.name,
+                f"removed torrent {info_hash} but could not delete all of its data "
+                f"({exc.message}); the rest is still on the server",
+            ) from None
+        if kept:
+            shown = ", ".join(kept[:3]) + (f" and {len(kept) - 3} more" if len(kept) > 3 else "")
             raise errors.ProtocolError(
                 self.name,
-                f"refused to delete the data of torrent {info_hash} at {path!r}: not a safe "
-                "path (it must be absolute and not the download directory); torrent kept",
+                f"removed torrent {info_hash} but kept {len(kept)} of its paths that are not "
+                f"plain files or could not be deleted: {shown} — a folder is in the way, or "
+                "rTorrent's user may not delete them; check them on the server",
             )
-        return path
 
     def version(self) -> str:
         client, library = self._multicall(
@@ -426,14 +605,80 @@ def _addtime_command() -> str:
     return f"d.custom.set=addtime,{int(time.time())}"
 
 
-def _is_safe_abs_path(path: object) -> bool:
+def _name_command(name: str) -> str:
+    """Keep a magnet's name in a custom field, percent-encoded so that rTorrent's command
+    parser sees only letters, digits, `_` and `%`; read back by `_to_info`."""
+    data = name[:_NAME_MAX_CHARS].encode("utf-8", "replace")
+    encoded = "".join(chr(b) if b in _NAME_PLAIN else f"%{b:02X}" for b in data)
+    return f"d.custom.set={_NAME_KEY},{encoded}"
+
+
+def _is_name_command(command: object) -> bool:
+    return isinstance(command, str) and _NAME_COMMAND.fullmatch(command) is not None
+
+
+# encodeURIComponent's unreserved characters, as Flood writes its tags; ruTorrent's rawurlencode
+# of its one label decodes the same way.
+_LABEL_SAFE = "-_.!~*'()"
+
+
+def encode_labels(labels: list[str]) -> str:
+    """Labels as `d.custom1` keeps them: each URL-encoded, joined by commas (Flood's tags; a
+    single one is ruTorrent's label)."""
+    return ",".join(quote(label, safe=_LABEL_SAFE) for label in labels)
+
+
+def decode_labels(text: str) -> list[str]:
+    labels = []
+    for part in text.split(","):
+        label = unquote(part.strip())
+        if label and label not in labels:
+            labels.append(label)
+    return labels
+
+
+def _is_normalized_abs_path(path: object) -> bool:
+    """An absolute path other than `/`, already normalized (no `..`, `.`, `//` or trailing `/`)."""
     return (
         isinstance(path, str)
         and path.startswith("/")
-        and posixpath.normpath(path) == path.rstrip("/")
-        and path.rstrip("/") != ""
+        and path != "/"
+        and posixpath.normpath(path) == path
         and "\x00" not in path
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _OwnedData:
+    files: list[str]  # absolute paths of the torrent's files
+    dirs: list[str]  # folders those files may leave empty, deepest first
+
+
+def _owned_data(directory: str, name: str, multi_file: bool, file_paths: list[str]) -> _OwnedData:
+    """What removing a torrent with its data may delete, as ruTorrent's erasedata does: each
+    file at `d.directory/f.path`, and the folders between them and the torrent's own folder —
+    which is `d.directory` only for a multi-file torrent whose folder bears its name (not one
+    loaded with `d.directory_base.set` into a shared folder). Raises ValueError on any path
+    that is not absolute and normalized, or not below `d.directory`."""
+    root = directory.rstrip("/") if directory != "/" else directory
+    if not _is_normalized_abs_path(root):
+        raise ValueError(f"its directory {directory!r} is not an absolute, normalized path")
+    files = []
+    for relative in file_paths:
+        path = f"{root}/{relative}"
+        if not isinstance(relative, str) or not relative or not _is_normalized_abs_path(path):
+            raise ValueError(f"its file path {path!r} is not an absolute, normalized path")
+        files.append(path)
+    own_folder = multi_file and name != "" and posixpath.basename(root) == name
+    dirs: set[str] = set()
+    for path in files:
+        folder = posixpath.dirname(path)
+        while folder != root and folder.startswith(root + "/"):
+            dirs.add(folder)
+            folder = posixpath.dirname(folder)
+    if own_folder:
+        dirs.add(root)
+    return _OwnedData(files, sorted(dirs, key=lambda d: (-d.count("/"), d)))
 
 
 def _to_info(row: Sequence) -> TorrentInfo:
@@ -458,18 +703,33 @@ def _to_info(row: Sequence) -> TorrentInfo:
         multi_file,
         label,
         message,
+        is_open,
+        is_meta,
+        hashing_failed,
+        kept_name,
     ) = row
+    # As ruTorrent reads them: started = open, d.state 1 and active; paused (state 1, inactive)
+    # and closed read as stopped.
     eta = None
     if hashing:
         status = "checking"
-    elif not state or not active:
+    elif not (is_open and state and active):
         status = "stopped"
+    elif is_meta:
+        status = "metadata"
     elif complete:
         status = "seeding"
     else:
         status = "downloading"
-        if down_rate > 0 and size:  # a magnet has no size until its metadata arrives
+        if down_rate > 0 and size:
             eta = (size - done) // down_rate
+    if is_meta:  # HASH.meta, size 1: show the magnet's name, size unknown
+        name = unquote(kept_name, errors="replace") if kept_name else name
+        size, done = None, 0
+    warning = message if message.startswith(_TRACKER_MESSAGE) else None
+    error = None if warning else message or None
+    if hashing_failed and error is None:
+        error = _HASH_FAILED
     return TorrentInfo(
         info_hash.lower(),
         name,
@@ -488,8 +748,9 @@ def _to_info(row: Sequence) -> TorrentInfo:
         # A multi-file torrent's d.directory is its own folder; report the parent it lives
         # in, as Transmission's downloadDir does.
         posixpath.dirname(directory) if multi_file else directory,
-        (unquote(label) if "%" in label else label) or None,  # ruTorrent URL-encodes labels
-        message or None,
+        decode_labels(label),
+        error,
+        warning,
     )
 
 

@@ -10,8 +10,9 @@ import http.client
 import inspect
 import json
 import logging
+import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from itertools import islice
 from operator import itemgetter
@@ -32,7 +33,9 @@ from .base import (
     DEFAULT_TIMEOUT,
     AddedTorrent,
     BaseTorrentClient,
+    Failures,
     FilePriority,
+    QueueMove,
     TorrentFile,
     TorrentInfo,
     TorrentState,
@@ -61,6 +64,10 @@ _STATES: dict[int, TorrentState] = {
 }
 _DOWNLOADING = 4
 
+# Transmission's tr_stat_errtype: 1 and 2 are a tracker's warning and error (a warning for
+# us: the torrent itself is fine), 3 is the torrent's own (local) error.
+_TRACKER_PROBLEMS = {1: "tracker warning", 2: "tracker error"}
+
 # Exactly what TorrentInfo needs; asking for less makes torrent-get much faster on big lists.
 # (transmission-rpc adds "id" and "hashString" itself.)
 LIST_FIELDS = (
@@ -83,6 +90,7 @@ LIST_FIELDS = (
     "labels",  # absent on daemons older than RPC 16; handled as no label
     "error",
     "errorString",
+    "metadataPercentComplete",  # below 1 for a magnet still fetching its metadata
 )
 FILE_FIELDS = ("files", "fileStats")
 
@@ -95,6 +103,7 @@ _TABLE_COLUMNS = frozenset(LIST_FIELDS)
 _RawQuery = Callable[[dict[str, Any], float], str]
 
 _PRIORITIES: dict[int, FilePriority] = {-1: "low", 0: "normal", 1: "high"}
+_DN_PARAM = re.compile(r"([?&]dn=)([^&#]*)")
 
 # transmission-rpc logs handled conditions (a non-JSON reply) with logger.exception; we turn
 # them into our own errors, so keep its ERROR records out of the application's logs.
@@ -274,7 +283,7 @@ class TransmissionClient(BaseTorrentClient):
         with self._lock:
             if self._exists(magnet.info_hash):
                 raise self._duplicate(magnet.info_hash, magnet.name)
-            return self._add(magnet.uri, start)
+            return self._add(_spaces_escaped_in_dn(magnet.uri), start)
 
     def add_torrent_url(self, url: str, start: bool = True) -> AddedTorrent:
         url = parse_torrent_url(url)
@@ -300,17 +309,82 @@ class TransmissionClient(BaseTorrentClient):
 
     # -- changing -----------------------------------------------------------------------------
 
-    def start(self, info_hash: str) -> None:
-        info_hash = self._existing(info_hash)
-        self._call(lambda rpc: rpc.start_torrent(ids=[info_hash]))
+    def start(self, hashes: Sequence[str]) -> Failures:
+        return self._on_existing(hashes, lambda rpc, ids: rpc.start_torrent(ids=ids))
 
-    def stop(self, info_hash: str) -> None:
-        info_hash = self._existing(info_hash)
-        self._call(lambda rpc: rpc.stop_torrent(ids=[info_hash]))
+    def stop(self, hashes: Sequence[str]) -> Failures:
+        return self._on_existing(hashes, lambda rpc, ids: rpc.stop_torrent(ids=ids))
 
-    def erase(self, info_hash: str, delete_data: bool = False) -> None:
-        info_hash = self._existing(info_hash)
-        self._call(lambda rpc: rpc.remove_torrent(ids=[info_hash], delete_data=delete_data))
+    def erase(self, hashes: Sequence[str], delete_data: bool = False) -> Failures:
+        # torrent-remove's delete-local-data deletes the torrent's own files and the folders
+        # they leave empty (and Thumbs.db/.DS_Store in its own folder), nothing else.
+        return self._on_existing(
+            hashes, lambda rpc, ids: rpc.remove_torrent(ids=ids, delete_data=delete_data)
+        )
+
+    def recheck(self, hashes: Sequence[str]) -> Failures:
+        return self._on_existing(hashes, lambda rpc, ids: rpc.verify_torrent(ids=ids))
+
+    def reannounce(self, hashes: Sequence[str]) -> Failures:
+        return self._on_existing(hashes, lambda rpc, ids: rpc.reannounce_torrent(ids=ids))
+
+    def labels_of(self, hashes: Sequence[str]) -> tuple[dict[str, list[str]], Failures]:
+        valid, failures = self._checked_hashes(hashes)
+        fields = ("hashString", "labels")
+        rows = self._call(lambda rpc: rpc.get_torrents(ids=valid, arguments=fields))
+        found = {
+            str(t.fields.get("hashString")).lower(): _labels(t.fields.get("labels"))
+            for t in rows
+        }
+        failures |= {h: self._not_found(h) for h in valid if h not in found}
+        return {h: found[h] for h in valid if h in found}, failures
+
+    def set_labels_each(self, labels: dict[str, list[str]]) -> Failures:
+        # One torrent-set per distinct list: a bulk "set" is a single call.
+        groups: dict[tuple[str, ...], list[str]] = {}
+        for info_hash, new in labels.items():
+            groups.setdefault(tuple(new), []).append(info_hash)
+        failures: Failures = {}
+        for new, hashes in groups.items():
+            failures |= self._on_existing(
+                hashes, lambda rpc, ids, new=new: rpc.change_torrent(ids, labels=list(new))
+            )
+        return failures
+
+    def move(self, hashes: Sequence[str], download_dir: str, move_data: bool) -> Failures:
+        return self._on_existing(
+            hashes,
+            lambda rpc, ids: rpc.move_torrent_data(ids, download_dir, move=move_data),
+        )
+
+    def queue_move(self, hashes: Sequence[str], where: QueueMove) -> Failures:
+        return self._on_existing(hashes, lambda rpc, ids: getattr(rpc, f"queue_{where}")(ids))
+
+    def _checked_hashes(self, hashes: Sequence[str]) -> tuple[list[str], Failures]:
+        failures: Failures = {}
+        valid: list[str] = []
+        for info_hash in hashes:
+            try:
+                valid.append(self._check_hash(info_hash))
+            except TorrentNotFound as exc:
+                failures[info_hash] = exc
+        return valid, failures
+
+    def _on_existing(
+        self, hashes: Sequence[str], call: Callable[[transmission_rpc.Client, list[str]], Any]
+    ) -> Failures:
+        """One `call` for every torrent the daemon has. Transmission silently ignores unknown
+        ids, so ask first (one torrent-get) and report those as not found."""
+        valid, failures = self._checked_hashes(hashes)
+        if not valid:
+            return failures
+        with self._lock:
+            present = self._present(valid)
+            failures |= {h: self._not_found(h) for h in valid if h not in present}
+            ids = [h for h in valid if h in present]
+            if ids:
+                self._call(lambda rpc: call(rpc, ids))
+        return failures
 
     def close(self) -> None:
         # No lock: closing must not wait for a call stuck in its socket.
@@ -318,19 +392,13 @@ class TransmissionClient(BaseTorrentClient):
 
     # -- plumbing -----------------------------------------------------------------------------
 
-    def _existing(self, info_hash: str) -> str:
-        """The normalized hash; TorrentNotFound unless the daemon has it.
-
-        Transmission silently ignores unknown ids in torrent-start/stop/remove, so ask first.
-        """
-        info_hash = self._check_hash(info_hash)
-        if not self._exists(info_hash):
-            raise self._not_found(info_hash)
-        return info_hash
+    def _present(self, hashes: list[str]) -> set[str]:
+        """Which of these (normalized) hashes the daemon has, in one torrent-get."""
+        rows = self._call(lambda rpc: rpc.get_torrents(ids=hashes, arguments=("hashString",)))
+        return {str(t.fields.get("hashString")).lower() for t in rows} & set(hashes)
 
     def _exists(self, info_hash: str) -> bool:
-        rows = self._call(lambda rpc: rpc.get_torrents(ids=[info_hash], arguments=("hashString",)))
-        return any(str(t.fields.get("hashString")).lower() == info_hash for t in rows)
+        return bool(self._present([info_hash]))
 
     def _check_hash(self, info_hash: str) -> str:
         value = info_hash.strip().lower() if isinstance(info_hash, str) else ""
@@ -538,7 +606,6 @@ def _table_infos(table: list[Any]) -> tuple[list[TorrentInfo], list[int]]:
     width = len(header)
     column = {name: i for i, name in enumerate(header)}
     values = itemgetter(*[column[name] for name in LIST_FIELDS])  # KeyError: no such column
-    states = _STATES
     torrents: list[TorrentInfo] = []
     ids: list[int] = []
     add_torrent, add_id = torrents.append, ids.append
@@ -565,6 +632,7 @@ def _table_infos(table: list[Any]) -> tuple[list[TorrentInfo], list[int]]:
             labels,
             error,
             error_string,
+            metadata,
         ) = values(row)
         add_id(torrent_id)
         # Positional, in TorrentInfo's field order (half the cost of keywords; a test compares
@@ -573,9 +641,9 @@ def _table_infos(table: list[Any]) -> tuple[list[TorrentInfo], list[int]]:
             TorrentInfo(
                 info_hash.lower(),
                 name,
-                states.get(status, "stopped"),
+                _state(status, metadata),
                 float(percent_done),
-                size_when_done,
+                size_when_done if metadata >= 1 else None,
                 have_valid,
                 uploaded_ever,
                 rate_download,
@@ -586,25 +654,30 @@ def _table_infos(table: list[Any]) -> tuple[list[TorrentInfo], list[int]]:
                 peers_sending,
                 added_date,
                 download_dir,
-                labels[0] if labels else None,
-                (error_string or f"error code {error}") if error else None,
+                _labels(labels),
+                *_problems(error, error_string),
             )
         )
     return torrents, ids
+
+
+def _labels(value: object) -> list[str]:
+    """A torrent's `labels` as the daemon sends them: only strings count."""
+    return [label for label in value if isinstance(label, str)] if isinstance(value, list) else []
 
 
 def _torrent_info(f: dict[str, Any], files: bool) -> TorrentInfo:
     status = f["status"]
     eta = f["eta"]
     ratio = f["uploadRatio"]
-    labels = f.get("labels")
-    error_code = f["error"]
+    metadata = f["metadataPercentComplete"]
+    error, warning = _problems(f["error"], f.get("errorString"))
     return TorrentInfo(
         info_hash=f["hashString"].lower(),
         name=f["name"],
-        state=_STATES.get(status, "stopped"),
+        state=_state(status, metadata),
         progress=float(f["percentDone"]),
-        size=f["sizeWhenDone"],
+        size=f["sizeWhenDone"] if metadata >= 1 else None,
         # Verified bytes we have (haveValid), not downloadedEver, which counts re-downloads
         # and bytes that failed their hash check.
         downloaded=f["haveValid"],
@@ -618,10 +691,35 @@ def _torrent_info(f: dict[str, Any], files: bool) -> TorrentInfo:
         seeds=f["peersSendingToUs"],
         added_at=f["addedDate"],
         download_dir=f["downloadDir"],
-        label=labels[0] if labels else None,
-        error=(f.get("errorString") or f"error code {error_code}") if error_code else None,
+        labels=_labels(f.get("labels")),
+        error=error,
+        warning=warning,
         files=_files(f) if files else None,
     )
+
+
+def _spaces_escaped_in_dn(uri: str) -> str:
+    """Transmission 3.00 shows a magnet's dn as its name until the metadata arrives, but
+    decodes only %XX in it: a `+` (a space, as magnet links usually write it) would show."""
+    return _DN_PARAM.sub(lambda m: m[1] + m[2].replace("+", "%20"), uri)
+
+
+def _state(status: int, metadata: float) -> TorrentState:
+    """A magnet downloading without its metadata yet is fetching it: "metadata"."""
+    if metadata < 1 and status == _DOWNLOADING:
+        return "metadata"
+    return _STATES.get(status, "stopped")
+
+
+def _problems(code: int, text: str | None) -> tuple[str | None, str | None]:
+    """(error, warning) from Transmission's error code and text: a tracker's problem is a
+    warning, anything else the torrent's own error."""
+    if not code:
+        return None, None
+    tracker = _TRACKER_PROBLEMS.get(code)
+    if tracker is not None:
+        return None, text or tracker
+    return text or f"error code {code}", None
 
 
 def _files(f: dict[str, Any]) -> list[TorrentFile]:

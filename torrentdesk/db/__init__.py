@@ -1,6 +1,15 @@
 """Persistence: Pony entities and opening/upgrading the database."""
 
 from .database import MIGRATIONS, SCHEMA_VERSION, SchemaTooNew, open_database
-from .models import as_utc, utcnow
+from .models import SERVER_COLORS, as_utc, least_used_color, utcnow
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SchemaTooNew", "as_utc", "open_database", "utcnow"]
+__all__ = [
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "SERVER_COLORS",
+    "SchemaTooNew",
+    "as_utc",
+    "least_used_color",
+    "open_database",
+    "utcnow",
+]

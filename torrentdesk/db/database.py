@@ -8,15 +8,38 @@ from urllib.parse import unquote, urlsplit
 
 from pony.orm import Database, db_session
 
-from .models import define_entities
+from .models import define_entities, least_used_color
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_SECONDS = 10.0
 
 # Step N upgrades a database at version N-1 to N, in raw SQL, before the entities are mapped.
 # `generate_mapping(create_tables=True)` only creates missing tables, so every column change
 # to an existing table needs a step here.
-MIGRATIONS: dict[int, Callable[[Database], None]] = {}
+def _add_server_version(db: Database) -> None:
+    db.execute('ALTER TABLE "TorrentServer" ADD COLUMN "version" VARCHAR(200)')
+
+
+def _add_server_colors(db: Database) -> None:
+    """Each server keeps a colour. Existing ones get the colours they were drawn in (the
+    palette in name order, per user), now stored."""
+    db.execute('ALTER TABLE "TorrentServer" ADD COLUMN "color" VARCHAR(16)')
+    servers = db.select('"id", "user" FROM "TorrentServer" ORDER BY "user", "name", "created_at"')
+    used: dict[int, list[str]] = {}
+    for server_id, user_id in servers:
+        taken = used.setdefault(user_id, [])
+        color = least_used_color(taken)
+        taken.append(color)
+        db.execute(
+            'UPDATE "TorrentServer" SET "color" = $color WHERE "id" = $server_id',
+            {"color": color, "server_id": server_id},
+        )
+
+
+MIGRATIONS: dict[int, Callable[[Database], None]] = {
+    2: _add_server_version,
+    3: _add_server_colors,
+}
 
 
 class SchemaTooNew(RuntimeError):

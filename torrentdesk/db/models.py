@@ -6,6 +6,8 @@ Entities are defined per `Database` so tests and tools can open several database
 from __future__ import annotations
 
 import uuid
+from collections import Counter
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from pony.orm import Database, Optional, PrimaryKey, Required, Set, composite_index, composite_key
@@ -23,6 +25,28 @@ def as_utc(moment: datetime | None) -> datetime | None:
 
 def new_server_id() -> str:
     return str(uuid.uuid4())
+
+
+# Server colours, distinct in light and dark mode. A server gets one when it is added and keeps
+# it: the least used among its owner's servers, so none repeats before all ten are taken.
+SERVER_COLORS = (
+    "#3b82f6",
+    "#10b981",
+    "#f59e0b",
+    "#a855f7",
+    "#ef4444",
+    "#06b6d4",
+    "#ec4899",
+    "#84cc16",
+    "#f97316",
+    "#64748b",
+)
+
+
+def least_used_color(used: Iterable[str | None]) -> str:
+    """The palette's least used colour among `used` (a user's servers); ties in palette order."""
+    counts = Counter(used)
+    return min(SERVER_COLORS, key=lambda color: counts[color])
 
 
 def define_entities(db: Database) -> None:
@@ -54,7 +78,7 @@ def define_entities(db: Database) -> None:
         id = PrimaryKey(str, 36, default=new_server_id)
         user = Required(User)
         name = Required(str, 100)
-        server_type = Required(str, 16)  # rtorrent | transmission
+        server_type = Required(str, 16)  # a key of clients.registry.SERVER_KINDS
         protocol = Required(str, 8, default="http")  # http | https | scgi
         host = Required(str, 255)
         port = Required(int)
@@ -66,6 +90,9 @@ def define_entities(db: Database) -> None:
         last_status = Required(str, 16, default="unknown")  # connected | error | unknown
         last_error = Optional(str, nullable=True)
         last_checked_at = Optional(datetime)
+        # What the daemon reported at the last successful connection: its capabilities.
+        version = Optional(str, 200, nullable=True)
+        color = Optional(str, 16, nullable=True)  # "#rrggbb", chosen once when added
         torrents = Set("Torrent", cascade_delete=True)
         user_torrents = Set("UserTorrent", cascade_delete=True)
         statuses = Set("Status", cascade_delete=True)

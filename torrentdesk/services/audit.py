@@ -36,16 +36,30 @@ class AuditService:
         info_hash: str | None = None,
         detail: str | None = None,
     ) -> None:
+        self.record_many(user_id, [(action, ok, server_id, info_hash, detail)])
+
+    def record_many(
+        self,
+        user_id: int,
+        rows: list[tuple[str, bool, str | None, str | None, str | None]],
+    ) -> None:
+        """Several rows (action, ok, server_id, info_hash, detail) in one transaction: a batch
+        action over thousands of torrents writes one row per target."""
         with db_session:
-            server = self._db.TorrentServer.get(id=server_id) if server_id else None
-            self._db.Action(
-                user=self._db.User[user_id],
-                server=server,
-                info_hash=info_hash,
-                action=action,
-                ok=ok,
-                detail=detail,
-            )
+            user = self._db.User[user_id]
+            servers = {
+                server_id: self._db.TorrentServer.get(id=server_id)
+                for server_id in {row[2] for row in rows if row[2]}
+            }
+            for action, ok, server_id, info_hash, detail in rows:
+                self._db.Action(
+                    user=user,
+                    server=servers.get(server_id) if server_id else None,
+                    info_hash=info_hash,
+                    action=action,
+                    ok=ok,
+                    detail=detail,
+                )
 
     def latest(self, user_id: int, limit: int = 100) -> list[ActionView]:
         with db_session:

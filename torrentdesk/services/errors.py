@@ -2,8 +2,25 @@
 
 from __future__ import annotations
 
+# A torrent server's failures, for the API's status mapping and the UI's messages.
+from ..clients.errors import ClientError, DuplicateTorrent, TimeoutError, TorrentNotFound
+from ..errors import UserFacingError
 
-class ServiceError(Exception):
+__all__ = [
+    "AlreadyExists",
+    "ClientError",
+    "DuplicateTorrent",
+    "InvalidInput",
+    "NotCapable",
+    "NotFound",
+    "ServiceError",
+    "TimeoutError",
+    "TorrentNotFound",
+    "UserFacingError",
+]
+
+
+class ServiceError(UserFacingError):
     """Base for expected failures whose message is fit to show a user."""
 
 
@@ -17,3 +34,7 @@ class NotFound(ServiceError):
 
 class AlreadyExists(ServiceError):
     pass
+
+
+class NotCapable(ServiceError):
+    """The server cannot do that (its capabilities say so); the message names it."""

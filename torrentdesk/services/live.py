@@ -191,7 +191,12 @@ class ServerPoller:
         if back:
             changes.notices.append(server_back(self.id, self.connection.name))
         if recovered:
-            await asyncio.to_thread(self.hub.servers.record_status, self.id, None)
+            # Once per (re)connection: what the daemon is now tells what it can do.
+            try:
+                version = await client.version()
+            except ClientError:
+                version = None
+            await asyncio.to_thread(self.hub.servers.record_status, self.id, None, version)
         if changes or recovered:
             changes.servers.append(self.state())
             self.hub.publish(self.user_id, changes)
@@ -416,7 +421,7 @@ class LiveTorrents:
                     0,
                     int(t.added_at.timestamp()) if t.added_at else 0,
                     "",
-                    None,
+                    [],
                     None,
                 )
                 for t in rows

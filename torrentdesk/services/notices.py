@@ -67,4 +67,3 @@ def torrent_finished(row: dict) -> Notice:
         f"Finished: {row['name']} on {row['server_name']}",
         server_id=row.get("server_id"),
     )
-

@@ -10,15 +10,28 @@ from datetime import datetime
 
 from pony.orm import Database, db_session
 
-from ..clients import AsyncTorrentClient, ClientError, ServerConnection, get_client
-from ..db import as_utc, utcnow
+from ..clients import (
+    SERVER_KINDS,
+    AsyncTorrentClient,
+    Capabilities,
+    ClientError,
+    ServerConnection,
+    ServerKind,
+    get_client,
+    server_kind,
+)
+
+# The server-type registry, for the API and the UI (which import nothing from clients/).
+__all__ = ["SERVER_KINDS", "ServerKind", "server_kind"]
+from ..db import as_utc, least_used_color, utcnow
 from .errors import InvalidInput, NotFound
 from .secrets import SecretStore
 
-SERVER_TYPES = ("rtorrent", "transmission")
-PROTOCOLS = ("http", "https", "scgi")
-DEFAULT_RPC_PATHS = {"rtorrent": "/RPC2", "transmission": "/transmission/rpc"}
+SERVER_TYPES = tuple(SERVER_KINDS)
+PROTOCOLS = tuple(sorted({p for kind in SERVER_KINDS.values() for p in kind.protocol_names}))
 MAX_NAME_LENGTH = 100
+MAX_VERSION_LENGTH = 200
+_SERVER_ID = re.compile(r"[0-9A-Za-z-]{1,36}")
 _UNSAFE_HOST = re.compile(r"[\s\x00-\x1f\x7f/\\?#@]")
 
 
@@ -43,17 +56,26 @@ def check_name(name: str) -> str:
 
 
 def check_server_type(server_type: str) -> str:
-    if server_type not in SERVER_TYPES:
-        raise InvalidField("server_type", "server_type must be 'rtorrent' or 'transmission'")
+    if server_type not in SERVER_KINDS:
+        raise InvalidField("server_type", f"server_type must be {_one_of(SERVER_TYPES)}")
     return server_type
 
 
 def check_protocol(protocol: str, server_type: str | None = None) -> str:
     if protocol not in PROTOCOLS:
-        raise InvalidField("protocol", "protocol must be 'http', 'https' or 'scgi'")
-    if protocol == "scgi" and server_type == "transmission":
-        raise InvalidField("protocol", "Transmission speaks http or https, not scgi")
+        raise InvalidField("protocol", f"protocol must be {_one_of(PROTOCOLS)}")
+    kind = SERVER_KINDS.get(server_type) if server_type else None
+    if kind is not None and protocol not in kind.protocol_names:
+        raise InvalidField(
+            "protocol",
+            f"{kind.label} speaks {' or '.join(kind.protocol_names)}, not {protocol}",
+        )
     return protocol
+
+
+def _one_of(names: tuple[str, ...]) -> str:
+    quoted = [f"'{name}'" for name in names]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
 
 
 def check_host(host: str) -> str:
@@ -89,7 +111,7 @@ def check_rpc_path(rpc_path: str | None) -> str | None:
 
 
 def default_rpc_path(server_type: str, protocol: str) -> str | None:
-    return None if protocol == "scgi" else DEFAULT_RPC_PATHS[server_type]
+    return server_kind(server_type).rpc_path_for(protocol)
 
 
 @dataclass(slots=True)
@@ -124,6 +146,8 @@ class ServerView:
     status: str  # connected | error | unknown
     error: str | None
     checked_at: datetime | None
+    capabilities: Capabilities
+    color: str | None  # "#rrggbb", kept for the server's life
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +177,8 @@ class ServerService:
             if user is None:
                 raise NotFound("no such user")
             password = values.pop("password")
-            server = self._db.TorrentServer(user=user, **values)
+            color = least_used_color(s.color for s in user.servers)
+            server = self._db.TorrentServer(user=user, color=color, **values)
             server.password = self._secrets.encrypt(password) if password else None
             server.flush()
             view = _view(server)
@@ -215,6 +240,39 @@ class ServerService:
         with db_session:
             return self._connection(self._owned(user_id, server_id))
 
+    def draft_connection(
+        self, user_id: int, draft: ServerFields, stored_password_of: str | None = None
+    ) -> ServerConnection:
+        """A connection to values not saved yet (a form's); with `stored_password_of` a
+        password of None means that server's stored one, as an edit would keep it."""
+        values = _checked(draft)
+        password = draft.password
+        if password is None and stored_password_of is not None:
+            with db_session:
+                stored = self._owned(user_id, stored_password_of).password
+            password = self._secrets.decrypt(stored) if stored else None
+        return ServerConnection(
+            name=values["name"],
+            server_type=values["server_type"],
+            host=values["host"],
+            port=values["port"],
+            protocol=values["protocol"],
+            username=values["username"],
+            password=password or None,
+            rpc_path=values["rpc_path"],
+            timeout=self.timeout,
+        )
+
+    def connections(self, user_id: int, server_ids: set[str]) -> dict[str, ServerConnection]:
+        """The connections of those of `server_ids` that are the user's; others are left out."""
+        with db_session:
+            owned = {}
+            for server_id in server_ids:
+                server = self._find(server_id)
+                if server is not None and server.user.id == user_id:
+                    owned[server_id] = self._connection(server)
+            return owned
+
     def enabled_connections(self, user_id: int) -> list[ServerConnection]:
         with db_session:
             servers = self._db.TorrentServer.select(lambda s: s.user.id == user_id and s.enabled)
@@ -226,13 +284,24 @@ class ServerService:
             servers = self._db.TorrentServer.select(lambda s: s.enabled)
             return [(s.user.id, self._connection(s)) for s in servers]
 
-    def record_status(self, server_id: str, error: str | None) -> None:
+    def record_status(
+        self, server_id: str, error: str | None, version: str | None = None
+    ) -> None:
+        """The outcome of the last talk with a server; a `version` it reported is kept, and
+        its capabilities follow from it."""
         with db_session:
             server = self._db.TorrentServer.get(id=server_id)
             if server is not None:
                 server.last_status = "error" if error else "connected"
                 server.last_error = error
                 server.last_checked_at = utcnow()
+                if version:
+                    server.version = version[:MAX_VERSION_LENGTH]
+
+    def version(self, server_id: str) -> str | None:
+        with db_session:
+            server = self._db.TorrentServer.get(id=server_id)
+            return server.version if server is not None else None
 
     # Talking to the server.
 
@@ -253,8 +322,14 @@ class ServerService:
         for listener in self.listeners:
             listener(server_id)
 
+    def _find(self, server_id: str):
+        # Ids are UUIDs: anything else (over-long, non-ASCII) is no server, not a query error.
+        if not isinstance(server_id, str) or not _SERVER_ID.fullmatch(server_id):
+            return None
+        return self._db.TorrentServer.get(id=server_id)
+
     def _owned(self, user_id: int, server_id: str):
-        server = self._db.TorrentServer.get(id=server_id)
+        server = self._find(server_id)
         # Another user's server is as absent as a missing one: never reveal it exists.
         if server is None or server.user.id != user_id:
             raise NotFound(f"no server with id {server_id!r}")
@@ -272,6 +347,7 @@ class ServerService:
             password=self._secrets.decrypt(server.password) if server.password else None,
             rpc_path=server.rpc_path,
             timeout=self.timeout,
+            version=server.version,
         )
 
 
@@ -309,4 +385,6 @@ def _view(server) -> ServerView:
         status=server.last_status,
         error=server.last_error,
         checked_at=as_utc(server.last_checked_at),
+        capabilities=server_kind(server.server_type).capabilities(server.version),
+        color=server.color,
     )

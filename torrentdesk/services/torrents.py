@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from pony.orm import Database, db_session
 from pony.utils import datetime2timestamp
@@ -16,16 +17,22 @@ from ..clients import (
     AddedTorrent,
     AsyncTorrentClient,
     ClientError,
+    Failures,
     ServerConnection,
     TorrentInfo,
     TorrentNotFound,
     get_client,
+    server_kind,
 )
 from ..db import utcnow
-from ..torrent_input import parse_magnet, parse_torrent_file, parse_torrent_url
+from ..torrent_input import is_info_hash, parse_magnet, parse_torrent_file, parse_torrent_url
+from .actions import ACTIONS, MAX_TARGETS, Action, Target, TargetResult
 from .audit import AuditService
-from .errors import NotFound, ServiceError
+from .errors import InvalidInput, NotCapable, NotFound, ServiceError, UserFacingError
 from .servers import ServerService
+
+# ServerConnection and TorrentInfo travel up to the API as what a located torrent is made of.
+__all__ = ["AmbiguousTorrent", "LocatedTorrent", "ServerConnection", "TorrentInfo", "torrent_row"]
 
 ROW_FIELDS = tuple(name for name in TorrentInfo.__slots__ if name != "files")
 
@@ -33,6 +40,7 @@ ROW_FIELDS = tuple(name for name in TorrentInfo.__slots__ if name != "files")
 def torrent_row(server: ServerConnection, torrent: TorrentInfo) -> dict:
     """A torrent as the API and the pages show it: its fields (no files) and its server."""
     row = {name: getattr(torrent, name) for name in ROW_FIELDS}
+    row["label"] = torrent.labels[0] if torrent.labels else None
     row["server_id"] = server.id
     row["server_name"] = server.name
     row["server_type"] = server.server_type
@@ -157,31 +165,110 @@ class TorrentService:
     async def start(
         self, user_id: int, info_hash: str, server_id: str | None = None
     ) -> LocatedTorrent:
-        return await self._act(
-            user_id, info_hash, server_id, "torrent.start", lambda client, h: client.start(h)
-        )
+        return await self._act_on_one(user_id, info_hash, server_id, "start")
 
     async def stop(
         self, user_id: int, info_hash: str, server_id: str | None = None
     ) -> LocatedTorrent:
-        return await self._act(
-            user_id, info_hash, server_id, "torrent.stop", lambda client, h: client.stop(h)
-        )
+        return await self._act_on_one(user_id, info_hash, server_id, "stop")
 
     async def remove(
         self, user_id: int, info_hash: str, server_id: str | None = None, delete_data: bool = False
     ) -> LocatedTorrent:
-        located = await self._act(
-            user_id,
-            info_hash,
-            server_id,
-            "torrent.remove",
-            lambda client, h: client.erase(h, delete_data),
-            detail=f"delete_data={delete_data}",
-            refresh=False,
+        return await self._act_on_one(
+            user_id, info_hash, server_id, "remove", {"delete_data": delete_data}, refresh=False
         )
-        await asyncio.to_thread(self._forget, located.server.id, located.torrent.info_hash)
-        return located
+
+    async def apply(
+        self,
+        user_id: int,
+        action: str,
+        targets: Sequence[Target],
+        params: dict[str, Any] | None = None,
+    ) -> list[TargetResult]:
+        """Apply `action` to torrents on many servers: one client call per server (each batched
+        by the client into as few daemon calls as it can), servers concurrently; a result per
+        target, in the order given; one audit row per target; each server's poller woken once.
+        A failing server fails its own targets only."""
+        spec = ACTIONS.get(action)
+        if spec is None:
+            raise InvalidInput(f"unknown action {action!r}: use one of {', '.join(ACTIONS)}")
+        if len(targets) > MAX_TARGETS:
+            raise InvalidInput(f"at most {MAX_TARGETS} targets per action, not {len(targets)}")
+        params = spec.check(params or {})
+        by_server: dict[str, list[str]] = {}
+        for target in targets:
+            hashes = by_server.setdefault(target.server_id, [])
+            if is_info_hash(target.info_hash):
+                hashes.append(target.info_hash.lower())
+        connections = await asyncio.to_thread(self._servers.connections, user_id, set(by_server))
+        outcomes = await asyncio.gather(
+            *(
+                self._apply_on_server(spec, connections[server_id], hashes, params)
+                for server_id, hashes in by_server.items()
+                if server_id in connections and hashes
+            )
+        )
+        failures = {server_id: errors for server_id, errors in outcomes}
+        results = [self._result(t, connections, failures) for t in targets]
+        await asyncio.to_thread(self._record_results, user_id, spec, params, results)
+        for server_id in failures:
+            self._notify(server_id)
+        return results
+
+    async def _apply_on_server(
+        self, spec: Action, connection: ServerConnection, hashes: list[str], params: dict
+    ) -> tuple[str, Failures | UserFacingError]:
+        hashes = list(dict.fromkeys(hashes))
+        kind = server_kind(connection.server_type)
+        unable = spec.unable(kind.capabilities(connection.version), params)
+        if unable is not None:
+            return connection.id, NotCapable(f"{connection.name}: {unable}")
+        try:
+            failed = await spec.run(self.pool.get(connection), hashes, params)
+        except ClientError as exc:
+            return connection.id, exc
+        if spec.removes:
+            done = [h for h in hashes if h not in failed]
+            await asyncio.to_thread(self._forget, connection.id, done)
+        return connection.id, failed
+
+    @staticmethod
+    def _result(
+        target: Target,
+        connections: dict[str, ServerConnection],
+        failures: dict[str, Failures | UserFacingError],
+    ) -> TargetResult:
+        if target.server_id not in connections:
+            error: Exception | None = NotFound(f"no server with id {target.server_id!r}")
+        elif not is_info_hash(target.info_hash):
+            error = InvalidInput(
+                f"{target.info_hash!r} is not an info hash (40 hex characters)"
+            )
+        else:
+            failed = failures[target.server_id]
+            error = failed if isinstance(failed, UserFacingError) else failed.get(
+                target.info_hash.lower()
+            )
+        return TargetResult(target.server_id, target.info_hash.lower(), error)
+
+    def _record_results(
+        self, user_id: int, spec: Action, params: dict, results: list[TargetResult]
+    ) -> None:
+        detail = spec.detail(params)
+        self._audit.record_many(
+            user_id,
+            [
+                (
+                    spec.audit_name,
+                    r.ok,
+                    r.server_id if _is_stored_id(r.server_id) else None,
+                    r.info_hash if is_info_hash(r.info_hash) else None,
+                    detail if r.ok else r.message,
+                )
+                for r in results
+            ],
+        )
 
     # -- internals --
 
@@ -209,25 +296,19 @@ class TorrentService:
         self._notify(server_id)
         return added
 
-    async def _act(
-        self, user_id, info_hash, server_id, action, call, detail=None, refresh=True
+    async def _act_on_one(
+        self, user_id, info_hash, server_id, action, params=None, refresh=True
     ) -> LocatedTorrent:
-        info_hash = info_hash.lower()
-        located = await self._locate(user_id, info_hash, server_id)
-        client = self.pool.get(located.server)
-        try:
-            await call(client, info_hash)
-            if refresh:
-                located = LocatedTorrent(located.server, await client.get_torrent(info_hash))
-        except ClientError as exc:
-            await asyncio.to_thread(
-                self._audit.record, user_id, action, False, located.server.id, info_hash, str(exc)
-            )
-            raise
-        await asyncio.to_thread(
-            self._audit.record, user_id, action, True, located.server.id, info_hash, detail
-        )
-        self._notify(located.server.id)
+        """A single-torrent route: find the torrent, apply the action to it alone, raise its
+        failure as the route's error."""
+        located = await self._locate(user_id, info_hash.lower(), server_id)
+        target = Target(located.server.id, located.torrent.info_hash)
+        (result,) = await self.apply(user_id, action, [target], params)
+        if result.error is not None:
+            raise result.error
+        if refresh:
+            torrent = await self.pool.get(located.server).get_torrent(target.info_hash)
+            located = LocatedTorrent(located.server, torrent)
         return located
 
     def _notify(self, server_id: str) -> None:
@@ -278,7 +359,8 @@ class TorrentService:
         else changed them)."""
         db = self._db
         now = _sql_datetime(db, utcnow())
-        current = {t.info_hash: (t.name, t.size, t.added_at) for t in torrents}
+        # A magnet without its metadata has no size yet: stored as 0.
+        current = {t.info_hash: (t.name, t.size or 0, t.added_at) for t in torrents}
         with self._snapshot_lock:
             try:
                 with db_session:
@@ -353,13 +435,21 @@ class TorrentService:
         detail = added.name if added.info_hash else f"{added.name or 'URL'} (hash not known yet)"
         self._audit.record(user_id, "torrent.add", True, server_id, added.info_hash, detail)
 
-    def _forget(self, server_id: str, info_hash: str) -> None:
+    def _forget(self, server_id: str, hashes: list[str]) -> None:
+        if not hashes:
+            return
         with self._snapshot_lock:
             self._snapshots.pop(server_id, None)
         with db_session:
-            row = self._db.Torrent.get(server=server_id, info_hash=info_hash)
-            if row is not None:
-                row.delete()
+            for info_hash in hashes:
+                row = self._db.Torrent.get(server=server_id, info_hash=info_hash)
+                if row is not None:
+                    row.delete()
+
+
+def _is_stored_id(server_id: str) -> bool:
+    """Whether an audit row may reference this id (it may be any string a caller sent)."""
+    return len(server_id) <= 36
 
 
 def _sql_datetime(db: Database, moment: datetime) -> object:

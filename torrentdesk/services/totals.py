@@ -11,17 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-ACTIVE_STATES = frozenset({"downloading", "seeding"})
+# What counts as active: the "Active" filter and the header's count (ACTIVE_STATES in the JS).
+ACTIVE_STATES = frozenset({"downloading", "seeding", "metadata"})
 
 
 def shown_state(row: dict) -> str:
     """The one state a row shows everywhere (table, details, filters, counts): `stale` while its
-    server is unreachable, `error` for a torrent with an error, else its state."""
-    if row.get("stale"):
-        return "stale"
-    if row.get("error"):
-        return "error"
-    return row.get("state") or ""
+    server is unreachable, else its state (a torrent's error and a tracker's warning are markers
+    beside its name, not states)."""
+    return "stale" if row.get("stale") else row.get("state") or ""
 
 
 def is_active(row: dict) -> bool:
@@ -33,8 +31,13 @@ def search_words(text: str) -> tuple[str, ...]:
 
 
 def search_text(row: dict) -> str:
-    """What the search looks in: name, label, info hash and server name."""
-    fields = (row.get("name"), row.get("label"), row.get("info_hash"), row.get("server_name"))
+    """What the search looks in: name, labels, info hash and server name."""
+    fields = (
+        row.get("name"),
+        *(row.get("labels") or ()),
+        row.get("info_hash"),
+        row.get("server_name"),
+    )
     return "\n".join(str(f) for f in fields if f).lower()
 
 
@@ -43,7 +46,7 @@ class RowFilter:
     """A page's filter: a server, a state choice and the search words (all must match)."""
 
     server: str | None = None
-    state: str | None = None  # a shown state, or "active", "complete", "error" (with stale)
+    state: str | None = None  # a shown state, or "active", "complete", "error" (errors, stale)
     words: tuple[str, ...] = ()
 
     @property
@@ -63,7 +66,7 @@ class RowFilter:
             case "active":
                 return is_active(row)
             case "error":
-                return shown_state(row) in ("error", "stale")
+                return bool(row.get("error") or row.get("stale"))
             case "complete":
                 return (row.get("progress") or 0) >= 1
             case state:

@@ -9,16 +9,15 @@ from dataclasses import dataclass
 from nicegui import app, ui
 from nicegui.events import GenericEventArguments, UploadEventArguments
 
-from ..clients.errors import ClientError
 from ..services import Services
-from ..services.errors import ServiceError
+from ..services.errors import ClientError, UserFacingError
 from ..services.live import ServerState
 from ..torrent_input import MAX_TORRENT_FILE_SIZE, InvalidTorrentInput, parse_torrent_file
 from . import format as fmt
 
 LAST_SERVER_KEY = "last_server_id"
 START_KEY = "add_start"
-EXPECTED_ERRORS = (ServiceError, ClientError, InvalidTorrentInput)
+EXPECTED_ERRORS = (UserFacingError, InvalidTorrentInput)
 
 
 @dataclass

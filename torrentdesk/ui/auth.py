@@ -16,6 +16,7 @@ from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.routing import BaseRoute, Match
 
 from .. import native
+from ..api.docs import DOC_PAGES
 from ..services import Services
 from ..services.auth import InvalidCredentials, TooManyAttempts
 from .theme import FAVICON, setup_page
@@ -65,8 +66,9 @@ def safe_target(target: str | None) -> str:
 
 
 class AuthMiddleware(BaseHTTPMiddleware):
-    """Pages without a session go to the login page; anything else not public (e.g. /docs)
-    needs a session or a valid bearer token, else 401. API routes check their token themselves."""
+    """Pages (the API docs too) without a session go to the login page; anything else not
+    public (e.g. /openapi.json) needs a session or a valid bearer token, else 401. API routes
+    check their token themselves."""
 
     def __init__(self, app, services: Services) -> None:
         super().__init__(app)
@@ -82,7 +84,7 @@ class AuthMiddleware(BaseHTTPMiddleware):
             or await self._has_valid_token(request)
         ):
             return await call_next(request)
-        if path in Client.page_routes.values():
+        if path in Client.page_routes.values() or path in DOC_PAGES:
             target = path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"{LOGIN_PATH}?redirect_to={quote(target, safe='')}")
         return JSONResponse({"detail": "sign in first"}, status_code=401)
@@ -120,8 +122,10 @@ def _is_api(route: BaseRoute) -> bool:
     # FastAPI keeps an included router as one route: look at the routes inside it.
     router = getattr(route, "original_router", None)
     routes = router.routes if router is not None else [route]
+    # Only documented routes check a token: the docs' own (/docs, /openapi.json) do not.
     return any(
-        getattr(getattr(r, "endpoint", None), "__module__", "").startswith(API_MODULE_PREFIX)
+        getattr(r, "include_in_schema", False)
+        and getattr(getattr(r, "endpoint", None), "__module__", "").startswith(API_MODULE_PREFIX)
         for r in routes
     )
 

@@ -10,9 +10,8 @@ from collections import OrderedDict, deque
 
 from nicegui import app, run, ui
 
-from ..clients.errors import ClientError
 from ..services import Services
-from ..services.errors import ServiceError
+from ..services.errors import UserFacingError
 from ..services.live import ServerState
 from . import format as fmt
 
@@ -29,6 +28,7 @@ GENERAL_FIELDS = (
     ("server_name", "Server"),
     ("state", "State"),
     ("error", "Error"),
+    ("warning", "Tracker warning"),
     ("progress", "Progress"),
     ("size", "Size"),
     ("downloaded", "Downloaded"),
@@ -39,7 +39,7 @@ GENERAL_FIELDS = (
     ("peers", "Peers / seeds"),
     ("added_at", "Added"),
     ("download_dir", "Save path"),
-    ("label", "Label"),
+    ("labels", "Labels"),
     ("info_hash", "Info hash"),
 )
 
@@ -48,15 +48,16 @@ def general_values(row: dict) -> dict[str, str]:
     """The General tab's texts for a row (all plain text)."""
     state = fmt.row_state(row)
     if row.get("stale"):
-        last = fmt.state_label(row.get("state") or "")
+        last = fmt.state(row.get("state"))
         state += f" — server unreachable; last known: {last}"
     return {
         "name": row.get("name") or "",
         "server_name": f"{row.get('server_name', '')} ({row.get('server_type', '')})",
         "state": state,
         "error": row.get("error") or "—",
+        "warning": row.get("warning") or "—",
         "progress": fmt.percent(row.get("progress")),
-        "size": fmt.size(row.get("size")),
+        "size": fmt.torrent_size(row.get("size")),
         "downloaded": fmt.size(row.get("downloaded")),
         "uploaded": fmt.size(row.get("uploaded")),
         "ratio": fmt.ratio(row.get("ratio")),
@@ -65,7 +66,7 @@ def general_values(row: dict) -> dict[str, str]:
         "peers": f"{row.get('peers', 0)} / {row.get('seeds', 0)}",
         "added_at": fmt.local_time(row.get("added_at")),
         "download_dir": row.get("download_dir") or "",
-        "label": row.get("label") or "—",
+        "labels": ", ".join(row.get("labels") or []) or "—",
         "info_hash": row.get("info_hash") or "",
     }
 
@@ -300,10 +301,11 @@ class DetailsPanel:
             label = self.values[key]
             if label.text != text:
                 label.set_text(text)
-        if row.get("error"):
-            self.values["error"].classes(add="td-error-text")
-        else:
-            self.values["error"].classes(remove="td-error-text")
+        for key, css in (("error", "td-error-text"), ("warning", "td-warning-text")):
+            if row.get(key):
+                self.values[key].classes(add=css)
+            else:
+                self.values[key].classes(remove=css)
         self._draw_recent()
 
     async def _load_files(self, row: dict) -> None:
@@ -316,7 +318,7 @@ class DetailsPanel:
             )
         except asyncio.CancelledError:
             raise
-        except (ServiceError, ClientError) as exc:
+        except UserFacingError as exc:
             self.files_status.set_text(f"Could not load the files: {exc}")
             return
         files = located.torrent.files or []

@@ -7,13 +7,14 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
+from ..services.totals import ACTIVE_STATES as ACTIVE_STATES  # the filter's and the header's
 from ..services.totals import Totals, shown_state
 
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 DATE_FORMAT = "%Y-%m-%d %H:%M"  # the grid's torrentdesk.date() writes the same
 
-# The one spelling of each state, wherever a state is shown (the grid gets it as its state
-# column's renderer parameters, so it cannot drift).
+# One spelling per torrent state everywhere (the grid's stateLabel in assets/torrentdesk.js
+# spells them the same).
 STATE_LABELS = {
     "downloading": "Downloading",
     "seeding": "Seeding",
@@ -21,9 +22,20 @@ STATE_LABELS = {
     "checking": "Checking",
     "queued": "Queued",
     "metadata": "Metadata",
-    "error": "Error",
-    "stale": "Stale",
 }
+STALE = "Stale"  # a row of an unreachable server, whatever its last known state
+UNKNOWN_SIZE = "unknown"  # a magnet without its metadata has no size yet
+
+
+def state(value: str | None) -> str:
+    if value == "stale":
+        return STALE
+    return STATE_LABELS.get(value or "", value or "")
+
+
+def torrent_size(num_bytes: int | None) -> str:
+    """A torrent's size; unknown (None) while a magnet fetches its metadata."""
+    return UNKNOWN_SIZE if num_bytes is None else size(num_bytes)
 
 
 def size(num_bytes: float | None) -> str:
@@ -75,13 +87,9 @@ def local_time(unix_seconds: float | None) -> str:
     return datetime.fromtimestamp(unix_seconds).strftime(DATE_FORMAT)
 
 
-def state_label(state: str) -> str:
-    return STATE_LABELS.get(state, state.capitalize())
-
-
 def row_state(row: dict) -> str:
     """The state a row shows, spelled as everywhere else."""
-    return state_label(shown_state(row))
+    return state(shown_state(row))
 
 
 def speed_axis(peak: float) -> dict:

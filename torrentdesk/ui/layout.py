@@ -1,5 +1,8 @@
 """The shared frame of signed-in pages: header with totals, dark-mode toggle and the user menu
-(Servers, API token, Log out), in the manner of NiceGUI's examples/modularization."""
+(Servers, API token, Log out), in the manner of NiceGUI's examples/modularization.
+
+On phones the header collapses (assets/torrentdesk.css, "Phones"): elements marked
+`td-wide-only` hide and `td-phone-only` ones show, so the dark-mode toggle moves into the menu."""
 
 from __future__ import annotations
 
@@ -29,7 +32,7 @@ class Frame:
         with ui.header().classes("td-header items-center no-wrap"):
             with ui.row().classes("items-center gap-2 no-wrap"):
                 ui.image(FAVICON).classes("w-7 h-7")
-                ui.label("torrentdesk").classes("td-brand")
+                ui.label("torrentdesk").classes("td-brand td-wide-only")
             with ui.row().classes("td-totals items-center no-wrap").mark("totals"):
                 self.down = ui.label("↓ 0 B/s").classes("td-total td-total-down").mark("total-down")
                 self.up = ui.label("↑ 0 B/s").classes("td-total td-total-up").mark("total-up")
@@ -43,17 +46,25 @@ class Frame:
                     on_click=lambda: self._toggle_dark(dark),
                 )
                 .props("flat round dense color=white")
+                .classes("td-wide-only")
                 .mark("dark-toggle") as self.dark_button
             ):
                 ui.tooltip("Dark mode")
             username = str(app.storage.user.get(USERNAME, ""))
             with (
                 ui.button(icon="account_circle")
-                .props("flat dense no-caps color=white")
+                .props(f'flat dense no-caps color=white aria-label="Menu of {username}"')
+                .classes("td-user-menu")
                 .mark("user-menu")
             ):
-                ui.label(username).classes("q-ml-xs")
+                ui.label(username).classes("q-ml-xs td-wide-only")
                 with ui.menu().props("auto-close"):
+                    with (
+                        ui.menu_item(on_click=lambda: self._toggle_dark(dark))
+                        .classes("td-phone-only")
+                        .mark("menu-dark")
+                    ):
+                        self.dark_item = ui.item_section(self._dark_item_text(dark.value))
                     ui.menu_item("Servers", on_click=self.servers_dialog.open).mark("menu-servers")
                     ui.menu_item("API token", on_click=self.token_dialog.open).mark("menu-token")
                     ui.separator()
@@ -76,6 +87,11 @@ class Frame:
         dark.value = not dark.value
         app.storage.user[DARK_KEY] = dark.value
         self.dark_button.props(f"icon={'light_mode' if dark.value else 'dark_mode'}")
+        self.dark_item.set_text(self._dark_item_text(dark.value))
+
+    @staticmethod
+    def _dark_item_text(dark: bool) -> str:
+        return "Light mode" if dark else "Dark mode"
 
 
 @contextmanager

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi.responses import RedirectResponse
 from nicegui import Client, ui
 
-from ..clients.errors import ClientError
 from ..services import Services
-from ..services.errors import ServiceError
+from ..services.actions import Target
+from ..services.errors import UserFacingError
 from ..services.live import ServerState, TorrentChanges
 from ..services.notices import down_detail
 from ..services.servers import ServerView
@@ -19,10 +17,9 @@ from .auth import LOGIN_PATH, current_user_id
 from .details import DetailsPanel, RecentSpeeds
 from .layout import frame
 from .notifications import Notifier
-from .theme import FAVICON, server_colors
+from .theme import FAVICON, NO_COLOR, server_colors
 from .torrent_grid import STATE_FILTERS, TorrentGrid
 
-EXPECTED_ERRORS = (ServiceError, ClientError)
 MAX_ERROR_NOTES = 5
 ALL = "all"
 
@@ -80,7 +77,7 @@ class TorrentsPage:
             self.add_dialog = AddTorrentDialog(services, user_id, self._added)
             with shared.actions:
                 ui.button("Add", icon="add", on_click=self.add_dialog.open).props(
-                    "unelevated dense no-caps color=white text-color=primary"
+                    'unelevated dense no-caps color=white text-color=primary aria-label="Add"'
                 ).classes("td-add-button").mark("open-add")
             self._build_remove_dialog()
             with ui.row().classes("td-toolbar w-full items-center no-wrap"):
@@ -93,32 +90,35 @@ class TorrentsPage:
                 self.search.on_value_change(self._filter_changed)
                 with self.search.add_slot("prepend"):
                     ui.icon("search")
-                self.server_filter = (
-                    ui.select({ALL: "All servers"}, value=ALL, on_change=self._filter_changed)
-                    .props("dense outlined options-dense")
-                    .classes("td-filter")
-                    .mark("filter-server")
-                )
-                self.state_filter = (
-                    ui.select(STATE_FILTERS, value=ALL, on_change=self._filter_changed)
-                    .props("dense outlined options-dense")
-                    .classes("td-filter")
-                    .mark("filter-state")
-                )
+                # Groups, so a phone can wrap the filters below search and actions (CSS).
+                with ui.row().classes("td-filters items-center no-wrap"):
+                    self.server_filter = (
+                        ui.select({ALL: "All servers"}, value=ALL, on_change=self._filter_changed)
+                        .props("dense outlined options-dense")
+                        .classes("td-filter")
+                        .mark("filter-server")
+                    )
+                    self.state_filter = (
+                        ui.select(STATE_FILTERS, value=ALL, on_change=self._filter_changed)
+                        .props("dense outlined options-dense")
+                        .classes("td-filter")
+                        .mark("filter-state")
+                    )
                 ui.space()
-                self.selection_label = (
-                    ui.label("").classes("td-muted text-sm").mark("selection-count")
-                )
-                self.start_button = self._action_button(
-                    "play_arrow", "Start", "bulk-start", lambda: self._bulk("start")
-                )
-                self.stop_button = self._action_button(
-                    "pause", "Stop", "bulk-stop", lambda: self._bulk("stop")
-                )
-                self.remove_button = self._action_button(
-                    "delete", "Remove", "bulk-remove", self._ask_remove
-                )
-                self.remove_button.props("color=negative")
+                with ui.row().classes("td-bulk items-center no-wrap"):
+                    self.selection_label = (
+                        ui.label("").classes("td-muted text-sm").mark("selection-count")
+                    )
+                    self.start_button = self._action_button(
+                        "play_arrow", "Start", "bulk-start", lambda: self._bulk("start")
+                    )
+                    self.stop_button = self._action_button(
+                        "pause", "Stop", "bulk-stop", lambda: self._bulk("stop")
+                    )
+                    self.remove_button = self._action_button(
+                        "delete", "Remove", "bulk-remove", self._ask_remove
+                    )
+                    self.remove_button.props("color=negative")
             self.chips = ui.row().classes("td-chips w-full items-center").mark("server-chips")
             self.empty = ui.row().classes("td-empty-banner w-full items-center")
             with self.empty:
@@ -151,7 +151,8 @@ class TorrentsPage:
 
     @staticmethod
     def _action_button(icon: str, text: str, mark: str, handler) -> ui.button:
-        return ui.button(text, icon=icon, on_click=handler).props("dense flat no-caps").mark(mark)
+        button = ui.button(text, icon=icon, on_click=handler).mark(mark)
+        return button.props(f'dense flat no-caps aria-label="{text}"')
 
     def _build_remove_dialog(self) -> None:
         with (
@@ -222,14 +223,13 @@ class TorrentsPage:
     def _servers_listed(self, views: list[ServerView]) -> None:
         """The servers dialog (re)loaded the list: colors follow it, so both agree."""
         self.views = views
-        colors = server_colors([v.id for v in views])
-        self.grid.set_colors(colors)
+        self.grid.set_colors(server_colors(views))
         self._chip_signature = ()
         self._render_chips()
         self.empty.set_visibility(not views)
 
     def _render_chips(self) -> None:
-        colors = server_colors([v.id for v in self.views])
+        colors = server_colors(self.views)
         states = sorted(self.states.values(), key=lambda s: s.name.lower())
         signature = tuple(
             (s.id, s.name, s.status, s.error, s.count, colors.get(s.id)) for s in states
@@ -240,7 +240,7 @@ class TorrentsPage:
         self.chips.clear()
         with self.chips:
             for state in states:
-                self._chip(state, colors.get(state.id, "#64748b"))
+                self._chip(state, colors.get(state.id, NO_COLOR))
 
     def _chip(self, state: ServerState, color: str) -> None:
         """Dot by status (green connected, red error, grey unknown), the name in the server's
@@ -317,24 +317,16 @@ class TorrentsPage:
         if not ids:
             return
         verb = {"start": "Started", "stop": "Stopped", "remove": "Removed"}[action]
-
-        async def one(row_id: str) -> str | None:
-            server_id, info_hash = split_row_id(row_id)
-            try:
-                if action == "remove":
-                    await self.services.torrents.remove(
-                        self.user_id, info_hash, server_id, delete_data
-                    )
-                else:
-                    await getattr(self.services.torrents, action)(
-                        self.user_id, info_hash, server_id
-                    )
-            except EXPECTED_ERRORS as exc:
-                return str(exc)
-            return None
-
-        errors = [e for e in await asyncio.gather(*(one(i) for i in ids)) if e]
-        done = len(ids) - len(errors)
+        targets = [Target(*split_row_id(i)) for i in ids]
+        try:
+            results = await self.services.torrents.apply(
+                self.user_id, action, targets, {"delete_data": delete_data}
+            )
+        except UserFacingError as exc:
+            ui.notify(str(exc), type="negative", multi_line=True)
+            return
+        errors = [r.message for r in results if not r.ok]
+        done = len(results) - len(errors)
         if done:
             noun = "torrent" if done == 1 else "torrents"
             ui.notify(f"{verb} {done} {noun}", type="positive")
@@ -342,8 +334,6 @@ class TorrentsPage:
             ui.notify(error, type="negative", multi_line=True)
         if len(errors) > MAX_ERROR_NOTES:
             ui.notify(f"… and {len(errors) - MAX_ERROR_NOTES} more failures", type="negative")
-        servers = {split_row_id(i)[0] for i in ids}
-        await asyncio.gather(*(self.services.live.refresh(s) for s in servers))
 
     async def _ask_remove(self) -> None:
         ids = list(self.selected)

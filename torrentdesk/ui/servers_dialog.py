@@ -7,62 +7,85 @@ from collections.abc import Callable
 
 from nicegui import run, ui
 
-from ..config import transmission_defaults
+from ..config import server_defaults
 from ..services import Services
 from ..services.errors import ServiceError
 from ..services.live import ServerState
 from ..services.server_admin import ServerAdmin
 from ..services.servers import (
-    DEFAULT_RPC_PATHS,
+    SERVER_KINDS,
     InvalidField,
     ServerFields,
+    ServerKind,
     ServerView,
+    TestResult,
     check_host,
     check_name,
     check_port,
     check_protocol,
     check_rpc_path,
+    server_kind,
 )
 from .theme import server_colors
 
-TYPE_LABELS = {"transmission": "Transmission", "rtorrent": "rTorrent"}
-PROTOCOLS = {
-    "transmission": {"http": "HTTP", "https": "HTTPS"},
-    "rtorrent": {"scgi": "SCGI", "http": "HTTP (web server /RPC2)", "https": "HTTPS"},
-}
-DEFAULT_PROTOCOL = {"transmission": "http", "rtorrent": "scgi"}
-STATUS_LABELS = {"connected": "connected", "error": "error", "unknown": "unknown"}
+# A new server's type: the environment pre-fills it (SPEC §2).
+DEFAULT_TYPE = "transmission"
+# What reaching a server depends on: a change to one of them is tested before it is saved.
+CONNECTION_FIELDS = ("server_type", "protocol", "host", "port", "rpc_path", "username")
 
 
-def default_port(server_type: str, protocol: str) -> int:
-    if protocol == "https":
-        return 443
-    if server_type == "transmission":
-        return transmission_defaults().port
-    return 5000 if protocol == "scgi" else 80
+def default_port(kind: ServerKind, protocol: str | None) -> int:
+    """The type's port for this protocol; the environment's for its default protocol."""
+    if kind.protocol(protocol) is None:
+        protocol = kind.default_protocol
+    port = kind.default_port(protocol)
+    if kind.env_prefix and protocol == kind.default_protocol:
+        return server_defaults(kind.env_prefix, port).port
+    return port
 
 
 def describe_address(view: ServerView) -> str:
-    path = view.rpc_path if view.protocol != "scgi" and view.rpc_path else ""
-    return f"{TYPE_LABELS[view.server_type]} · {view.protocol}://{view.host}:{view.port}{path}"
+    kind = server_kind(view.server_type)
+    has_path = kind.rpc_path_for(view.protocol) is not None
+    path = view.rpc_path if has_path and view.rpc_path else ""
+    return f"{kind.label} · {view.protocol}://{view.host}:{view.port}{path}"
+
+
+def without_name(message: str, name: str) -> str:
+    """A server's message where its name is shown already (its row, its form)."""
+    return message.removeprefix(f"{name}: ")
+
+
+def result_text(result: TestResult, name: str) -> str:
+    if result.ok:
+        return f"Connected · {result.version} · {result.latency_ms:.0f} ms"
+    return without_name(result.error or "the test failed", name)
 
 
 class ServerForm:
-    """Add or edit one server; errors appear next to their field."""
+    """Add or edit one server. Save tests the connection first: a server that does not answer
+    is saved only when asked ("Save anyway"). Errors appear next to their field."""
 
     def __init__(self, admin: ServerAdmin, user_id: int, on_saved: Callable) -> None:
         self.admin = admin
         self.user_id = user_id
         self.on_saved = on_saved
         self.editing: ServerView | None = None
-        self._last_protocol: str | None = "http"
+        first = server_kind(DEFAULT_TYPE)
+        self._last_protocol: str | None = first.default_protocol
+        self._attempt = 0  # bumped by every edit: a test of older values is dropped
+        self._failed: TestResult | None = None  # the failed test of the values shown
         with (
             ui.dialog() as self.dialog,
             ui.card().classes("td-dialog td-server-form w-[520px] max-w-full"),
         ):
             self.title = ui.label("Add server").classes("text-lg font-medium")
             self.server_type = (
-                ui.toggle(TYPE_LABELS, value="transmission", on_change=self._type_changed)
+                ui.toggle(
+                    {kind.server_type: kind.label for kind in SERVER_KINDS.values()},
+                    value=first.server_type,
+                    on_change=self._type_changed,
+                )
                 .props("no-caps unelevated toggle-color=primary")
                 .mark("server-type")
             )
@@ -72,28 +95,28 @@ class ServerForm:
                 .classes("w-full")
                 .mark("server-name")
             )
-            with ui.row().classes("w-full no-wrap gap-2"):
+            with ui.row().classes("td-address-row w-full no-wrap gap-2"):
                 self.protocol = (
                     ui.select(
-                        PROTOCOLS["transmission"],
-                        value="http",
+                        self._protocol_options(first),
+                        value=first.default_protocol,
                         label="Protocol",
                         on_change=self._protocol_changed,
                     )
                     .props("outlined dense")
-                    .classes("w-40")
+                    .classes("td-protocol w-40")
                     .mark("server-protocol")
                 )
                 self.host = (
                     ui.input("Host", placeholder="localhost or 192.168.1.10")
                     .props("outlined dense")
-                    .classes("grow")
+                    .classes("td-host grow")
                     .mark("server-host")
                 )
                 self.port = (
-                    ui.number("Port", value=9091, format="%d")
+                    ui.number("Port", value=default_port(first, None), format="%d")
                     .props("outlined dense")
-                    .classes("w-28")
+                    .classes("td-port w-28")
                     .mark("server-port")
                 )
             self.rpc_path = (
@@ -118,17 +141,49 @@ class ServerForm:
             self.clear_password = ui.checkbox("Clear the stored password").mark(
                 "server-clear-password"
             )
-            self.scgi_note = ui.label(
-                "SCGI has no authentication: bind rTorrent's SCGI port to 127.0.0.1 or reach it "
-                "through a tunnel."
-            ).classes("td-muted text-xs")
+            self.protocol_note = ui.label("").classes("td-muted text-xs")
             self.enabled = ui.switch("Enabled", value=True).mark("server-enabled")
-            self.form_error = ui.label("").classes("td-error-text").mark("server-form-error")
-            with ui.row().classes("w-full justify-end gap-2"):
+            with ui.row().classes("items-center gap-2 no-wrap") as self.testing:
+                ui.spinner("dots", size="1.4em")
+                ui.label("Testing the connection…").classes("td-muted")
+            self.testing.mark("server-form-testing").set_visibility(False)
+            self.result = (
+                ui.label("").classes("td-test-result td-if-text").mark("server-form-result")
+            )
+            self.hint = (
+                ui.label("").classes("td-muted text-xs td-if-text").mark("server-form-hint")
+            )
+            self.form_error = (
+                ui.label("").classes("td-error-text td-if-text").mark("server-form-error")
+            )
+            with ui.row().classes("td-form-actions w-full items-center gap-2"):
+                self.test_button = (
+                    ui.button("Test", icon="network_check", on_click=self.test)
+                    .props("flat")
+                    .mark("server-form-test")
+                )
+                ui.space()
                 ui.button("Cancel", on_click=self.dialog.close).props("flat")
+                self.save_anyway_button = (
+                    ui.button("Save anyway", on_click=self.save_anyway)
+                    .props("flat color=warning")
+                    .mark("server-save-anyway")
+                )
                 self.save_button = (
                     ui.button("Save", on_click=self.save).props("unelevated").mark("server-save")
                 )
+        for field in (
+            self.server_type,
+            self.protocol,
+            self.host,
+            self.port,
+            self.rpc_path,
+            self.username,
+            self.password,
+            self.clear_password,
+        ):
+            field.on_value_change(self._connection_edited)
+        self._connection_edited()
 
     # -- opening --
 
@@ -140,17 +195,20 @@ class ServerForm:
         self.username.value = ""
         self.password.value = ""
         self.host.value = ""
-        self.server_type.set_value("transmission")
-        self._apply_type_defaults("transmission")
+        self.server_type.set_value(DEFAULT_TYPE)
+        self._apply_type_defaults(DEFAULT_TYPE)
         self._password_mode(has_password=False)
         self._clear_errors()
+        self._connection_edited()
         self.dialog.open()
 
     def open_edit(self, view: ServerView) -> None:
         self.editing = view
         self.title.set_text(f"Edit {view.name}")
         self.server_type.set_value(view.server_type)
-        self.protocol.set_options(PROTOCOLS[view.server_type], value=view.protocol)
+        self.protocol.set_options(
+            self._protocol_options(server_kind(view.server_type)), value=view.protocol
+        )
         self.name.value = view.name
         self.host.value = view.host
         self.port.value = view.port
@@ -161,9 +219,17 @@ class ServerForm:
         self._password_mode(has_password=view.has_password)
         self._show_for_protocol()
         self._clear_errors()
+        self._connection_edited()
         self.dialog.open()
 
-    # -- defaults per type and protocol --
+    # -- defaults per type and protocol, all from the registry --
+
+    @staticmethod
+    def _protocol_options(kind: ServerKind) -> dict[str, str]:
+        return {p.name: p.label for p in kind.protocols}
+
+    def _kind(self) -> ServerKind:
+        return server_kind(self.server_type.value)
 
     def _type_changed(self) -> None:
         if self.editing is not None and self.server_type.value == self.editing.server_type:
@@ -171,12 +237,13 @@ class ServerForm:
         self._apply_type_defaults(self.server_type.value)
 
     def _apply_type_defaults(self, server_type: str) -> None:
-        protocol = DEFAULT_PROTOCOL[server_type]
-        self.protocol.set_options(PROTOCOLS[server_type], value=protocol)
-        self.port.value = default_port(server_type, protocol)
-        self.rpc_path.value = "" if protocol == "scgi" else DEFAULT_RPC_PATHS[server_type]
-        if server_type == "transmission" and self.editing is None:
-            env = transmission_defaults()
+        kind = server_kind(server_type)
+        protocol = kind.default_protocol
+        self.protocol.set_options(self._protocol_options(kind), value=protocol)
+        self.port.value = default_port(kind, protocol)
+        self.rpc_path.value = kind.rpc_path_for(protocol) or ""
+        if kind.env_prefix and self.editing is None:
+            env = server_defaults(kind.env_prefix, kind.default_port(protocol))
             self.host.value = self.host.value or env.host
             self.username.value = self.username.value or (env.username or "")
             self.password.value = self.password.value or (env.password or "")
@@ -184,24 +251,27 @@ class ServerForm:
 
     def _protocol_changed(self) -> None:
         # Tracked here: a select's event carries its previous value as a raw option index.
-        server_type = self.server_type.value
+        kind = self._kind()
         old, new = self._last_protocol, self.protocol.value
         self._last_protocol = new
-        if new is None:
+        if kind.protocol(new) is None:
             return
-        if not old or self.port.value == default_port(server_type, old):
-            self.port.value = default_port(server_type, new)
-        if new != "scgi" and not self.rpc_path.value:
-            self.rpc_path.value = DEFAULT_RPC_PATHS[server_type]
+        if not old or kind.protocol(old) is None or self.port.value == default_port(kind, old):
+            self.port.value = default_port(kind, new)
+        path = kind.rpc_path_for(new)
+        if path and not self.rpc_path.value:
+            self.rpc_path.value = path
         self._show_for_protocol()
 
     def _show_for_protocol(self) -> None:
-        scgi = self.protocol.value == "scgi"
-        self.rpc_path.set_visibility(not scgi)
-        self.credentials.set_visibility(not scgi)
-        self.scgi_note.set_visibility(scgi)
+        has_path, auth = self._path_and_auth()
+        note = dict(self._kind().protocol_notes).get(self.protocol.value, "")
+        self.rpc_path.set_visibility(has_path)
+        self.credentials.set_visibility(auth)
+        self.protocol_note.set_text(note)
+        self.protocol_note.set_visibility(bool(note))
         self.clear_password.set_visibility(
-            not scgi and bool(self.editing and self.editing.has_password)
+            auth and bool(self.editing and self.editing.has_password)
         )
 
     def _password_mode(self, has_password: bool) -> None:
@@ -213,7 +283,7 @@ class ServerForm:
             self.password.props(remove="placeholder")
         self.clear_password.set_visibility(has_password)
 
-    # -- saving --
+    # -- values --
 
     def _clear_errors(self) -> None:
         for field in self._fields().values():
@@ -232,12 +302,27 @@ class ServerForm:
             "password": self.password,
         }
 
+    def _show_error(self, exc: InvalidField) -> None:
+        field = self._fields().get(exc.field)
+        if field is not None:
+            field.error = str(exc)
+        else:
+            self.form_error.set_text(str(exc))
+
+    def _path_and_auth(self) -> tuple[bool, bool]:
+        """Whether the chosen protocol has an RPC path, and takes a username and password."""
+        kind, protocol = self._kind(), self.protocol.value
+        chosen = kind.protocol(protocol)
+        if chosen is None:
+            return True, True
+        return kind.rpc_path_for(protocol) is not None, chosen.auth
+
     def _checked_values(self) -> dict | None:
         """The form's values after the services' field checks; None when one failed."""
         self._clear_errors()
         server_type = self.server_type.value
         protocol = self.protocol.value or ""
-        scgi = protocol == "scgi"
+        has_path, auth = self._path_and_auth()
         port = self.port.value
         values = {
             "server_type": server_type,
@@ -245,8 +330,8 @@ class ServerForm:
             "name": self.name.value or "",
             "host": self.host.value or "",
             "port": int(port) if port is not None and float(port).is_integer() else 0,
-            "rpc_path": None if scgi else (self.rpc_path.value or "").strip() or None,
-            "username": None if scgi else (self.username.value or "").strip() or None,
+            "rpc_path": ((self.rpc_path.value or "").strip() or None) if has_path else None,
+            "username": ((self.username.value or "").strip() or None) if auth else None,
             "enabled": bool(self.enabled.value),
         }
         checks = {
@@ -270,22 +355,110 @@ class ServerForm:
 
     def _password_value(self) -> str | None:
         """None keeps the stored password; "" clears it."""
-        if self.protocol.value == "scgi":
+        if not self._path_and_auth()[1]:
             return "" if self.editing is not None and self.editing.has_password else None
         if self.editing is not None and self.clear_password.value:
             return ""
         return self.password.value or None
 
+    def _needs_test(self, values: dict, password: str | None) -> bool:
+        """A new server always; an edit when how to reach it changed, or it is enabled again."""
+        if self.editing is None:
+            return True
+        changed = any(getattr(self.editing, key) != values[key] for key in CONNECTION_FIELDS)
+        enabled_again = values["enabled"] and not self.editing.enabled
+        return changed or password is not None or enabled_again
+
+    # -- testing --
+
+    def _connection_edited(self) -> None:
+        """How to reach the server changed: an earlier result no longer applies."""
+        self._attempt += 1
+        self._failed = None
+        self.result.set_text("")
+        self.hint.set_text("")
+        self.save_anyway_button.set_visibility(False)
+
+    def _set_testing(self, testing: bool, button: ui.button) -> None:
+        if self.dialog.is_deleted:
+            return
+        self.testing.set_visibility(testing)
+        if testing:
+            self.result.set_text("")
+            self.hint.set_text("")
+            self.save_anyway_button.set_visibility(False)
+        for each in (self.test_button, self.save_button, self.save_anyway_button):
+            each.set_enabled(not testing)
+        if testing:
+            button.props("loading")
+        else:
+            button.props(remove="loading")
+
+    async def _run_test(self, values: dict, button: ui.button) -> TestResult | None:
+        """Test the values typed; None when the test could not run or its values changed."""
+        attempt = self._attempt
+        draft = ServerFields(**values, password=self._password_value())
+        editing = self.editing.id if self.editing is not None else None
+        self._set_testing(True, button)
+        try:
+            result = await self.admin.test_draft(self.user_id, draft, editing)
+        except InvalidField as exc:
+            self._show_error(exc)
+            return None
+        except ServiceError as exc:
+            self.form_error.set_text(str(exc))
+            return None
+        finally:
+            self._set_testing(False, button)
+        if attempt != self._attempt or not self.dialog.value:
+            return None  # edited, closed or reopened meanwhile
+        self._show_result(result, values["name"])
+        return result
+
+    def _show_result(self, result: TestResult, name: str) -> None:
+        self.result.set_text(result_text(result, name))
+        self.result.classes(
+            replace="td-test-result td-if-text " + ("td-ok-text" if result.ok else "td-error-text")
+        )
+        self._failed = None if result.ok else result
+        if not result.ok:
+            self.hint.set_text(
+                "Fix the values and test again, or save it anyway: it shows as unreachable "
+                "until it answers."
+            )
+        self.save_anyway_button.set_visibility(not result.ok)
+
+    async def test(self) -> None:
+        values = self._checked_values()
+        if values is not None:
+            await self._run_test(values, self.test_button)
+
+    # -- saving --
+
     async def save(self) -> None:
         values = self._checked_values()
         if values is None:
             return
+        tested = None
+        if self._needs_test(values, self._password_value()):
+            tested = await self._run_test(values, self.save_button)
+            if tested is None or not tested.ok:
+                return  # the error and "Save anyway" are shown
+        await self._store(values, tested)
+
+    async def save_anyway(self) -> None:
+        """Save values whose test failed; the server is recorded as unreachable."""
+        values = self._checked_values()
+        if values is not None:
+            await self._store(values, self._failed)
+
+    async def _store(self, values: dict, tested: TestResult | None) -> None:
         password = self._password_value()
         self.save_button.props("loading")
         try:
             if self.editing is None:
                 fields = ServerFields(**values, password=password)
-                view = await run.io_bound(self.admin.add, self.user_id, fields)
+                view = await run.io_bound(self.admin.add, self.user_id, fields, tested)
             else:
                 # Only what changed: the audit log says what was edited.
                 changes = {
@@ -297,13 +470,11 @@ class ServerForm:
                     changes["username"] = ""  # an emptied username is cleared, not kept
                 if password is not None:
                     changes["password"] = password
-                view = await run.io_bound(self.admin.update, self.user_id, self.editing.id, changes)
+                view = await run.io_bound(
+                    self.admin.update, self.user_id, self.editing.id, changes, tested
+                )
         except InvalidField as exc:
-            field = self._fields().get(exc.field)
-            if field is not None:
-                field.error = str(exc)
-            else:
-                self.form_error.set_text(str(exc))
+            self._show_error(exc)
             return
         except ServiceError as exc:
             self.form_error.set_text(str(exc))
@@ -312,7 +483,7 @@ class ServerForm:
             self.save_button.props(remove="loading")
         created = self.editing is None
         self.dialog.close()
-        await self.on_saved(view, created)
+        await self.on_saved(view, created, tested)
 
 
 class ServersDialog:
@@ -322,7 +493,8 @@ class ServersDialog:
         self.admin = services.server_admin
         self.views: list[ServerView] = []
         self.states: dict[str, ServerState] = {}
-        self.test_results: dict[str, tuple[bool, str]] = {}
+        self.test_results: dict[str, TestResult] = {}
+        self.testing: set[str] = set()
         self.listeners: list[Callable[[list[ServerView]], None]] = []
         self.form = ServerForm(self.admin, user_id, self._saved)
         with ui.dialog() as self.dialog, ui.card().classes("td-dialog w-[760px] max-w-full"):
@@ -369,13 +541,23 @@ class ServersDialog:
                 state.count,
             ):
                 changed = True
+            # A test result the server has since contradicted (it went down, or came back)
+            # is old news: the live status speaks instead.
+            result = self.test_results.get(state.id)
+            if (
+                result is not None
+                and state.status in ("connected", "error")
+                and result.ok != (state.status == "connected")
+            ):
+                del self.test_results[state.id]
+                changed = True
         if changed and self.dialog.value:
             self._render()
 
     # -- the list --
 
     def _render(self) -> None:
-        colors = server_colors([v.id for v in self.views])
+        colors = server_colors(self.views)
         self.list.clear()
         with self.list:
             if not self.views:
@@ -397,6 +579,20 @@ class ServersDialog:
             return state.status, state.error
         return view.status, view.error
 
+    def _message(self, view: ServerView, error: str | None) -> tuple[str, str, str] | None:
+        """The one line under a server's address: its latest test, else its error. Returns
+        (text, CSS class, marker)."""
+        name = view.name
+        result = self.test_results.get(view.id)
+        if view.id in self.testing:
+            return "Testing the connection…", "td-muted", f"server-testing-{name}"
+        if result is not None:
+            css = "td-ok-text" if result.ok else "td-error-text"
+            return result_text(result, name), css, f"server-test-result-{name}"
+        if error:
+            return without_name(error, name), "td-error-text", f"server-error-{name}"
+        return None
+
     def _render_row(self, view: ServerView, color: str) -> None:
         status, error = self._status(view)
         state = self.states.get(view.id)
@@ -405,27 +601,32 @@ class ServersDialog:
             .classes("td-server-row w-full items-center no-wrap")
             .mark(f"server-row-{view.name}")
         ):
-            ui.element("span").classes("td-dot").style(f"background:{color}")
+            ui.element("span").classes("td-dot").style(f"background:{color}").mark(
+                f"server-color-{view.name}"
+            )
             with ui.column().classes("gap-0 grow min-w-0"):
-                with ui.row().classes("items-center gap-2 no-wrap"):
+                with ui.row().classes("td-server-title items-center gap-2 no-wrap"):
                     ui.label(view.name).classes("font-medium td-ellipsis")
                     ui.label(status).classes(f"td-status td-status-{status}").mark(
                         f"server-status-{view.name}"
                     )
                     if state is not None and view.enabled:
-                        ui.label(f"{state.count} torrents").classes("td-muted text-xs")
+                        ui.label(f"{state.count} torrents").classes(
+                            "td-muted text-xs whitespace-nowrap"
+                        )
                 ui.label(describe_address(view)).classes("td-muted text-xs td-ellipsis")
-                if error:
-                    ui.label(error).classes("td-error-text text-xs td-ellipsis").tooltip(error)
-                result = self.test_results.get(view.id)
-                if result is not None:
-                    ok, text = result
-                    ui.label(text).classes(
-                        "text-xs " + ("td-ok-text" if ok else "td-error-text")
-                    ).mark(f"server-test-result-{view.name}")
+                message = self._message(view, error)
+                if message is not None:
+                    text, css, marker = message
+                    ui.label(text).classes(f"text-xs td-ellipsis {css}").tooltip(text).mark(
+                        marker, f"server-message-{view.name}"
+                    )
             test = ui.button(icon="network_check").props("flat round dense").tooltip("Test")
-            test.on_click(lambda v=view, b=test: self._test(v, b))
+            test.on_click(lambda v=view: self._test(v))
             test.mark(f"server-test-{view.name}")
+            if view.id in self.testing:
+                test.props("loading")
+                test.disable()
             ui.button(icon="edit", on_click=lambda v=view: self.form.open_edit(v)).props(
                 "flat round dense"
             ).tooltip("Edit").mark(f"server-edit-{view.name}")
@@ -435,22 +636,17 @@ class ServersDialog:
 
     # -- actions --
 
-    async def _test(self, view: ServerView, button: ui.button | None = None) -> None:
-        if button is not None:
-            button.props("loading")
+    async def _test(self, view: ServerView) -> None:
+        self.testing.add(view.id)
+        self.test_results.pop(view.id, None)
+        self._render()
         try:
             result = await self.admin.test(self.user_id, view.id)
         except ServiceError as exc:
-            self.test_results[view.id] = (False, str(exc))
-        else:
-            if result.ok:
-                text = f"Connected · {result.version} · {result.latency_ms:.0f} ms"
-            else:
-                text = result.error or "failed"
-            self.test_results[view.id] = (result.ok, text)
+            result = TestResult(False, "error", None, None, str(exc))
         finally:
-            if button is not None and not button.is_deleted:
-                button.props(remove="loading")
+            self.testing.discard(view.id)
+        self.test_results[view.id] = result
         await self.reload()
 
     async def _delete(self, view: ServerView) -> None:
@@ -467,10 +663,22 @@ class ServersDialog:
         ui.notify(f"Removed {view.name}", type="info")
         await self.reload()
 
-    async def _saved(self, view: ServerView, created: bool) -> None:
+    async def _saved(self, view: ServerView, created: bool, tested: TestResult | None) -> None:
         self.services.live.servers_changed()
         self.test_results.pop(view.id, None)
-        ui.notify(f"{'Added' if created else 'Saved'} {view.name}", type="positive")
+        verb = "Added" if created else "Saved"
+        if tested is not None:
+            self.test_results[view.id] = tested
+        if tested is None or tested.ok:
+            ui.notify(f"{verb} {view.name}", type="positive")
+        else:
+            ui.notify(
+                f"{verb} {view.name}, but it is unreachable "
+                f"({without_name(tested.error or 'no answer', view.name)}). "
+                "Its torrents show once it answers.",
+                type="warning",
+                multi_line=True,
+            )
         await self.reload()
-        if view.enabled:
-            await self._test(view)
+        if tested is None and view.enabled:
+            await self._test(view)  # nothing about reaching it changed: refresh its status

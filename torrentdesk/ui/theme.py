@@ -3,28 +3,17 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 from nicegui import app, ui
 
 from .. import __version__
+from ..services.servers import ServerView
 
 ASSETS_URL = "/assets"
 DARK_KEY = "dark"
-# Distinct in light and dark mode; servers get them in name order, so two servers never share
-# one until there are more servers than colors.
-SERVER_COLORS = (
-    "#3b82f6",
-    "#10b981",
-    "#f59e0b",
-    "#a855f7",
-    "#ef4444",
-    "#06b6d4",
-    "#ec4899",
-    "#84cc16",
-    "#f97316",
-    "#64748b",
-)
+NO_COLOR = "#64748b"  # a server not listed yet
 
 
 def assets_dir() -> Path:
@@ -50,5 +39,6 @@ def setup_page() -> ui.dark_mode:
     return ui.dark_mode(value=bool(app.storage.user.get(DARK_KEY, False)))
 
 
-def server_colors(server_ids: list[str]) -> dict[str, str]:
-    return {sid: SERVER_COLORS[i % len(SERVER_COLORS)] for i, sid in enumerate(server_ids)}
+def server_colors(views: Iterable[ServerView]) -> dict[str, str]:
+    """Server id -> the colour each server keeps (stored when it was added)."""
+    return {view.id: view.color or NO_COLOR for view in views}

@@ -14,12 +14,12 @@ from nicegui.events import GenericEventArguments
 
 from ..services.live import TorrentChanges
 from ..services.totals import RowFilter
-from .format import STATE_LABELS
+from . import format as fmt
 
 _NUMBER = {"type": "rightAligned"}
 # AG Grid redraws a cell on an update only when the cell's own field changed. These cells also
-# show other fields (stale, error, state): an updated row always redraws them, so a row turns
-# stale on screen the moment its update arrives. Only updated rows are touched.
+# show other fields (stale, error, warning, state): an updated row always redraws them, so a
+# row turns stale on screen the moment its update arrives. Only updated rows are touched.
 _REDRAW_ON_UPDATE = {":equals": "() => false"}
 
 COLUMNS: list[dict] = [
@@ -42,7 +42,6 @@ COLUMNS: list[dict] = [
         "headerName": "State",
         "width": 118,
         ":cellRenderer": "torrentdesk.stateRenderer",
-        "cellRendererParams": {"labels": STATE_LABELS},
         **_REDRAW_ON_UPDATE,
     },
     {
@@ -56,7 +55,7 @@ COLUMNS: list[dict] = [
         "field": "size",
         "headerName": "Size",
         "width": 96,
-        ":valueFormatter": "p => torrentdesk.size(p.value)",
+        ":valueFormatter": "p => torrentdesk.torrentSize(p.value)",
         **_NUMBER,
     },
     {
@@ -99,15 +98,17 @@ COLUMNS: list[dict] = [
     },
 ]
 
+_LABELS = fmt.STATE_LABELS
 STATE_FILTERS = {
     "all": "All states",
-    "downloading": STATE_LABELS["downloading"],
-    "seeding": STATE_LABELS["seeding"],
+    "downloading": _LABELS["downloading"],
+    "seeding": _LABELS["seeding"],
     "complete": "Completed",
-    "stopped": STATE_LABELS["stopped"],
-    "active": "Active (downloading or seeding)",
-    "checking": STATE_LABELS["checking"],
-    "queued": STATE_LABELS["queued"],
+    "stopped": _LABELS["stopped"],
+    "active": "Active",
+    "checking": _LABELS["checking"],
+    "queued": _LABELS["queued"],
+    "metadata": _LABELS["metadata"],
     "error": "Errors & stale",
 }
 
