@@ -10,8 +10,10 @@ import time
 
 import pytest
 
+from tests.torrent_factory import magnet_for, make_torrent
 from torrentdesk.clients import AddedTorrent, AsyncTorrentClient, BaseTorrentClient, TimeoutError
 from torrentdesk.clients.errors import ConnectError
+from torrentdesk.torrent_input import parse_magnet
 
 
 class ScriptedClient(BaseTorrentClient):
@@ -40,15 +42,15 @@ class ScriptedClient(BaseTorrentClient):
         self._work("list")
         return []
 
-    def add_torrent(self, data, start=True):
+    def add_torrent(self, meta, start=True, options=None):
         self._work("add")
         return AddedTorrent("a" * 40, "x")
 
-    def add_magnet(self, uri, start=True):
+    def add_magnet(self, magnet, start=True, options=None):
         self._work("magnet")
         return AddedTorrent("b" * 40, None)
 
-    def add_torrent_url(self, url, start=True):
+    def add_torrent_url(self, url, start=True, options=None):
         self._work("url")
         return AddedTorrent(None, None)
 
@@ -70,6 +72,17 @@ class ScriptedClient(BaseTorrentClient):
 
     def reannounce(self, hashes):
         self._work(f"reannounce {','.join(hashes)}")
+        return {}
+
+    def labels_of(self, hashes):
+        return {h: [] for h in hashes}, {}
+
+    def set_labels_each(self, labels):
+        self._work(f"labels {sorted(labels.items())}")
+        return {}
+
+    def move(self, hashes, download_dir, move_data):
+        self._work(f"move {','.join(hashes)} {download_dir} {move_data}")
         return {}
 
     def version(self):
@@ -131,12 +144,16 @@ async def test_a_call_after_a_timeout_waits_for_the_stuck_one_instead_of_overlap
 async def test_every_method_reaches_the_client_with_its_arguments():
     client = ScriptedClient("all", delay=0)
     facade = AsyncTorrentClient(client)
-    assert await facade.add_torrent(b"d") == AddedTorrent("a" * 40, "x")
-    assert await facade.add_magnet("magnet:?") == AddedTorrent("b" * 40, None)
+    assert await facade.add_torrent(make_torrent("t").meta) == AddedTorrent("a" * 40, "x")
+    assert await facade.add_magnet(parse_magnet(magnet_for("c" * 40))) == AddedTorrent(
+        "b" * 40, None
+    )
     assert await facade.add_torrent_url("http://x") == AddedTorrent(None, None)
     assert await facade.erase(["h", "i"], delete_data=True) == {}
     assert await facade.recheck(["h"]) == {}
     assert await facade.reannounce(["i"]) == {}
+    assert await facade.add_labels(["h"], ["x"]) == {}
+    assert await facade.move(["i"], "/d", False) == {}
     assert await facade.version() == "Scripted 1.0"
     assert await facade.check_connection() is True
     assert client.calls == [
@@ -146,6 +163,8 @@ async def test_every_method_reaches_the_client_with_its_arguments():
         "erase h,i True",
         "recheck h",
         "reannounce i",
+        "labels [('h', ['x'])]",
+        "move i /d False",
         "version",
         "version",
     ]

@@ -86,7 +86,7 @@ def test_single_file_named_like_another_torrents_folder(client, rtorrent_clean, 
     downloads = rtorrent_clean.download_dir
     sentinels.put(downloads / "Movies" / "other.mkv", downloads / "Movies" / "deep" / "x.nfo")
     torrent = make_torrent("Movies")
-    client.add_torrent(torrent.data, start=False)
+    client.add_torrent(torrent.meta, start=False)
 
     failures = client.erase([torrent.info_hash], delete_data=True)
 
@@ -108,7 +108,7 @@ def test_nameless_multi_file_torrent_moved_into_a_category_folder(
     tv = downloads / "tv"
     sentinels.put(tv / "Show S01" / "e01.mkv", tv / "notes.txt", tv / "sub" / "other.txt")
     torrent = make_torrent("", files=[("a.mkv", 100), ("sub/b.mkv", 200)])
-    client.add_torrent(torrent.data, start=False)
+    client.add_torrent(torrent.meta, start=False)
     target = torrent.info_hash.upper()
     rtorrent_clean.rpc("d.directory.set", target, str(tv))
     assert rtorrent_clean.rpc("d.directory", target) == str(tv)
@@ -148,7 +148,7 @@ def test_multi_file_torrent_in_its_own_folder_goes_whole(client, rtorrent_clean,
     downloads = rtorrent_clean.download_dir
     sentinels.put(downloads / "td-own-neighbour" / "n.txt", downloads / "td-own.txt")
     torrent = make_torrent("td-own", files=[("a/b/c.bin", 10), ("a/d.bin", 10), ("e.bin", 10)])
-    client.add_torrent(torrent.data, start=True)
+    client.add_torrent(torrent.meta, start=True)
     write_files(downloads / "td-own", [("a/b/c.bin", 10), ("a/d.bin", 10), ("e.bin", 10)])
 
     assert client.erase([torrent.info_hash], delete_data=True) == {}
@@ -163,7 +163,7 @@ def test_own_folder_holding_a_foreign_file_keeps_that_file_and_folder(
     folder = rtorrent_clean.download_dir / "td-mixed"
     sentinels.put(folder / "sub" / "not-the-torrents.txt")
     torrent = make_torrent("td-mixed", files=[("sub/a.bin", 10), ("b.bin", 10)])
-    client.add_torrent(torrent.data, start=False)
+    client.add_torrent(torrent.meta, start=False)
     own = write_files(folder, [("sub/a.bin", 10), ("b.bin", 10)])
 
     assert client.erase([torrent.info_hash], delete_data=True) == {}
@@ -200,7 +200,7 @@ def test_single_file_next_to_unrelated_files(client, rtorrent_clean, sentinels):
         downloads / "td-single.bin.part", downloads / "td-single", downloads / "td-single.bin2"
     )
     torrent = make_torrent("td-single.bin")
-    client.add_torrent(torrent.data, start=True)
+    client.add_torrent(torrent.meta, start=True)
     (own,) = write_files(downloads, [("td-single.bin", 10)])
 
     assert client.erase([torrent.info_hash], delete_data=True) == {}
@@ -214,7 +214,7 @@ def test_torrent_never_started_has_nothing_to_delete(client, rtorrent_clean, sen
     downloads = rtorrent_clean.download_dir
     sentinels.put(downloads / "td-never" / "foreign.txt")
     torrent = make_torrent("td-never", files=[("a.bin", 10), ("sub/b.bin", 10)])
-    client.add_torrent(torrent.data, start=False)
+    client.add_torrent(torrent.meta, start=False)
     before = sorted(p.relative_to(downloads) for p in downloads.rglob("*"))
 
     assert client.erase([torrent.info_hash], delete_data=True) == {}
@@ -229,7 +229,7 @@ def test_a_symlinked_file_goes_as_a_link_and_its_target_stays(client, rtorrent_c
     outside = downloads / "td-link-target" / "real.bin"
     sentinels.put(outside)
     torrent = make_torrent("td-link", files=[("linked.bin", 10), ("plain.bin", 10)])
-    client.add_torrent(torrent.data, start=False)
+    client.add_torrent(torrent.meta, start=False)
     folder = downloads / "td-link"
     folder.mkdir()
     (folder / "linked.bin").symlink_to(outside)
@@ -246,7 +246,7 @@ def test_names_with_quotes_dollars_semicolons_and_unicode(client, rtorrent_clean
     files = [(f"{WEIRD}/inner {WEIRD}.bin", 10), ("$(touch pwned);.txt", 10)]
     sentinels.put(downloads / "td a 'quoted' sibling.txt", downloads / "HOME")
     torrent = make_torrent(WEIRD, files=files)
-    client.add_torrent(torrent.data, start=False)
+    client.add_torrent(torrent.meta, start=False)
     assert rtorrent_clean.rpc("d.name", torrent.info_hash.upper()) == WEIRD
     own = write_files(downloads / WEIRD, files)
 
@@ -266,7 +266,7 @@ def test_removal_after_an_rtorrent_restart(tmp_path):
         keep.put(downloads / "td-restart" / "foreign.txt", downloads / "neighbour.txt")
         torrent = make_torrent("td-restart", files=[("a.bin", 10), ("sub/b.bin", 10)])
         client = RTorrentClient(daemon.host, daemon.scgi_port, timeout=5, name="rt-restart")
-        client.add_torrent(torrent.data, start=False)
+        client.add_torrent(torrent.meta, start=False)
         own = write_files(downloads / "td-restart", [("a.bin", 10), ("sub/b.bin", 10)])
     with running_rtorrent(tmp_path / "rt") as daemon:
         target = torrent.info_hash.upper()

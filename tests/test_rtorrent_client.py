@@ -34,11 +34,11 @@ from torrentdesk.clients import (
 )
 from torrentdesk.clients.rtorrent import (
     ALLOWED_METHODS,
-    _is_name_command,
+    _is_load_option,
     _name_command,
     _to_info,
 )
-from torrentdesk.torrent_input import InvalidTorrentInput
+from torrentdesk.torrent_input import InvalidTorrentInput, parse_magnet, parse_torrent_file
 
 pytestmark = pytest.mark.daemon
 
@@ -86,8 +86,8 @@ def test_add_started_and_paused_torrents_list_every_field(client, rtorrent_clean
     daemon = rtorrent_clean
     running, paused = make_torrent("td-running.bin"), make_torrent("td-paused.bin", length=70000)
     before = int(time.time())
-    assert client.add_torrent(running.data) == AddedTorrent(running.info_hash, "td-running.bin")
-    assert client.add_torrent(paused.data, start=False) == AddedTorrent(
+    assert client.add_torrent(running.meta) == AddedTorrent(running.info_hash, "td-running.bin")
+    assert client.add_torrent(paused.meta, start=False) == AddedTorrent(
         paused.info_hash, "td-paused.bin"
     )
     after = int(time.time())
@@ -144,7 +144,7 @@ def test_torrent_added_elsewhere_label_and_load_date(rtorrent_client, rtorrent_c
 
 def test_added_at_prefers_rutorrent_addtime(rtorrent_client, rtorrent_clean):
     torrent = make_torrent("td-addtime.bin")
-    rtorrent_client.add_torrent(torrent.data, start=False)
+    rtorrent_client.add_torrent(torrent.meta, start=False)
     rtorrent_clean.rpc("d.custom.set", torrent.info_hash.upper(), "addtime", "1600000000")
     assert rtorrent_client.get_torrent(torrent.info_hash).added_at == 1600000000
 
@@ -152,14 +152,14 @@ def test_added_at_prefers_rutorrent_addtime(rtorrent_client, rtorrent_clean):
 def test_add_magnet_and_duplicate_magnet(client):
     info_hash = random_info_hash()
     uri = magnet_for(info_hash, "td magnet") + TRACKER
-    assert client.add_magnet(uri, start=False) == AddedTorrent(info_hash, "td magnet")
+    assert client.add_magnet(parse_magnet(uri), start=False) == AddedTorrent(info_hash, "td magnet")
     info = client.get_torrent(info_hash)
     assert info.state == "stopped"
     # rTorrent calls it HASH.meta (size 1) until the metadata arrives: we show the dn we kept.
     assert info.name == "td magnet"
     assert (info.size, info.progress, info.downloaded) == (None, 0.0, 0)
     with pytest.raises(DuplicateTorrent) as caught:
-        client.add_magnet(magnet_for(info_hash.upper(), "again") + TRACKER)
+        client.add_magnet(parse_magnet(magnet_for(info_hash.upper(), "again") + TRACKER))
     assert caught.value.info_hash == info_hash
     assert caught.value.server == client.name
     assert str(caught.value).startswith(f"{client.name}: ")
@@ -177,16 +177,16 @@ def test_magnet_without_tracker_is_dropped_by_rtorrent(rtorrent_clean):
         ProtocolError,
         match=r"^rt-short: .*did not load torrent [0-9a-f]{40} within 1 s — .*tracker \(tr=\)",
     ):
-        client.add_magnet(magnet_for(info_hash))
+        client.add_magnet(parse_magnet(magnet_for(info_hash)))
     assert time.monotonic() - started < 2.5
     assert info_hash not in rtorrent_clean.hashes()
 
 
 def test_duplicate_torrent_file(rtorrent_client):
     torrent = make_torrent("td-dup.bin")
-    rtorrent_client.add_torrent(torrent.data, start=False)
+    rtorrent_client.add_torrent(torrent.meta, start=False)
     with pytest.raises(DuplicateTorrent) as caught:
-        rtorrent_client.add_torrent(torrent.data)
+        rtorrent_client.add_torrent(torrent.meta)
     assert caught.value.info_hash == torrent.info_hash
     assert str(caught.value) == (
         f"rt-scgi: torrent {torrent.info_hash} (td-dup.bin) is already on this server"
@@ -194,10 +194,8 @@ def test_duplicate_torrent_file(rtorrent_client):
     assert rtorrent_client.get_torrent(torrent.info_hash).state == "stopped"  # left alone
 
 
-def test_invalid_torrent_data_is_rejected_before_sending(rtorrent_client, rtorrent_clean):
+def test_a_url_that_is_not_http_is_rejected_before_sending(rtorrent_client, rtorrent_clean):
     before = rtorrent_clean.hashes()
-    with pytest.raises(InvalidTorrentInput, match="not valid bencode"):
-        rtorrent_client.add_torrent(b"this is not a torrent")
     with pytest.raises(InvalidTorrentInput):
         rtorrent_client.add_torrent_url("/etc/passwd")  # would load a file on the host
     assert rtorrent_clean.hashes() == before
@@ -232,7 +230,7 @@ def test_complete_data_is_seeding(rtorrent_client, rtorrent_clean):
     torrent = bencodepy.encode({b"announce": b"http://127.0.0.1:9/announce", b"info": info})
     info_hash = hashlib.sha1(bencodepy.encode(info)).hexdigest()
 
-    rtorrent_client.add_torrent(torrent)
+    rtorrent_client.add_torrent(parse_torrent_file(torrent))
     seeding = wait_state(rtorrent_client, info_hash, "seeding")
     assert seeding.progress == 1.0
     assert seeding.downloaded == seeding.size == len(payload)
@@ -249,7 +247,7 @@ def test_magnet_fetching_metadata_shows_its_dn(client, rtorrent_clean):
     # load command, read back while the metadata is missing; the tracker's refusal is a warning.
     info_hash = random_info_hash()
     uri = f"magnet:?xt=urn:btih:{info_hash}&dn={quote(HOSTILE_NAME)}{TRACKER}"
-    assert client.add_magnet(uri) == AddedTorrent(info_hash, HOSTILE_NAME)
+    assert client.add_magnet(parse_magnet(uri)) == AddedTorrent(info_hash, HOSTILE_NAME)
     info = wait_until(
         lambda: (t := client.get_torrent(info_hash)).warning and t, timeout=5, interval=0.05
     )
@@ -290,9 +288,9 @@ def test_states_with_an_unreachable_tracker(rtorrent_client, rtorrent_clean):
     data, complete = make_real_torrent(
         rtorrent_clean.download_dir, "td-complete", [("a.bin", 40000, True), ("b.bin", 99, True)]
     )
-    client.add_torrent(data)  # hash-checked on start: all there
+    client.add_torrent(parse_torrent_file(data))  # hash-checked on start: all there
     incomplete = make_torrent("td-incomplete.bin")
-    client.add_torrent(incomplete.data)
+    client.add_torrent(incomplete.meta)
 
     seeding = warned(client, complete, "seeding")
     assert seeding.progress == 1.0
@@ -314,7 +312,7 @@ def test_hashing_is_checking(rtorrent_client, rtorrent_clean):
     data, info_hash = make_real_torrent(
         rtorrent_clean.download_dir, "td-hashing", [("big.bin", 48 * 1024 * 1024, True)]
     )
-    client.add_torrent(data)
+    client.add_torrent(parse_torrent_file(data))
     warned(client, info_hash, "seeding")
 
     def checking():
@@ -427,8 +425,8 @@ def test_row_conversion_addtime_label_and_kept_name():
 def test_kept_name_commands_carry_only_letters_digits_and_escapes():
     command = _name_command(HOSTILE_NAME)
     assert re.fullmatch(r"d\.custom\.set=tdname,[A-Za-z0-9_%]+", command)
-    assert _is_name_command(command)
-    assert _is_name_command(_name_command("x" * 10_000))  # capped
+    assert _is_load_option(command)
+    assert _is_load_option(_name_command("x" * 10_000))  # capped
     assert unquote(_name_command("é" * 300).split(",", 1)[1]) == "é" * 255
 
 
@@ -437,7 +435,7 @@ def test_kept_name_commands_carry_only_letters_digits_and_escapes():
 
 def test_start_and_stop(client, rtorrent_clean):
     torrent = make_torrent("td-startstop.bin")
-    client.add_torrent(torrent.data, start=False)
+    client.add_torrent(torrent.meta, start=False)
     target = torrent.info_hash.upper()
     assert client.get_torrent(torrent.info_hash).state == "stopped"
 
@@ -465,8 +463,8 @@ def test_files_of_a_multi_file_torrent(rtorrent_client, rtorrent_clean):
         "td-multi", files=[("disc 1/track.flac", 40000), ("cover.jpg", 3000), ("notes.txt", 7)]
     )
     single = make_torrent("td-single-file.bin")
-    rtorrent_client.add_torrent(torrent.data, start=False)
-    rtorrent_client.add_torrent(single.data, start=False)
+    rtorrent_client.add_torrent(torrent.meta, start=False)
+    rtorrent_client.add_torrent(single.meta, start=False)
     target = torrent.info_hash.upper()
     rtorrent_clean.rpc("f.priority.set", f"{target}:f1", 0)
     rtorrent_clean.rpc("f.priority.set", f"{target}:f2", 2)
@@ -494,7 +492,7 @@ def test_files_of_a_multi_file_torrent(rtorrent_client, rtorrent_clean):
 
 def test_erase_keeps_data(client, rtorrent_clean):
     torrent = make_torrent("td-keep.bin")
-    client.add_torrent(torrent.data)
+    client.add_torrent(torrent.meta)
     data = rtorrent_clean.download_dir / "td-keep.bin"
     data.write_bytes(b"payload")
     assert client.erase([torrent.info_hash]) == {}
@@ -520,7 +518,7 @@ def test_erase_with_data_deletes_only_the_torrents_data(
         torrent = make_torrent("td-del.bin")
         data = downloads / "td-del.bin"
         data.write_bytes(b"payload")
-    rtorrent_client.add_torrent(torrent.data, start=multi_file)
+    rtorrent_client.add_torrent(torrent.meta, start=multi_file)
 
     assert rtorrent_client.erase([torrent.info_hash], delete_data=True) == {}
 
@@ -536,7 +534,7 @@ def test_erase_with_data_deletes_only_the_torrents_data(
 def test_unknown_hash_is_not_found_everywhere(client, rtorrent_clean):
     unknown = random_info_hash()
     present = make_torrent("td-present.bin")
-    client.add_torrent(present.data, start=False)
+    client.add_torrent(present.meta, start=False)
     expected = f"{client.name}: no torrent with info hash {unknown} on this server"
     verbs = [
         client.start,
@@ -562,7 +560,7 @@ def test_unknown_hash_is_not_found_everywhere(client, rtorrent_clean):
 def test_verbs_act_on_many_torrents_in_one_call_and_report_each_failure(client, rtorrent_clean):
     torrents = [make_torrent(f"td-many-{i}.bin") for i in range(3)]
     for torrent in torrents:
-        client.add_torrent(torrent.data, start=False)
+        client.add_torrent(torrent.meta, start=False)
     hashes = [t.info_hash for t in torrents]
     unknown = random_info_hash()
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import bencodepy
 
+from torrentdesk.torrent_input import TorrentMetainfo, parse_torrent_file
+
 PIECE_LENGTH = 16384
 
 
@@ -18,6 +20,11 @@ class SyntheticTorrent:
     info_hash: str
     name: str
     size: int
+
+    @property
+    def meta(self) -> TorrentMetainfo:
+        """As the services hand it to a client: checked and parsed once."""
+        return parse_torrent_file(self.data)
 
 
 def make_torrent(

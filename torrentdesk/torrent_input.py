@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
 import bencodepy
@@ -31,10 +31,13 @@ class MagnetLink:
 
 @dataclass(frozen=True, slots=True)
 class TorrentMetainfo:
+    """A checked .torrent file: parsed once per request, then handed on with its bytes."""
+
     info_hash: str  # SHA-1 of the raw bencoded `info` dictionary, 40 lowercase hex
     name: str
     size: int
     file_count: int
+    data: bytes = field(repr=False, default=b"")
 
 
 def is_info_hash(value: str) -> bool:
@@ -100,7 +103,9 @@ def parse_torrent_file(data: bytes) -> TorrentMetainfo:
             "not a .torrent file: its 'info' has neither 'length' nor 'files'"
         )
     start, end = _info_span(data)
-    return TorrentMetainfo(hashlib.sha1(data[start:end]).hexdigest(), name, size, file_count)
+    return TorrentMetainfo(
+        hashlib.sha1(data[start:end]).hexdigest(), name, size, file_count, bytes(data)
+    )
 
 
 def _info_span(data: bytes) -> tuple[int, int]:

@@ -179,12 +179,32 @@ class TorrentListResponse(BaseModel):
     servers: list[ServerListingResponse]
 
 
-class AddTorrentRequest(BaseModel):
+class _TorrentOptionRules(BaseModel):
+    """The services' checks of labels and a download directory, where a request has them."""
+
+    @field_validator("labels", check_fields=False)
+    @classmethod
+    def _check_labels(cls, labels):
+        return labels if labels is None else _rule(check_labels, labels)
+
+    @field_validator("download_dir", check_fields=False)
+    @classmethod
+    def _check_download_dir(cls, path):
+        return path if path is None else _rule(check_download_dir, path)
+
+
+LABELS_FIELD = "1 to 64 characters each, no commas"
+DOWNLOAD_DIR_FIELD = "an absolute directory on the server; left out: the server's default"
+
+
+class AddTorrentRequest(_TorrentOptionRules):
     uri: str = Field(
         description="a magnet link (hex or base32 btih) or an http(s) URL of a .torrent"
     )
     server_id: str
     start: bool = True
+    labels: list[str] = Field(default_factory=list, description=LABELS_FIELD)
+    download_dir: str | None = Field(default=None, description=DOWNLOAD_DIR_FIELD)
 
     @field_validator("uri")
     @classmethod
@@ -204,7 +224,7 @@ class ActionTarget(BaseModel):
     info_hash: str = Field(description="40 hex characters")
 
 
-class TorrentActionRequest(BaseModel):
+class TorrentActionRequest(_TorrentOptionRules):
     action: Literal[
         "start",
         "stop",
@@ -222,9 +242,7 @@ class TorrentActionRequest(BaseModel):
     ]
     targets: list[ActionTarget] = Field(max_length=MAX_TARGETS)
     delete_data: bool = Field(default=False, description="remove: also delete the data")
-    labels: list[str] | None = Field(
-        default=None, description="set/add/remove_labels: 1-64 characters each, no commas"
-    )
+    labels: list[str] | None = Field(default=None, description=f"*_labels: {LABELS_FIELD}")
     download_dir: str | None = Field(
         default=None, description="move: an absolute directory on the server"
     )
@@ -233,16 +251,6 @@ class TorrentActionRequest(BaseModel):
         description="move: the daemon moves the files too (servers whose capabilities say "
         "move_data false only relocate, with move_data false)",
     )
-
-    @field_validator("labels")
-    @classmethod
-    def _check_labels(cls, labels):
-        return labels if labels is None else _rule(check_labels, labels)
-
-    @field_validator("download_dir")
-    @classmethod
-    def _check_download_dir(cls, path):
-        return path if path is None else _rule(check_download_dir, path)
 
     @model_validator(mode="after")
     def _needs_its_parameters(self):

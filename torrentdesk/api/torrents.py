@@ -13,6 +13,8 @@ from ..services.torrents import LocatedTorrent, ServerConnection, TorrentInfo, t
 from ..torrent_input import MAX_TORRENT_FILE_SIZE
 from .deps import ServicesDep, UserDep
 from .models import (
+    DOWNLOAD_DIR_FIELD,
+    LABELS_FIELD,
     AddedTorrentResponse,
     AddTorrentRequest,
     AmbiguousResponse,
@@ -94,7 +96,9 @@ async def list_torrents(
     responses={404: {"model": ErrorResponse}, 409: {"model": ErrorResponse}, **_REMOTE_ERRORS},
 )
 async def add_torrent(body: AddTorrentRequest, user: UserDep, services: ServicesDep) -> dict:
-    added = await services.torrents.add(user.id, body.server_id, body.uri, body.start)
+    added = await services.torrents.add(
+        user.id, body.server_id, body.uri, body.start, body.labels, body.download_dir
+    )
     return {"info_hash": added.info_hash, "server_id": body.server_id, "name": added.name}
 
 
@@ -115,11 +119,15 @@ async def upload_torrent(
     server_id: Annotated[str, Query()],
     file: Annotated[UploadFile, File(description="a .torrent file, at most 10 MiB")],
     start: bool = True,
+    labels: Annotated[list[str], Query(description=f"repeat for each; {LABELS_FIELD}")] = (),
+    download_dir: Annotated[str | None, Query(description=DOWNLOAD_DIR_FIELD)] = None,
 ) -> dict | Response:
     data = await file.read(MAX_TORRENT_FILE_SIZE + 1)
     if len(data) > MAX_TORRENT_FILE_SIZE:
         return _too_large()
-    added = await services.torrents.upload(user.id, server_id, data, start)
+    added = await services.torrents.upload(
+        user.id, server_id, data, start, labels, download_dir
+    )
     return {"info_hash": added.info_hash, "server_id": server_id, "name": added.name}
 
 

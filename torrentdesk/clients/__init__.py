@@ -5,7 +5,9 @@ from __future__ import annotations
 from .async_client import AsyncTorrentClient
 from .base import (
     DEFAULT_TIMEOUT,
+    NO_OPTIONS,
     AddedTorrent,
+    AddOptions,
     BaseTorrentClient,
     Failures,
     ServerConnection,
@@ -27,7 +29,9 @@ from .transmission import TransmissionClient
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "NO_OPTIONS",
     "SERVER_KINDS",
+    "AddOptions",
     "AddedTorrent",
     "AsyncTorrentClient",
     "AuthError",

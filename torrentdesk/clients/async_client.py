@@ -14,7 +14,16 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from .base import AddedTorrent, BaseTorrentClient, Failures, QueueMove, TorrentInfo
+from ..torrent_input import MagnetLink, TorrentMetainfo
+from .base import (
+    NO_OPTIONS,
+    AddedTorrent,
+    AddOptions,
+    BaseTorrentClient,
+    Failures,
+    QueueMove,
+    TorrentInfo,
+)
 from .errors import ClientError, TimeoutError
 
 
@@ -36,14 +45,20 @@ class AsyncTorrentClient:
     async def get_torrent(self, info_hash: str, files: bool = False) -> TorrentInfo:
         return await self._call(self.client.get_torrent, info_hash, files)
 
-    async def add_torrent(self, data: bytes, start: bool = True) -> AddedTorrent:
-        return await self._call(self.client.add_torrent, data, start)
+    async def add_torrent(
+        self, meta: TorrentMetainfo, start: bool = True, options: AddOptions = NO_OPTIONS
+    ) -> AddedTorrent:
+        return await self._call(self.client.add_torrent, meta, start, options)
 
-    async def add_magnet(self, uri: str, start: bool = True) -> AddedTorrent:
-        return await self._call(self.client.add_magnet, uri, start)
+    async def add_magnet(
+        self, magnet: MagnetLink, start: bool = True, options: AddOptions = NO_OPTIONS
+    ) -> AddedTorrent:
+        return await self._call(self.client.add_magnet, magnet, start, options)
 
-    async def add_torrent_url(self, url: str, start: bool = True) -> AddedTorrent:
-        return await self._call(self.client.add_torrent_url, url, start)
+    async def add_torrent_url(
+        self, url: str, start: bool = True, options: AddOptions = NO_OPTIONS
+    ) -> AddedTorrent:
+        return await self._call(self.client.add_torrent_url, url, start, options)
 
     async def start(self, hashes: Sequence[str]) -> Failures:
         return await self._call(self.client.start, hashes)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ..torrent_input import MagnetLink, TorrentMetainfo
 from .errors import ClientError
 
 # "metadata": a magnet link still fetching its metadata (started; a stopped one is "stopped").
@@ -50,6 +51,17 @@ class TorrentInfo:
     error: str | None  # the torrent's own failure: storage, missing files, hash check
     warning: str | None = None  # a tracker's message; never the torrent's own error
     files: list[TorrentFile] | None = None  # only with files=True
+
+
+@dataclass(slots=True, frozen=True)
+class AddOptions:
+    """What an add sets before the torrent ever starts (checked by the services)."""
+
+    labels: tuple[str, ...] = ()
+    download_dir: str | None = None  # absolute, on the server; None: the server's default
+
+
+NO_OPTIONS = AddOptions()
 
 
 @dataclass(slots=True, frozen=True)
@@ -97,16 +109,22 @@ class BaseTorrentClient(ABC):
         return None
 
     @abstractmethod
-    def add_torrent(self, data: bytes, start: bool = True) -> AddedTorrent:
-        """Add a .torrent file's bytes; raises DuplicateTorrent if already there."""
+    def add_torrent(
+        self, meta: TorrentMetainfo, start: bool = True, options: AddOptions = NO_OPTIONS
+    ) -> AddedTorrent:
+        """Add a checked .torrent file; raises DuplicateTorrent if already there."""
 
     @abstractmethod
-    def add_magnet(self, uri: str, start: bool = True) -> AddedTorrent:
-        """Add a magnet link; raises DuplicateTorrent if already there."""
+    def add_magnet(
+        self, magnet: MagnetLink, start: bool = True, options: AddOptions = NO_OPTIONS
+    ) -> AddedTorrent:
+        """Add a checked magnet link; raises DuplicateTorrent if already there."""
 
     @abstractmethod
-    def add_torrent_url(self, url: str, start: bool = True) -> AddedTorrent:
-        """Have the server fetch a .torrent from an http(s) URL."""
+    def add_torrent_url(
+        self, url: str, start: bool = True, options: AddOptions = NO_OPTIONS
+    ) -> AddedTorrent:
+        """Have the server fetch a .torrent from a checked http(s) URL."""
 
     # Verbs take many hashes (transmission-rpc's and Flood's way): one daemon round trip for
     # the lot where the daemon allows it, a failure per hash that did not work.

@@ -28,10 +28,12 @@ from transmission_rpc.error import (
     TransmissionTimeoutError,
 )
 
-from ..torrent_input import is_info_hash, parse_magnet, parse_torrent_file, parse_torrent_url
+from ..torrent_input import MagnetLink, TorrentMetainfo, is_info_hash, parse_torrent_url
 from .base import (
     DEFAULT_TIMEOUT,
+    NO_OPTIONS,
     AddedTorrent,
+    AddOptions,
     BaseTorrentClient,
     Failures,
     FilePriority,
@@ -271,21 +273,25 @@ class TransmissionClient(BaseTorrentClient):
 
     # -- adding -------------------------------------------------------------------------------
 
-    def add_torrent(self, data: bytes, start: bool = True) -> AddedTorrent:
-        meta = parse_torrent_file(data)  # InvalidTorrentInput (a ValueError) propagates
+    def add_torrent(
+        self, meta: TorrentMetainfo, start: bool = True, options: AddOptions = NO_OPTIONS
+    ) -> AddedTorrent:
         with self._lock:
             if self._exists(meta.info_hash):
                 raise self._duplicate(meta.info_hash, meta.name)
-            return self._add(data, start)
+            return self._add(meta.data, start, options)
 
-    def add_magnet(self, uri: str, start: bool = True) -> AddedTorrent:
-        magnet = parse_magnet(uri)
+    def add_magnet(
+        self, magnet: MagnetLink, start: bool = True, options: AddOptions = NO_OPTIONS
+    ) -> AddedTorrent:
         with self._lock:
             if self._exists(magnet.info_hash):
                 raise self._duplicate(magnet.info_hash, magnet.name)
-            return self._add(_spaces_escaped_in_dn(magnet.uri), start)
+            return self._add(_spaces_escaped_in_dn(magnet.uri), start, options)
 
-    def add_torrent_url(self, url: str, start: bool = True) -> AddedTorrent:
+    def add_torrent_url(
+        self, url: str, start: bool = True, options: AddOptions = NO_OPTIONS
+    ) -> AddedTorrent:
         url = parse_torrent_url(url)
         with self._lock:
             # The hash is unknown until the daemon has fetched the file, and transmission-rpc 7
@@ -293,19 +299,36 @@ class TransmissionClient(BaseTorrentClient):
             # with the hashes present before the add.
             rows = self._call(lambda rpc: rpc.get_torrents(arguments=("hashString",)))
             before = {str(t.fields.get("hashString", "")).lower() for t in rows}
-            added = self._add(url, start)
-            if added.info_hash in before:
-                raise self._duplicate(added.info_hash, added.name)
-            return added
+            return self._add(url, start, options, refuse=before)
 
-    def _add(self, torrent: bytes | str, start: bool) -> AddedTorrent:
-        result = self._call(lambda rpc: rpc.add_torrent(torrent, paused=not start))
+    def _add(
+        self,
+        torrent: bytes | str,
+        start: bool,
+        options: AddOptions,
+        refuse: set[str] = frozenset(),  # type: ignore[assignment]
+    ) -> AddedTorrent:
+        # Labels on torrent-add need RPC 17; 3.00 ignores them. So a labelled torrent is added
+        # paused, labelled, then started: it never runs without its labels.
+        paused = not start or bool(options.labels)
+        result = self._call(
+            lambda rpc: rpc.add_torrent(
+                torrent, paused=paused, download_dir=options.download_dir
+            )
+        )
         fields = result.fields
         info_hash = fields.get("hashString")
         if not isinstance(info_hash, str) or not is_info_hash(info_hash):
             raise ProtocolError(self.name, f"the add reply has no valid hashString: {fields!r}")
         name = fields.get("name")
-        return AddedTorrent(info_hash.lower(), name if isinstance(name, str) else None)
+        added = AddedTorrent(info_hash.lower(), name if isinstance(name, str) else None)
+        if added.info_hash in refuse:
+            raise self._duplicate(added.info_hash, added.name)
+        if options.labels:
+            self._call(lambda rpc: rpc.change_torrent(added.info_hash, labels=list(options.labels)))
+            if start:
+                self._call(lambda rpc: rpc.start_torrent(ids=[added.info_hash]))
+        return added
 
     # -- changing -----------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from pony.utils import datetime2timestamp
 
 from ..clients import (
     AddedTorrent,
+    AddOptions,
     AsyncTorrentClient,
     ClientError,
     Failures,
@@ -26,7 +27,15 @@ from ..clients import (
 )
 from ..db import utcnow
 from ..torrent_input import is_info_hash, parse_magnet, parse_torrent_file, parse_torrent_url
-from .actions import ACTIONS, MAX_TARGETS, Action, Target, TargetResult
+from .actions import (
+    ACTIONS,
+    MAX_TARGETS,
+    Action,
+    Target,
+    TargetResult,
+    check_download_dir,
+    check_labels,
+)
 from .audit import AuditService
 from .errors import InvalidInput, NotCapable, NotFound, ServiceError, UserFacingError
 from .servers import ServerService
@@ -127,8 +136,18 @@ class TorrentService:
             connections = [await asyncio.to_thread(self._servers.connection, user_id, server_id)]
         return list(await asyncio.gather(*(self._list_server(c) for c in connections)))
 
-    async def add(self, user_id: int, server_id: str, uri: str, start: bool = True) -> AddedTorrent:
-        """Add a magnet link or an http(s) URL of a .torrent."""
+    async def add(
+        self,
+        user_id: int,
+        server_id: str,
+        uri: str,
+        start: bool = True,
+        labels: Sequence[str] = (),
+        download_dir: str | None = None,
+    ) -> AddedTorrent:
+        """Add a magnet link or an http(s) URL of a .torrent, with its labels and directory
+        set before it starts."""
+        options = add_options(labels, download_dir)
         uri = uri.strip()
         if uri.lower().startswith("magnet:"):
             magnet = parse_magnet(uri)
@@ -137,24 +156,36 @@ class TorrentService:
                 server_id,
                 magnet.info_hash,
                 magnet.name,
-                lambda client: client.add_magnet(magnet.uri, start),
+                lambda client: client.add_magnet(magnet, start, options),
             )
         url = parse_torrent_url(uri)
         return await self._add(
-            user_id, server_id, None, None, lambda client: client.add_torrent_url(url, start)
+            user_id,
+            server_id,
+            None,
+            None,
+            lambda client: client.add_torrent_url(url, start, options),
         )
 
     async def upload(
-        self, user_id: int, server_id: str, data: bytes, start: bool = True
+        self,
+        user_id: int,
+        server_id: str,
+        data: bytes,
+        start: bool = True,
+        labels: Sequence[str] = (),
+        download_dir: str | None = None,
     ) -> AddedTorrent:
-        """Add a .torrent file's bytes; it is validated before anything reaches the server."""
+        """Add a .torrent file's bytes: checked (and parsed) once, before anything reaches
+        the server."""
+        options = add_options(labels, download_dir)
         meta = parse_torrent_file(data)
         return await self._add(
             user_id,
             server_id,
             meta.info_hash,
             meta.name,
-            lambda client: client.add_torrent(data, start),
+            lambda client: client.add_torrent(meta, start, options),
         )
 
     async def get(
@@ -445,6 +476,13 @@ class TorrentService:
                 row = self._db.Torrent.get(server=server_id, info_hash=info_hash)
                 if row is not None:
                     row.delete()
+
+
+def add_options(labels: Sequence[str], download_dir: str | None) -> AddOptions:
+    return AddOptions(
+        tuple(check_labels(list(labels))),
+        None if download_dir is None else check_download_dir(download_dir),
+    )
 
 
 def _is_stored_id(server_id: str) -> bool:
