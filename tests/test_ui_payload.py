@@ -41,6 +41,8 @@ def synthetic_rows(server_id: str, count: int) -> list[dict]:
             "labels": [],
             "error": None,
             "warning": None,
+            "tracker": "tracker.example",
+            "queue_position": None,
         }
         for i in range(count)
     ]
