@@ -203,6 +203,8 @@ def test_labels_round_trip_on_every_transport_read_back_from_the_daemons(api, th
     listing = api.client.get("/torrents", headers=headers).json()["torrents"]
     assert {t["server_id"]: t["labels"] for t in listing} == {s: HOSTILE_LABELS for s, _ in targets}
     assert {t["label"] for t in listing} == {"a b"}
+    assert {t["tracker"] for t in listing} == {"127.0.0.1"}  # the first tracker's host
+    assert {t["queue_position"] is None for t in listing} == {True, False}  # rTorrent: none
 
     act(api, headers, "add_labels", targets, labels=["new", "a b"])
     act(api, headers, "remove_labels", targets, labels=["$HOME", "x;y", "absent"])

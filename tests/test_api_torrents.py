@@ -32,6 +32,8 @@ TORRENT_FIELDS = {
     "download_dir",
     "label",
     "labels",
+    "tracker",
+    "queue_position",
     "error",
     "warning",
     "server_id",

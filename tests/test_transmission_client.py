@@ -466,6 +466,8 @@ def test_status_codes_map_to_states(status: int, state: str) -> None:
         "errorString": "No data found!",
         "metadataPercentComplete": 1,
         "id": 7,
+        "trackers": [],
+        "queuePosition": 3,
     }  # no "labels": daemons before RPC 16 do not send it
     assert set(row) == set(LIST_FIELDS) - {"labels"}
     info = _torrent_info(row, files=False)
@@ -821,9 +823,16 @@ def test_table_and_library_paths_agree_on_every_row_shape() -> None:
                 "error": [0, 1, 2, 3][i % 4],
                 "errorString": ["", "Tracker gave an error", "", "No data found!"][i % 4],
                 "metadataPercentComplete": 0.5 if i == 8 else 1,
+                "trackers": [
+                    [],
+                    [{"announce": "http://t.example:80/a", "tier": 0}],
+                    [{"announce": "x", "tier": 1}, {"announce": "udp://u.example/", "tier": 0}],
+                ][i % 3],
+                "queuePosition": i,
             }
         )
     expected = [_torrent_info(row, files=False) for row in rows]
+    assert [t.tracker for t in expected[:3]] == [None, "t.example", "u.example"]
     assert {t.state for t in expected} == STATES
     for header in (list(LIST_FIELDS), [*reversed(LIST_FIELDS), "extraField"]):
         table = [header] + [[row.get(name, 0) for name in header] for row in rows]
@@ -923,6 +932,11 @@ def _fake_torrent(i: int, **fields: Any) -> dict[str, Any]:
         "error": 0,
         "errorString": "",
         "metadataPercentComplete": 1,
+        "trackers": [
+            {"announce": "http://backup.example:80/a", "tier": 1, "id": 1},
+            {"announce": "udp://tracker.example:6969/announce", "tier": 0, "id": 0},
+        ],
+        "queuePosition": i,
     } | fields
 
 

@@ -28,6 +28,7 @@ def synthetic_rows(server_id: str, count: int) -> list[dict]:
             ratio=2.0,
             peers=3,
             download_dir="/srv/torrents/complete",
+            tracker="tracker.example",
         )
         for i in range(count)
     ]

@@ -191,5 +191,7 @@ def make_row(server: str, n: int, state: str = "stopped", **fields) -> dict:
         "labels": [],
         "error": None,
         "warning": None,
+        "tracker": None,
+        "queue_position": None,
         **fields,
     }

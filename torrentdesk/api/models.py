@@ -159,6 +159,8 @@ class TorrentResponse(BaseModel):
     warning: str | None = Field(
         description="a tracker's message (e.g. it cannot be reached); never the torrent's error"
     )
+    tracker: str | None = Field(description="the host of its first tracker")
+    queue_position: int | None = Field(description="its place in the daemon's queue, if any")
     files: list[TorrentFileResponse] | None = None
     server_id: str
     server_name: str

@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
+from urllib.parse import urlsplit
 
 from ..torrent_input import MagnetLink, TorrentMetainfo
 from .errors import ClientError
@@ -50,6 +51,8 @@ class TorrentInfo:
     labels: list[str]  # rows and the API also carry `label`: the first one, or None
     error: str | None  # the torrent's own failure: storage, missing files, hash check
     warning: str | None = None  # a tracker's message; never the torrent's own error
+    tracker: str | None = None  # the host of its first tracker
+    queue_position: int | None = None  # where the daemon has a queue
     files: list[TorrentFile] | None = None  # only with files=True
 
 
@@ -62,6 +65,15 @@ class AddOptions:
 
 
 NO_OPTIONS = AddOptions()
+
+
+def tracker_host(url: str) -> str | None:
+    """A tracker announce URL's host, as the filters group torrents by it."""
+    try:
+        host = urlsplit(url.strip()).hostname
+    except ValueError:
+        return None
+    return host[:255] if host else None
 
 
 @dataclass(slots=True, frozen=True)

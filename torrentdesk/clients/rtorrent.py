@@ -44,6 +44,7 @@ from .base import (
     Failures,
     TorrentFile,
     TorrentInfo,
+    tracker_host,
 )
 from .scgi import HttpTransport, ScgiTransport
 
@@ -80,6 +81,8 @@ _TORRENT_FIELDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("d.is_meta", ()),
     ("d.hashing_failed", ()),
     ("d.custom", (_NAME_KEY,)),
+    # The trackers' URLs, nested: the first one's host is the torrent's `tracker`.
+    ("t.multicall", ("", "t.url=")),
 )
 _FILE_FIELDS = ("f.path", "f.size_bytes", "f.completed_chunks", "f.size_chunks", "f.priority")
 
@@ -88,8 +91,10 @@ _MULTICALL_FILE_FIELDS = tuple(f"{name}=" for name in _FILE_FIELDS)
 
 # Sub-commands allowed inside a multicall ("d.name=", "f.path="): only the fields we read.
 _MULTICALL_COMMANDS: frozenset[str] = frozenset(
-    {name for name, _ in _TORRENT_FIELDS} | set(_FILE_FIELDS)
+    {name for name, _ in _TORRENT_FIELDS} | set(_FILE_FIELDS) | {"t.url"}
 )
+# Nested multicalls allowed as d.multicall2 fields, verbatim.
+_NESTED_FIELDS = frozenset({"t.multicall=,t.url="})
 # Commands allowed as extra arguments of load.*: stamping the add time, and keeping a magnet's
 # name in the one shape _NAME_COMMAND allows.
 _LOAD_COMMANDS: frozenset[str] = frozenset({"d.custom.set"})
@@ -222,8 +227,11 @@ class RTorrentClient(BaseTorrentClient):
     def _check_allowed(self, method: str, params: Sequence[object], nested: bool = False) -> None:
         if method not in ALLOWED_METHODS or (nested and method == "system.multicall"):
             self._refuse(method)
-        if method in ("d.multicall2", "f.multicall"):
-            self._check_commands(method, params[2:], _MULTICALL_COMMANDS)
+        if method == "d.multicall2":
+            nested = [c for c in params[2:] if c not in _NESTED_FIELDS]
+            self._check_commands(method, nested, _MULTICALL_COMMANDS - {"t.multicall"})
+        elif method in ("f.multicall", "t.multicall"):
+            self._check_commands(method, params[2:], _MULTICALL_COMMANDS - {"t.multicall"})
         elif method in _LOAD_METHODS:
             commands = [c for c in params[2:] if not _is_load_option(c)]
             self._check_commands(method, commands, _LOAD_COMMANDS)
@@ -747,6 +755,7 @@ def _to_info(row: Sequence) -> TorrentInfo:
         is_meta,
         hashing_failed,
         kept_name,
+        trackers,
     ) = row
     # As ruTorrent reads them: started = open, d.state 1 and active; paused (state 1, inactive)
     # and closed read as stopped.
@@ -791,6 +800,7 @@ def _to_info(row: Sequence) -> TorrentInfo:
         decode_labels(label),
         error,
         warning,
+        tracker_host(trackers[0][0]) if trackers else None,
     )
 
 

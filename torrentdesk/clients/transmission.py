@@ -41,6 +41,7 @@ from .base import (
     TorrentFile,
     TorrentInfo,
     TorrentState,
+    tracker_host,
 )
 from .errors import (
     AuthError,
@@ -93,6 +94,8 @@ LIST_FIELDS = (
     "error",
     "errorString",
     "metadataPercentComplete",  # below 1 for a magnet still fetching its metadata
+    "trackers",  # the first one's host is the torrent's `tracker`
+    "queuePosition",
 )
 FILE_FIELDS = ("files", "fileStats")
 
@@ -656,6 +659,8 @@ def _table_infos(table: list[Any]) -> tuple[list[TorrentInfo], list[int]]:
             error,
             error_string,
             metadata,
+            trackers,
+            queue_position,
         ) = values(row)
         add_id(torrent_id)
         # Positional, in TorrentInfo's field order (half the cost of keywords; a test compares
@@ -679,6 +684,8 @@ def _table_infos(table: list[Any]) -> tuple[list[TorrentInfo], list[int]]:
                 download_dir,
                 _labels(labels),
                 *_problems(error, error_string),
+                _first_tracker_host(trackers),
+                queue_position,
             )
         )
     return torrents, ids
@@ -717,6 +724,8 @@ def _torrent_info(f: dict[str, Any], files: bool) -> TorrentInfo:
         labels=_labels(f.get("labels")),
         error=error,
         warning=warning,
+        tracker=_first_tracker_host(f.get("trackers")),
+        queue_position=f.get("queuePosition"),
         files=_files(f) if files else None,
     )
 
@@ -732,6 +741,17 @@ def _state(status: int, metadata: float) -> TorrentState:
     if metadata < 1 and status == _DOWNLOADING:
         return "metadata"
     return _STATES.get(status, "stopped")
+
+
+def _first_tracker_host(trackers: object) -> str | None:
+    """The host of the torrent's first tracker (lowest tier, then listed first)."""
+    if not isinstance(trackers, list):
+        return None
+    announces = [t for t in trackers if isinstance(t, dict) and isinstance(t.get("announce"), str)]
+    if not announces:
+        return None
+    first = min(announces, key=lambda t: t.get("tier") if isinstance(t.get("tier"), int) else 0)
+    return tracker_host(first["announce"])
 
 
 def _problems(code: int, text: str | None) -> tuple[str | None, str | None]:
