@@ -213,6 +213,16 @@ def add_server(
         fill(driver, "Username", username, card)
         fill(driver, "Password", password, card)
     click_text(driver, "Save", scope=card)
+    # Save tests first and closes the form once saved; its own "Connected · …" test result
+    # must not pass for the list's, and "Add server" must not be clicked while it fades out.
+    wait(
+        driver,
+        lambda d: not [
+            e for e in d.find_elements(By.CSS_SELECTOR, ".q-dialog .td-server-form")
+            if e.is_displayed()
+        ],
+        30,
+    )
 
 
 def test_the_whole_app_in_chromium(app_url, browser, transmission_clean, rtorrent_clean, tmp_path):
