@@ -761,3 +761,7 @@ def test_default_name_is_host_and_port():
     client = RTorrentClient("127.0.0.1", 5000)
     assert client.name == "127.0.0.1:5000"
     assert client.timeout == 10.0
+
+
+def test_default_download_dir_is_rtorrents(client, rtorrent_clean):
+    assert client.default_download_dir() == str(rtorrent_clean.download_dir)
