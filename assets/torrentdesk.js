@@ -47,8 +47,9 @@
     return rate > 0 ? `${size(rate)}/s` : "";
   }
 
-  function eta(seconds, progress) {
-    if (progress >= 1) return "";
+  // Only a downloading torrent has an ETA: a stopped, seeding or checking one shows none.
+  function eta(seconds, state) {
+    if (state !== "downloading") return "";
     if (seconds === null || seconds === undefined || seconds < 0) return "∞";
     const s = Math.floor(seconds);
     if (s < 60) return `${s}s`;
