@@ -125,6 +125,14 @@
     return badge;
   }
 
+  // Each label a small tag, set as text (labels come from the servers).
+  function labelsRenderer(params) {
+    const wrap = el("span", "td-labels", "");
+    for (const label of params.value || []) wrap.appendChild(el("span", "td-label", label));
+    wrap.title = (params.value || []).join(", ");
+    return wrap;
+  }
+
   // The state column shows the row's `state` (Stale while its server is unreachable), as the
   // filter and the details read it; errors and tracker warnings are markers beside the name.
   // These are the rules of torrentdesk/services/totals.py (shown_state, is_active,
@@ -219,6 +227,7 @@
     percent,
     nameRenderer,
     serverRenderer,
+    labelsRenderer,
     stateRenderer,
     progressRenderer,
     etaSort,

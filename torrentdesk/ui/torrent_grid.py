@@ -38,6 +38,13 @@ COLUMNS: list[dict] = [
         ":cellRenderer": "torrentdesk.serverRenderer",
     },
     {
+        "field": "labels",
+        "headerName": "Labels",
+        "width": 140,
+        "sortable": False,
+        ":cellRenderer": "torrentdesk.labelsRenderer",
+    },
+    {
         "field": "state",
         "headerName": "State",
         "width": 118,
