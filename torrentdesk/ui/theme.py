@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -17,11 +16,11 @@ NO_COLOR = "#64748b"  # a server not listed yet
 
 
 def assets_dir() -> Path:
-    """`assets/` next to the package in a checkout; in the PyInstaller bundle's root."""
-    bundle = getattr(sys, "_MEIPASS", None)
-    if bundle:
-        return Path(bundle) / "assets"
-    return Path(__file__).resolve().parents[2] / "assets"
+    """`torrentdesk/assets` inside the installed package (a wheel, the PyInstaller bundle);
+    in a checkout, where they are not copied, `assets/` beside the package."""
+    package = Path(__file__).resolve().parents[1]
+    installed = package / "assets"
+    return installed if installed.is_dir() else package.parent / "assets"
 
 
 FAVICON = assets_dir() / "favicon.svg"
