@@ -1,10 +1,38 @@
-"""Web sign-in (SPEC §8) through the NiceGUI pages: the login form, its throttle shared with
-the API, redirects, logging out, and what needs a session."""
+"""Web sign-in (SPEC §8, §14) through the NiceGUI pages: the login form, its throttle shared
+with the API, redirects, logging out, what needs a session, and the session cookie itself: fresh
+at every sign-in and sign-out, ours, HttpOnly, SameSite=Lax, Secure under https."""
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from http.cookiejar import Cookie
+
+import httpx
+from nicegui import app
 from nicegui.testing import User
 
-from tests.ui_fixtures import PASSWORD, sign_in
+from tests.ui_fixtures import PASSWORD, page_path, sign_in
 from torrentdesk.services.auth import MAX_FAILURES
+from torrentdesk.ui.auth import LOGIN_PATH, RENEW_PATH, SESSION_COOKIE
+
+
+@contextlib.asynccontextmanager
+async def another_browser(base_url: str = "http://test") -> AsyncIterator[httpx.AsyncClient]:
+    """A second browser on the app the `user` fixture runs (its own cookie jar)."""
+    transport = httpx.ASGITransport(app)
+    async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
+        yield client
+
+
+def session_cookie(client: httpx.AsyncClient) -> Cookie:
+    """The one session cookie in a browser's jar, whatever the app names it."""
+    [cookie] = client.cookies.jar
+    return cookie
+
+
+async def signed_in(client: httpx.AsyncClient) -> bool:
+    """Whether this browser's session is signed in (the schema needs a session or a token)."""
+    return (await client.get("/openapi.json")).status_code == 200
 
 
 async def test_pages_need_a_session_and_the_schema_is_401(ui_app, user: User) -> None:
@@ -36,7 +64,7 @@ async def test_wrong_password_then_sign_in_goes_where_asked(ui_app, user: User) 
     user.find(marker="login-password").type(PASSWORD)
     user.find(marker="login-submit").click()
     await user.should_see(marker="torrent-grid", retries=50)
-    assert user.back_history[-1] == "/?q=1"
+    assert page_path(user) == "/?q=1"
     await user.should_see("alice")
     # Signed in: the docs open, and the login page sends us on.
     assert (await user.http_client.get("/docs")).status_code == 200
@@ -51,7 +79,7 @@ async def test_redirect_target_stays_on_this_site(ui_app, user: User) -> None:
     user.find(marker="login-password").type(PASSWORD)
     user.find(marker="login-submit").click()
     await user.should_see(marker="torrent-grid", retries=50)
-    assert user.back_history[-1] == "/"
+    assert page_path(user) == "/"
 
 
 async def test_the_form_is_throttled_with_the_api(ui_app, user: User) -> None:
@@ -83,11 +111,87 @@ async def test_the_form_is_throttled_with_the_api(ui_app, user: User) -> None:
 async def test_log_out_clears_the_session(ui_app, user: User) -> None:
     ui_app.add_user("alice")
     await sign_in(user)
+    old = session_cookie(user.http_client)
     user.find(marker="menu-logout").click()
     await user.should_see(marker="login-submit", retries=20)
     page = await user.http_client.get("/", follow_redirects=False)
     assert page.headers["location"].startswith("/login")
-    assert (await user.http_client.get("/openapi.json")).status_code == 401
+    assert not await signed_in(user.http_client)
+    # A fresh session for the login page; the old cookie, wherever a copy of it went, is dead.
+    assert session_cookie(user.http_client).value != old.value
+    async with another_browser() as copy:
+        copy.cookies.set(old.name, old.value, domain=old.domain, path=old.path)
+        assert not await signed_in(copy)
+        page = await copy.get("/", follow_redirects=False)
+        assert page.headers["location"].startswith("/login")
+
+
+async def test_a_session_cookie_planted_before_sign_in_is_not_signed_in(ui_app, user) -> None:
+    """Session fixation: someone who got a session cookie from the app plants it in a victim's
+    browser; the victim signs in; the planted cookie must not be signed in."""
+    ui_app.add_user("alice")
+    async with another_browser() as attacker:
+        assert (await attacker.get(LOGIN_PATH)).status_code == 200
+        planted = session_cookie(attacker)
+        user.http_client.cookies.set(
+            planted.name, planted.value, domain=planted.domain, path=planted.path
+        )
+        await sign_in(user)
+        assert page_path(user) == "/"
+        assert await signed_in(user.http_client)
+        assert session_cookie(user.http_client).value != planted.value
+        assert not await signed_in(attacker)
+        page = await attacker.get("/", follow_redirects=False)
+        assert page.headers["location"].startswith(LOGIN_PATH)
+
+
+async def test_a_sign_in_ticket_works_once_and_only_for_its_browser(ui_app, user) -> None:
+    ui_app.add_user("alice")
+    async with another_browser() as other:
+        await other.get(LOGIN_PATH)
+        await user.open(LOGIN_PATH)
+        before = session_cookie(user.http_client)
+        # The form's ticket, taken before the browser spends it (as if read off the wire) ...
+        tickets = []
+        original = user.navigate.to
+        user.navigate.to = lambda target, new_tab=False: tickets.append(target)
+        try:
+            user.find(marker="login-username").type("alice")
+            user.find(marker="login-password").type(PASSWORD)
+            user.find(marker="login-submit").click()
+            await user.should_see(marker="login-submit")  # still on the form
+            for _ in range(100):
+                if tickets:
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            user.navigate.to = original
+        [ticket] = tickets
+        assert ticket.startswith(f"{RENEW_PATH}?ticket=")
+        # ... is nothing to another browser (and is spent by its try),
+        refused = await other.get(ticket, follow_redirects=False)
+        assert refused.headers["location"] == LOGIN_PATH
+        assert not await signed_in(other)
+        # ... nor, once spent, to its own.
+        assert (await user.http_client.get(ticket, follow_redirects=False)).headers[
+            "location"
+        ] == LOGIN_PATH
+        assert not await signed_in(user.http_client)
+        assert session_cookie(user.http_client).value == before.value
+
+
+async def test_the_session_cookie_is_ours_httponly_samesite_and_secure_under_https(
+    ui_app, user
+) -> None:
+    for base_url, secure in (("http://test", False), ("https://test", True)):
+        async with another_browser(base_url) as browser:
+            response = await browser.get(LOGIN_PATH)
+            [cookie] = response.headers.get_list("set-cookie")
+            name, _, rest = cookie.partition("=")
+            flags = {part.strip().lower() for part in rest.split(";")[1:]}
+            assert name == SESSION_COOKIE == "torrentdesk_session"
+            assert {"httponly", "samesite=lax"} <= flags, cookie
+            assert ("secure" in flags) is secure, cookie
 
 
 async def test_a_password_change_or_deleting_the_user_ends_web_sessions(ui_app, user: User) -> None:

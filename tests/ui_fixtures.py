@@ -133,6 +133,13 @@ async def sign_in(user: User, username: str = "alice", password: str = PASSWORD)
     await user.should_see(marker="torrent-grid", retries=50)
 
 
+def page_path(user: User) -> str:
+    """The path (and query) of the page the user is on, after any redirects: sign-in and
+    sign-out reach their page through a session renewal (ui/auth.py)."""
+    url = user.client.request.url
+    return url.path + (f"?{url.query}" if url.query else "")
+
+
 async def eventually(predicate, timeout: float = 15.0, message: str = "condition"):
     """Await until `predicate()` is truthy (the event loop keeps running meanwhile)."""
     loop = asyncio.get_running_loop()

@@ -6,7 +6,10 @@ from nicegui import app, ui
 
 from tests.ui_fixtures import current
 from torrentdesk.app import mount
+from torrentdesk.ui.auth import SESSION_OPTIONS
 
 assert current.services is not None, "list the ui_app fixture before `user`"
 mount(app, current.services)
-ui.run(storage_secret="torrentdesk ui tests", reload=False)
+ui.run(
+    storage_secret="torrentdesk ui tests", session_middleware_kwargs=SESSION_OPTIONS, reload=False
+)

@@ -36,13 +36,16 @@ def prepare(settings: Settings) -> tuple[Services, SecretStore]:
 
 
 def mount(app, services: Services) -> None:
-    """Everything served on NiceGUI's `app`: the API, the pages, the background polls.
-    Shared with tests/ui_main.py so the tests run the same wiring."""
+    """Everything served on NiceGUI's `app`: the API, the pages, the background polls, and
+    what guards them. Shared with tests/ui_main.py so the tests run the same wiring; `ui.run`
+    takes `SESSION_OPTIONS` (the session cookie) in both."""
     from .api import install_api
+    from .middleware import SecureCookies, outermost
     from .ui import install_ui
 
     install_api(app, services)
-    install_ui(app, services)
+    install_ui(app, services)  # with the body limits, which need the session
+    outermost(app, SecureCookies)
     app.on_startup(services.start)
     app.on_shutdown(services.stop)
 
@@ -56,7 +59,7 @@ def serve(
     from nicegui.native import find_open_port
     from starlette.middleware.gzip import GZipMiddleware
 
-    from .ui.auth import register_native_sign_in
+    from .ui.auth import SESSION_OPTIONS, register_native_sign_in
     from .ui.theme import FAVICON
 
     mount(app, services)
@@ -89,6 +92,7 @@ def serve(
             show=open_browser and not native_window,
             reload=False,
             storage_secret=secrets.session_secret,
+            session_middleware_kwargs=SESSION_OPTIONS,
             # No `fastapi_docs`: the API serves its own docs, offline (api/docs.py).
             show_welcome_message=False,
             favicon=FAVICON,

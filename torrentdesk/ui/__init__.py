@@ -9,11 +9,16 @@ from ..services import Services
 
 def install_ui(app: FastAPI, services: Services) -> None:
     """Pages, static assets and the sign-in middleware on NiceGUI's `app`. Call before
-    `ui.run`, which adds the session middleware outside this one (it needs the session)."""
+    `ui.run`, which adds the session middleware outside these (they need the session)."""
+    from ..middleware import BodyLimits
     from . import auth, main_page
     from .theme import ASSETS_URL, assets_dir
 
+    access = auth.Access(services)
     app.add_static_files(ASSETS_URL, assets_dir())
-    app.add_middleware(auth.AuthMiddleware, services=services)
+    # Innermost, so the app reads a body straight through its counter (a BaseHTTPMiddleware in
+    # between would wrap its 413 in an exception group); nothing outside it reads bodies.
+    app.add_middleware(BodyLimits, authorize=access.may_send_body)
+    app.add_middleware(auth.AuthMiddleware, access=access)
     auth.register(services)
     main_page.register(services)

@@ -1,12 +1,17 @@
-"""Web sign-in (SPEC §8): a session in `app.storage.user`, the login page, and a middleware that
-keeps every page but the login page behind it.
+"""Web sign-in (SPEC §8, §14): a session in `app.storage.user`, renewed at every sign-in and
+sign-out; the login page; and a middleware that keeps every page but the login page behind it.
 
-The REST API keeps its own bearer-token auth: its routes pass through here untouched.
+The REST API keeps its own bearer-token auth: its routes pass through here untouched, except
+that a request with a body shows its token before the body is read (`Access.may_send_body`).
 """
 
 from __future__ import annotations
 
 import re
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from fastapi import Request
@@ -14,17 +19,27 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from nicegui import Client, app, run, ui
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.routing import BaseRoute, Match
+from starlette.types import Scope
 
 from .. import native
 from ..api.docs import DOC_PAGES
 from ..services import Services
 from ..services.auth import InvalidCredentials, TooManyAttempts
-from .theme import FAVICON, setup_page
+from .theme import DARK_KEY, FAVICON, setup_page
 
 LOGIN_PATH = "/login"
+RENEW_PATH = "/login/session"
 USER_ID = "user_id"
 SESSION_STAMP = "session_stamp"
 USERNAME = "username"
+# Starlette's SessionMiddleware, which NiceGUI adds for `app.storage.user` (ui.run's
+# `session_middleware_kwargs`): a cookie name of our own, HttpOnly (always) and SameSite=Lax;
+# `Secure` is added under https (middleware.SecureCookies).
+SESSION_COOKIE = "torrentdesk_session"
+SESSION_OPTIONS = {"session_cookie": SESSION_COOKIE, "same_site": "lax"}
+SESSION_ID = "id"  # NiceGUI keys `app.storage.user` on this entry of the session cookie
+RENEWAL_SECONDS = 60.0
+CARRIED = (DARK_KEY,)  # what the session before sign-in hands on to the fresh one
 # Open without a session: the login page and what it loads, NiceGUI's own machinery (its
 # static files and websocket; upload URLs there belong to a page that needed a session).
 PUBLIC_PATHS = {
@@ -33,8 +48,13 @@ PUBLIC_PATHS = {
     "/health",
     "/favicon.ico",
     native.SIGN_IN_PATH,  # checks its own per-launch key
+    RENEW_PATH,  # checks its own one-time ticket
 }
 PUBLIC_PREFIXES = ("/_nicegui/", "/assets/")
+# May send a body with neither session nor token: signing in, and NiceGUI's socket.io (its
+# long-polling fallback posts), which the login page needs. Uploads under /_nicegui/ need a session.
+BODY_PUBLIC_PATHS = {"/auth/token"}
+BODY_PUBLIC_PREFIXES = ("/_nicegui_ws/",)
 API_MODULE_PREFIX = "torrentdesk.api."
 
 
@@ -43,15 +63,89 @@ def current_user_id() -> int | None:
     return value if isinstance(value, int) else None
 
 
-async def start_session(services: Services, user) -> None:
-    """Sign `user` in on this browser (or window)."""
+async def session_of(services: Services, user) -> dict:
+    """What a session signed in as `user` holds."""
     stamp = await run.io_bound(services.users.session_stamp, user.id)
-    app.storage.user.update({USER_ID: user.id, USERNAME: user.username, SESSION_STAMP: stamp})
+    return {USER_ID: user.id, USERNAME: user.username, SESSION_STAMP: stamp}
 
 
 def sign_out() -> None:
+    """End the session: its storage is emptied (here, and again by the renewal), so its cookie
+    signs nobody in any more; the login page then opens in a fresh session."""
     app.storage.user.clear()
-    ui.navigate.to(LOGIN_PATH)
+    ui.navigate.to(renewals().ticket({}, LOGIN_PATH))
+
+
+@dataclass(frozen=True, slots=True)
+class _Ticket:
+    session_id: str  # the session whose page asked: the only one that may spend it
+    data: dict
+    target: str
+    expires: float
+
+
+class SessionRenewals:
+    """A fresh session id at every sign-in and sign-out: a session cookie planted in a browser
+    before its owner signs in (session fixation) is never the signed-in one.
+
+    NiceGUI keys `app.storage.user` on the id in the session cookie, and the login form works
+    over its page's websocket, where no cookie can be set. So the form hands its page a one-time
+    ticket (bound to the page's session, good for `RENEWAL_SECONDS`); the page loads
+    `RENEW_PATH` with it, whose answer carries a new id in a new cookie, and the new id's storage
+    is filled at its first request, once NiceGUI has made it (`claim`). The native window's
+    sign-in, a plain request, renews directly.
+    """
+
+    def __init__(self) -> None:
+        self._tickets: dict[str, _Ticket] = {}
+        self._fresh: dict[str, tuple[float, dict]] = {}
+
+    def ticket(self, data: dict, target: str) -> str:
+        """The URL that gives this page's browser a fresh session holding `data`, then opens
+        `target`."""
+        self._prune()
+        ticket = secrets.token_urlsafe(32)
+        session_id = ui.context.client.request.session.get(SESSION_ID, "")
+        expires = time.monotonic() + RENEWAL_SECONDS
+        self._tickets[ticket] = _Ticket(session_id, data, target, expires)
+        return f"{RENEW_PATH}?ticket={ticket}"
+
+    def spend(self, ticket: str, request: Request) -> str | None:
+        """Renew this browser's session as the ticket says; its target, or None when the ticket
+        is unknown, spent, expired or another session's."""
+        issued = self._tickets.pop(ticket, None)
+        if issued is None or issued.expires < time.monotonic():
+            return None
+        if request.session.get(SESSION_ID) != issued.session_id:
+            return None
+        self.renew(request, issued.data)
+        return issued.target
+
+    def renew(self, request: Request, data: dict) -> None:
+        """Give this browser a new session id (the answer sets it); `data` fills its storage.
+        The session it had is emptied: it signs nobody in any more."""
+        self._prune()
+        app.storage.user.clear()
+        fresh = str(uuid.uuid4())  # as NiceGUI makes them: it names the storage file
+        request.session[SESSION_ID] = fresh
+        if data:
+            self._fresh[fresh] = (time.monotonic() + RENEWAL_SECONDS, data)
+
+    def claim(self, session_id: str | None) -> dict | None:
+        """What a renewed session starts with, at its first request; None after that."""
+        expires, data = self._fresh.pop(session_id or "", (0.0, None))
+        return data if expires >= time.monotonic() else None
+
+    def _prune(self) -> None:
+        now = time.monotonic()
+        self._tickets = {k: t for k, t in self._tickets.items() if t.expires >= now}
+        self._fresh = {k: f for k, f in self._fresh.items() if f[0] >= now}
+
+
+def renewals() -> SessionRenewals:
+    """The app's one SessionRenewals, kept on the app (made by `register`): NiceGUI's tests
+    import this module anew for each test while other modules keep the old one's functions."""
+    return app.state.session_renewals
 
 
 def safe_target(target: str | None) -> str:
@@ -65,35 +159,19 @@ def safe_target(target: str | None) -> str:
     return target
 
 
-class AuthMiddleware(BaseHTTPMiddleware):
-    """Pages (the API docs too) without a session go to the login page; anything else not
-    public (e.g. /openapi.json) needs a session or a valid bearer token, else 401. API routes
-    check their token themselves."""
+class Access:
+    """Who a request comes from: a signed-in session, or a valid bearer token."""
 
-    def __init__(self, app, services: Services) -> None:
-        super().__init__(app)
+    def __init__(self, services: Services) -> None:
         self._services = services
 
-    async def dispatch(self, request: Request, call_next):
-        path = request.url.path
-        if (
-            await self._has_session(path)
-            or path in PUBLIC_PATHS
-            or path.startswith(PUBLIC_PREFIXES)
-            or _is_api_route(request)
-            or await self._has_valid_token(request)
-        ):
-            return await call_next(request)
-        if path in Client.page_routes.values() or path in DOC_PAGES:
-            target = path + (f"?{request.url.query}" if request.url.query else "")
-            return RedirectResponse(f"{LOGIN_PATH}?redirect_to={quote(target, safe='')}")
-        return JSONResponse({"detail": "sign in first"}, status_code=401)
-
-    async def _has_session(self, path: str) -> bool:
+    async def has_session(self, request: Request) -> bool:
+        if fresh := renewals().claim(request.session.get(SESSION_ID)):
+            app.storage.user.update(fresh)
         user_id = current_user_id()
         if user_id is None:
             return False
-        if path.startswith(PUBLIC_PREFIXES):
+        if request.url.path.startswith(PUBLIC_PREFIXES):
             return True  # static files and the websocket: the page load was checked
         # A deleted user, or a changed password, ends the session at the next page load.
         stamp = await run.io_bound(self._services.users.session_stamp, user_id)
@@ -102,11 +180,47 @@ class AuthMiddleware(BaseHTTPMiddleware):
             return False
         return True
 
-    async def _has_valid_token(self, request: Request) -> bool:
+    async def has_valid_token(self, request: Request) -> bool:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token:
             return False
         return await run.io_bound(self._services.auth.user_for_token, token) is not None
+
+    async def may_send_body(self, scope: Scope) -> bool:
+        """Asked by middleware.BodyLimits before a body is read: the API's routes need a valid
+        token, anything else but signing in and NiceGUI's socket.io a session or a token."""
+        request = Request(scope)
+        path = request.url.path
+        if path in BODY_PUBLIC_PATHS or path.startswith(BODY_PUBLIC_PREFIXES):
+            return True
+        if _is_api_route(request):
+            return await self.has_valid_token(request)
+        return await self.has_session(request) or await self.has_valid_token(request)
+
+
+class AuthMiddleware(BaseHTTPMiddleware):
+    """Pages (the API docs too) without a session go to the login page; anything else not
+    public (e.g. /openapi.json) needs a session or a valid bearer token, else 401. API routes
+    check their token themselves."""
+
+    def __init__(self, app, access: Access) -> None:
+        super().__init__(app)
+        self._access = access
+
+    async def dispatch(self, request: Request, call_next):
+        path = request.url.path
+        if (
+            await self._access.has_session(request)
+            or path in PUBLIC_PATHS
+            or path.startswith(PUBLIC_PREFIXES)
+            or _is_api_route(request)
+            or await self._access.has_valid_token(request)
+        ):
+            return await call_next(request)
+        if path in Client.page_routes.values() or path in DOC_PAGES:
+            target = path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"{LOGIN_PATH}?redirect_to={quote(target, safe='')}")
+        return JSONResponse({"detail": "sign in first"}, status_code=401)
 
 
 def _is_api_route(request: Request) -> bool:
@@ -131,6 +245,13 @@ def _is_api(route: BaseRoute) -> bool:
 
 
 def register(services: Services) -> None:
+    app.state.session_renewals = SessionRenewals()
+
+    @app.get(RENEW_PATH, include_in_schema=False)
+    async def renew_session(request: Request, ticket: str = "") -> RedirectResponse:
+        target = renewals().spend(ticket, request)
+        return RedirectResponse(target or LOGIN_PATH, status_code=303)
+
     @ui.page(LOGIN_PATH, title="Sign in · torrentdesk", favicon=FAVICON)
     def login_page(request: Request, redirect_to: str = "/") -> RedirectResponse | None:
         target = safe_target(redirect_to)
@@ -155,8 +276,9 @@ def register(services: Services) -> None:
                 return
             finally:
                 button.props(remove="loading")
-            await start_session(services, user)
-            ui.navigate.to(target)
+            session = await session_of(services, user)
+            session |= {key: app.storage.user[key] for key in CARRIED if key in app.storage.user}
+            ui.navigate.to(renewals().ticket(session, target))
 
         with ui.column().classes("td-login absolute-center items-stretch"):
             with ui.row().classes("items-center gap-3 td-login-brand"):
@@ -187,10 +309,10 @@ def register_native_sign_in(services: Services, launch_key: native.LaunchKey) ->
     """The native window's way in: its URL carries this launch's key, good once."""
 
     @app.get(native.SIGN_IN_PATH, include_in_schema=False)
-    async def native_sign_in(key: str = "") -> RedirectResponse:
+    async def native_sign_in(request: Request, key: str = "") -> RedirectResponse:
         owner = await run.io_bound(services.users.owner)
         if owner is None or not launch_key.spend(key):
             return RedirectResponse(LOGIN_PATH)
-        await start_session(services, owner)
+        renewals().renew(request, await session_of(services, owner))
         print(f"torrentdesk: the window is signed in as {owner.username}", flush=True)
         return RedirectResponse("/")
