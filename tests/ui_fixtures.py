@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import pytest
-from nicegui import Client, ui
+from nicegui import Client, storage, ui
 from nicegui.testing import User
 
 from tests.api_fixtures import transmission_fields
@@ -131,6 +131,11 @@ async def sign_in(user: User, username: str = "alice", password: str = PASSWORD)
     user.find(marker="login-password").type(password)
     user.find(marker="login-submit").click()
     await user.should_see(marker="torrent-grid", retries=50)
+    # The user simulation runs event handlers in the test's own task, where `app.storage.user`
+    # follows the last request that task made: the login page's. The real app runs them with
+    # their page's request, and signing in gave the browser a fresh session (ui/auth.py): make
+    # the handlers see the signed-in page's session, as a browser's events would.
+    storage.request_contextvar.set(user.client.request)
 
 
 def page_path(user: User) -> str:
