@@ -1,8 +1,8 @@
 """The one torrent table across servers: AG Grid filled once, then kept current with
 transactions (SPEC §7). Rows stay raw numbers; the browser formats them
-(assets/torrentdesk.js), and every untrusted string is rendered as text. Filtering (server,
-state, search) runs in the browser by the rules of services/totals.py, which the page uses to
-count what is shown."""
+(assets/torrentdesk.js), and every untrusted string is rendered as text. Filtering (the filter
+panel's states, servers, labels and trackers, and the search) runs in the browser by the rules
+of services/totals.py (RowFilter), which the page uses to count what is shown."""
 
 from __future__ import annotations
 
@@ -13,8 +13,7 @@ from nicegui import ui
 from nicegui.events import GenericEventArguments
 
 from ..services.live import TorrentChanges
-from ..services.totals import RowFilter
-from . import format as fmt
+from ..services.totals import FACETS, RowFilter
 
 _NUMBER = {"type": "rightAligned"}
 # AG Grid redraws a cell on an update only when the cell's own field changed. These cells also
@@ -98,19 +97,12 @@ COLUMNS: list[dict] = [
     },
 ]
 
-_LABELS = fmt.STATE_LABELS
-STATE_FILTERS = {
-    "all": "All states",
-    "downloading": _LABELS["downloading"],
-    "seeding": _LABELS["seeding"],
-    "complete": "Completed",
-    "stopped": _LABELS["stopped"],
-    "active": "Active",
-    "checking": _LABELS["checking"],
-    "queued": _LABELS["queued"],
-    "metadata": _LABELS["metadata"],
-    "error": "Errors & stale",
-}
+
+def filter_config(row_filter: RowFilter) -> dict:
+    """A RowFilter as the browser's `torrentdesk.configure` takes it (sorted lists)."""
+    config: dict = {name: sorted(getattr(row_filter, name)) for name in FACETS}
+    config["words"] = list(row_filter.words)
+    return config
 
 
 class TorrentGrid:
@@ -207,7 +199,7 @@ class TorrentGrid:
     def set_filter(self, row_filter: RowFilter) -> None:
         if row_filter != self.filter:
             self.filter = row_filter
-            self._configure({"filter": self._filter_config()})
+            self._configure({"filter": filter_config(self.filter)})
 
     def show_no_match(self, detail: str | None) -> None:
         """The "No torrents match" overlay with `detail`, or none (None)."""
@@ -223,11 +215,7 @@ class TorrentGrid:
 
     def sync_browser(self) -> None:
         """Send filters and colors again, e.g. once the browser is connected."""
-        self._configure({"filter": self._filter_config(), "colors": self.colors})
-
-    def _filter_config(self) -> dict:
-        f = self.filter
-        return {"server": f.server, "state": f.state, "words": list(f.words)}
+        self._configure({"filter": filter_config(self.filter), "colors": self.colors})
 
     def _configure(self, config: dict) -> None:
         code = f"torrentdesk.configure({self.grid.id}, {json.dumps(config)})"
