@@ -64,10 +64,12 @@ class FilterPanel:
         self._items: dict[str, dict[str, _Item]] = {name: {} for name in FACETS}
         self._lists: dict[str, ui.list] = {}
         self._clear_buttons: dict[str, ui.button] = {}
-        # Open beside the table from PHONE_BREAKPOINT up, an overlay (closed at first) below.
+        # Open beside the table from PHONE_BREAKPOINT up, an overlay (closed at first) below:
+        # Quasar's show-if-above decides in the browser and reports the value back. (NiceGUI's
+        # value=None would ask the browser for it in a JavaScript round trip at every connect.)
         self.drawer = (
-            ui.left_drawer(value=None, bordered=True)
-            .props(f":width={PANEL_WIDTH} :breakpoint={PHONE_BREAKPOINT}")
+            ui.left_drawer(value=False, bordered=True)
+            .props(f"show-if-above :width={PANEL_WIDTH} :breakpoint={PHONE_BREAKPOINT}")
             .classes("td-filter-panel")
             .mark("filter-panel")
         )
