@@ -5,8 +5,9 @@ services/totals.py, the one definition of the filter).
 
 A value's count is how many rows it would show: the rows the search and the *other* sections'
 choices keep (FacetCounts.matching), kept row by row by the page's TotalsTracker, so live
-changes move them without any fetch. On phones (< 600 px) the drawer is an overlay that the
-toolbar's Filters button opens. Labels, tracker hosts and server names are text, never HTML."""
+changes move them without any fetch. Beside the table from 600 px up, an overlay on phones; the
+toolbar's Filters button shows and hides it. Labels, tracker hosts and server names are text,
+never HTML."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ STATE_VALUES = {
 }
 NONE_TEXT = {"labels": "(no label)", "trackers": "(no tracker)"}
 _NONE_KEY = {"labels": NO_LABEL, "trackers": NO_TRACKER}
-PANEL_WIDTH = 232
+PANEL_WIDTH = 200
 PHONE_BREAKPOINT = 599  # the drawer overlays below this width, as the CSS "Phones" block
 
 

@@ -79,16 +79,16 @@ class TorrentsPage:
                 ).classes("td-add-button").mark("open-add")
             self._build_remove_dialog()
             with ui.row().classes("td-toolbar w-full items-center no-wrap"):
-                # Phones: the filter panel is an overlay this button opens (filter_panel.py).
+                # Shows or hides the filter panel; on phones it opens it over the page.
                 self.filters_button = (
-                    ui.button(icon="filter_list", on_click=lambda: self.filter_panel.toggle())
+                    ui.button("Filters", icon="filter_list", on_click=self._toggle_filters)
                     .props('dense flat no-caps aria-label="Filters"')
-                    .classes("td-filters-button td-phone-only")
+                    .classes("td-filters-button")
                     .mark("open-filters")
                 )
                 with self.filters_button:
-                    self.filters_badge = ui.badge("").props("floating rounded")
-                    self.filters_badge.mark("filters-badge")
+                    self.filters_badge = ui.badge("").props("rounded")
+                    self.filters_badge.classes("td-filters-badge").mark("filters-badge")
                 self.search = (
                     ui.input(placeholder="Search name, label, hash or tracker")
                     .props("dense outlined clearable debounce=250")
@@ -291,6 +291,9 @@ class TorrentsPage:
             self.grid.set_filter(row_filter)
             self.totals.set_filter(row_filter)
             self._update_totals()
+
+    def _toggle_filters(self) -> None:
+        self.filter_panel.toggle()
 
     def _clear_filters(self) -> None:
         self.filter_panel.clear(notify=False)
