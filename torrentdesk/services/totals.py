@@ -1,5 +1,6 @@
-"""What a torrent list adds up to: the state a row shows, which rows a filter keeps, and the
-totals of the kept rows beside those of all rows (the header's figures, SPEC §6 and §11).
+"""What a torrent list adds up to: the state a row shows, which rows a filter keeps, the
+totals of the kept rows beside those of all rows (the header's figures, SPEC §6 and §11), and
+the filter panel's counts per state, server, label and tracker (SPEC §10).
 
 Rows are the live service's dicts (services/live.py). The browser's grid filters with the same
 rules (`passes` in assets/torrentdesk.js); keep the two in step. Later figures (sizes, totals
