@@ -8,18 +8,8 @@ from __future__ import annotations
 import pytest
 
 from tests.api_fixtures import transmission_fields
-from tests.e2e.test_browser import (  # noqa: F401 (app_url and browser are fixtures)
-    XSS,
-    api_session,
-    app_url,
-    browser,
-    fill,
-    grid_rows,
-    search_box,
-    shot,
-    totals,
-    wait,
-)
+from tests.e2e import test_browser as chromium
+from tests.e2e.test_browser import app_url, browser  # noqa: F401 (fixtures)
 from tests.e2e.test_phone import DESKTOP, PHONE, assert_fits, emulate, page_width, tap
 from tests.torrent_factory import make_torrent
 
@@ -59,7 +49,7 @@ def click_value(driver, section: str, text: str) -> None:
             i => i.querySelector('.td-facet-name').textContent === text);
         return item || null;
     """
-    item = wait(driver, lambda d: d.execute_script(script, section, text), message=text)
+    item = chromium.wait(driver, lambda d: d.execute_script(script, section, text), message=text)
     item.click()
 
 
@@ -79,6 +69,10 @@ def beside_the_table(driver) -> bool:
     return drawer["left"] == 0 and 195 < drawer["width"] <= 200 <= page["left"]
 
 
+def panel_closed(driver) -> bool:
+    return not driver.find_element(By.CSS_SELECTOR, ".td-filter-panel").is_displayed()
+
+
 def box(driver, css: str) -> dict:
     return driver.execute_script(
         "const r = document.querySelector(arguments[0]).getBoundingClientRect();"
@@ -94,7 +88,7 @@ def test_the_filter_panel_beside_the_table_and_behind_a_button_on_phones(
 ):
     base, admin_password = app_url
     driver = browser
-    api = api_session(base, "admin", admin_password)
+    api = chromium.api_session(base, "admin", admin_password)
     reply = api.post(f"{base}/servers", json=transmission_fields(transmission_clean, name="tr-box"))
     assert reply.status_code == 201, reply.text
     server_id = reply.json()["id"]
@@ -102,7 +96,10 @@ def test_the_filter_panel_beside_the_table_and_behind_a_button_on_phones(
         "Debian netinst": ["linux", "iso"],
         "Ubuntu desktop": ["linux"],
         "Holiday video": [],
-        "Odd labels": [XSS, "a rather long label that the panel cuts short with an ellipsis"],
+        "Odd labels": [
+            chromium.XSS,
+            "a rather long label that the panel cuts short with an ellipsis",
+        ],
     }
     hashes = {}
     for name, labels in torrents.items():
@@ -117,22 +114,22 @@ def test_the_filter_panel_beside_the_table_and_behind_a_button_on_phones(
 
     emulate(driver, DESKTOP)
     driver.get(base + "/login")
-    fill(driver, "Username", "admin")
-    fill(driver, "Password", admin_password + "\n")
-    wait(driver, lambda d: len(grid_rows(d)) == 4, 30)
+    chromium.fill(driver, "Username", "admin")
+    chromium.fill(driver, "Password", admin_password + "\n")
+    chromium.wait(driver, lambda d: len(chromium.grid_rows(d)) == 4, 30)
     driver.execute_script("window.__alerts = []; window.alert = m => window.__alerts.push(m);")
-    labels = wait(driver, lambda d: panel(d)["Labels"], message="the labels listed")
+    labels = chromium.wait(driver, lambda d: panel(d)["Labels"], message="the labels listed")
     assert labels == {
         "(no label)": [1, False],
         "a rather long label that the panel cuts short with an ellipsis": [1, False],
-        XSS: [1, False],
+        chromium.XSS: [1, False],
         "iso": [1, False],
         "linux": [2, False],
     }
     assert panel(driver)["Servers"] == {"tr-box": [4, False]}
     assert not driver.find_elements(By.CSS_SELECTOR, ".td-filter-panel img")  # text, not HTML
     # Beside the table, not over it: the page starts where the panel ends.
-    wait(driver, beside_the_table)
+    chromium.wait(driver, beside_the_table)
     # The whole table fits beside it at 1440 px: no sideways scrolling.
     assert driver.execute_script(
         "const v = document.querySelector('.ag-center-cols-viewport');"
@@ -140,49 +137,52 @@ def test_the_filter_panel_beside_the_table_and_behind_a_button_on_phones(
     )
     # The Filters button folds it away, and back.
     tap(driver, ".td-filters-button")
-    wait(driver, lambda d: not d.find_element(By.CSS_SELECTOR, ".td-filter-panel").is_displayed())
-    wait(driver, lambda d: box(d, ".td-toolbar")["left"] < 20)
+    chromium.wait(driver, panel_closed)
+    chromium.wait(driver, lambda d: box(d, ".td-toolbar")["left"] < 20)
     tap(driver, ".td-filters-button")
-    wait(driver, beside_the_table)
+    chromium.wait(driver, beside_the_table)
 
     click_value(driver, "Labels", "linux")
     linux = {hashes["Debian netinst"], hashes["Ubuntu desktop"]}
-    wait(driver, lambda d: set(grid_rows(d)) == linux)
-    assert "2 of 4 torrents" in totals(driver)
+    chromium.wait(driver, lambda d: set(chromium.grid_rows(d)) == linux)
+    assert "2 of 4 torrents" in chromium.totals(driver)
     click_value(driver, "Labels", "(no label)")
-    wait(driver, lambda d: len(grid_rows(d)) == 3 and "3 of 4 torrents" in totals(d))
-    search_box(driver).send_keys("deb")
-    wait(driver, lambda d: set(grid_rows(d)) == {hashes["Debian netinst"]})
-    wait(driver, lambda d: panel(d)["Labels"]["linux"] == [1, True])
+    chromium.wait(
+        driver,
+        lambda d: len(chromium.grid_rows(d)) == 3 and "3 of 4 torrents" in chromium.totals(d),
+    )
+    chromium.search_box(driver).send_keys("deb")
+    chromium.wait(driver, lambda d: set(chromium.grid_rows(d)) == {hashes["Debian netinst"]})
+    chromium.wait(driver, lambda d: panel(d)["Labels"]["linux"] == [1, True])
     assert panel(driver)["Labels"]["(no label)"] == [0, True]
-    shot(driver, "filter-panel-desktop")
+    chromium.shot(driver, "filter-panel-desktop")
     assert driver.execute_script("return window.__alerts") == []
 
     # A phone: the panel is folded away behind the Filters button, which shows what is chosen.
     emulate(driver, PHONE)
-    wait(driver, lambda d: d.execute_script("return window.innerWidth") == PHONE["width"])
-    wait(driver, lambda d: not d.find_element(By.CSS_SELECTOR, ".td-filter-panel").is_displayed())
+    chromium.wait(driver, lambda d: d.execute_script("return window.innerWidth") == PHONE["width"])
+    chromium.wait(driver, panel_closed)
     assert_fits(driver)
     assert driver.find_element(By.CSS_SELECTOR, ".td-filters-button").text.endswith("2")
-    shot(driver, "filter-panel-phone-closed")
+    chromium.shot(driver, "filter-panel-phone-closed")
     tap(driver, ".td-filters-button")
-    wait(driver, lambda d: box(d, ".td-filter-panel")["left"] == 0)
+    chromium.wait(driver, lambda d: box(d, ".td-filter-panel")["left"] == 0)
     assert_fits(driver)
     assert box(driver, ".td-filter-panel")["right"] < PHONE["width"]
     click_value(driver, "Labels", "linux")  # unchosen: (no label) alone
-    wait(driver, lambda d: not shown_hashes(d))  # "deb" has no label-less torrent
-    shot(driver, "filter-panel-phone")
+    chromium.wait(driver, lambda d: not shown_hashes(d))  # "deb" has no label-less torrent
+    chromium.shot(driver, "filter-panel-phone")
     backdrop = driver.find_element(By.CSS_SELECTOR, ".q-drawer__backdrop")
     right_of_panel = PHONE["width"] // 2 - 20  # from the backdrop's centre
     ActionChains(driver).move_to_element_with_offset(backdrop, right_of_panel, 0).click().perform()
-    wait(driver, lambda d: not d.find_element(By.CSS_SELECTOR, ".td-filter-panel").is_displayed())
+    chromium.wait(driver, panel_closed)
     assert page_width(driver) <= PHONE["width"]
 
     # Wide again (a turned tablet, a wider window): the panel is back beside the table.
     emulate(driver, DESKTOP)
-    wait(driver, beside_the_table)
+    chromium.wait(driver, beside_the_table)
     assert page_width(driver) <= DESKTOP["width"]
     driver.find_element(By.XPATH, "//header//button[.//i[normalize-space()='dark_mode']]").click()
     body = driver.find_element(By.TAG_NAME, "body")
-    wait(driver, lambda _: "body--dark" in body.get_attribute("class"))
-    shot(driver, "filter-panel-desktop-dark")
+    chromium.wait(driver, lambda _: "body--dark" in body.get_attribute("class"))
+    chromium.shot(driver, "filter-panel-desktop-dark")
