@@ -100,10 +100,9 @@ class TorrentActions:
 
     async def run(self, action: str, done_text: str, params: dict | None = None) -> bool:
         """Apply to the selection; one notice for what worked, one for every failure."""
-        targets = self.targets()
-        if not targets:
-            ui.notify("Select torrents first", type="warning")
+        if not self._selected_or_warn():
             return False
+        targets = self.targets()
         try:
             results = await self.services.torrents.apply(self.user_id, action, targets, params)
         except UserFacingError as exc:
