@@ -50,8 +50,9 @@
     return rate > 0 ? `${size(rate)}/s` : "";
   }
 
-  function eta(seconds, progress) {
-    if (progress >= 1) return "";
+  // Only a downloading torrent has an ETA: a stopped, seeding or checking one shows none.
+  function eta(seconds, state) {
+    if (state !== "downloading") return "";
     if (seconds === null || seconds === undefined || seconds < 0) return "∞";
     const s = Math.floor(seconds);
     if (s < 60) return `${s}s`;
@@ -138,6 +139,14 @@
     if (color) badge.style.setProperty("--td-server-color", color);
     badge.title = `${params.value ?? ""} (${data.server_type ?? ""})`;
     return badge;
+  }
+
+  // Each label a small tag, set as text (labels come from the servers).
+  function labelsRenderer(params) {
+    const wrap = el("span", "td-labels", "");
+    for (const label of params.value || []) wrap.appendChild(el("span", "td-label", label));
+    wrap.title = (params.value || []).join(", ");
+    return wrap;
   }
 
   // The state column shows the row's `state` (Stale while its server is unreachable), as the
@@ -238,6 +247,7 @@
     percent,
     nameRenderer,
     serverRenderer,
+    labelsRenderer,
     stateRenderer,
     progressRenderer,
     etaSort,

@@ -85,6 +85,9 @@ class ScriptedClient(BaseTorrentClient):
         self._work(f"move {','.join(hashes)} {download_dir} {move_data}")
         return {}
 
+    def default_download_dir(self):
+        return "/d"
+
     def version(self):
         if self.delay < 0:
             raise ConnectError(self.name, "refused")

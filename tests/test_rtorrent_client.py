@@ -23,6 +23,7 @@ from tests.torrent_factory import (
 )
 from torrentdesk.clients import (
     AddedTorrent,
+    AddOptions,
     AuthError,
     ConnectError,
     DuplicateTorrent,
@@ -45,12 +46,9 @@ pytestmark = pytest.mark.daemon
 TRACKER = "&tr=http%3A%2F%2F127.0.0.1%3A9%2Fannounce"
 
 
-@pytest.fixture(params=["scgi", "http"])
-def client(request) -> RTorrentClient:
-    """The same rtorrent, reached by SCGI or through nginx with basic auth."""
-    return request.getfixturevalue(
-        "rtorrent_client" if request.param == "scgi" else "rtorrent_http_client"
-    )
+@pytest.fixture
+def client(rtorrent_any_client) -> RTorrentClient:
+    return rtorrent_any_client
 
 
 def by_hash(client: RTorrentClient, info_hash: str):
@@ -761,3 +759,25 @@ def test_default_name_is_host_and_port():
     client = RTorrentClient("127.0.0.1", 5000)
     assert client.name == "127.0.0.1:5000"
     assert client.timeout == 10.0
+
+
+def test_default_download_dir_is_rtorrents(client, rtorrent_clean):
+    assert client.default_download_dir() == str(rtorrent_clean.download_dir)
+
+
+def test_add_options_reach_rtorrent_only_as_quoted_encoded_load_commands():
+    client = RTorrentClient("127.0.0.1", 1, name="rt-shape")
+    commands = client._load_commands(
+        AddOptions(labels=("a b,c", "$HOME;x", 'q"\\'), download_dir="/srv/a b;c,$d")
+    )
+    assert commands[1:] == [
+        'd.directory.set="/srv/a b;c,$d"',
+        'd.custom1.set="a%20b%2Cc,%24HOME%3Bx,q%22%5C"',
+    ]
+    for command in commands[1:]:
+        assert _is_load_option(command)
+    for hostile in ('/a"b', "/a\\b", "/a\nb", "relative"):
+        with pytest.raises(ProtocolError, match="cannot be given the download directory"):
+            client._load_commands(AddOptions(download_dir=hostile))
+    assert not _is_load_option('d.directory.set="/x";execute=id')
+    assert not _is_load_option('d.custom1.set="a b"')

@@ -1217,3 +1217,9 @@ def test_list_active_wants_a_full_list_after_an_unseen_restart(
     assert transmission_client.list_active() is None  # until a full listing maps ids again
     transmission_client.list_torrents()
     assert transmission_client.list_active() is not None
+
+
+def test_default_download_dir_is_the_sessions(
+    transmission_client: TransmissionClient, transmission_daemon: TransmissionDaemon
+) -> None:
+    assert transmission_client.default_download_dir() == str(transmission_daemon.download_dir)

@@ -89,3 +89,42 @@ async def test_failures_name_the_server_and_keep_the_input(
     assert error.startswith("tr-box: ")
     actions = ui_app.services.audit.latest(user_id, 1)
     assert (actions[0].action, actions[0].ok) == ("torrent.add", False)
+
+
+async def test_labels_and_directory_on_add_with_the_servers_default_offered(
+    ui_app, two_servers, transmission_clean, rtorrent_clean, tmp_path, user: User
+) -> None:
+    _, tr, rt = two_servers
+    await sign_in(user)
+    await eventually(lambda: set(element(user, "add-server").options) == {tr, rt})
+    user.find(marker="open-add").click()
+    element(user, "add-server").value = rt
+    directory = element(user, "add-directory")
+    await eventually(
+        lambda: directory._props.get("placeholder") == str(rtorrent_clean.download_dir),
+        message="rTorrent's default directory offered",
+    )
+    element(user, "add-server").value = tr
+    await eventually(
+        lambda: directory._props.get("placeholder") == str(transmission_clean.download_dir),
+        message="Transmission's default directory offered",
+    )
+    target = tmp_path / "labelled adds"
+    target.mkdir()
+    torrent = make_torrent("labelled add")
+    await upload(user, "labelled.torrent", torrent.data)
+    element(user, "add-labels").value = ["from the ui", "ünï"]
+    directory.value = str(target)
+    user.find(marker="add-submit").click()
+    await user.should_see("Added to tr-box: labelled add", retries=50)
+    row = await eventually(
+        lambda: ui_app.spy.rows(the_grid(user)).get(f"{tr}:{torrent.info_hash}"), message="row"
+    )
+    assert (row["labels"], row["download_dir"]) == (["from the ui", "ünï"], str(target))
+    # Remembered for that server, offered first the next time.
+    user.find(marker="open-add").click()
+    await eventually(
+        lambda: directory._props.get("_autocomplete")
+        == [str(target), str(transmission_clean.download_dir)],
+        message="recent directory offered",
+    )

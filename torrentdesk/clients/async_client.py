@@ -90,6 +90,9 @@ class AsyncTorrentClient:
     async def queue_move(self, hashes: Sequence[str], where: QueueMove) -> Failures:
         return await self._call(self.client.queue_move, hashes, where)
 
+    async def default_download_dir(self) -> str:
+        return await self._call(self.client.default_download_dir)
+
     async def version(self) -> str:
         return await self._call(self.client.version)
 

@@ -192,6 +192,10 @@ class BaseTorrentClient(ABC):
         raise ClientError(self.name, f"{self.server_type} servers have no queue to move in")
 
     @abstractmethod
+    def default_download_dir(self) -> str:
+        """Where the server puts a torrent added without a directory."""
+
+    @abstractmethod
     def version(self) -> str:
         """The server software and its version, e.g. 'rTorrent 0.9.8'."""
 

@@ -622,6 +622,9 @@ class RTorrentClient(BaseTorrentClient):
                 "rTorrent's user may not delete them; check them on the server",
             )
 
+    def default_download_dir(self) -> str:
+        return str(self._call("directory.default", ""))
+
     def version(self) -> str:
         client, library = self._multicall(
             [("system.client_version", ()), ("system.library_version", ())]

@@ -267,6 +267,13 @@ class TransmissionClient(BaseTorrentClient):
             f"that {self._url()} is Transmission's RPC",
         )
 
+    def default_download_dir(self) -> str:
+        session = self._call(lambda rpc: rpc.get_session())
+        directory = session.fields.get("download-dir")
+        if not isinstance(directory, str):
+            raise ProtocolError(self.name, "the session reply has no 'download-dir'")
+        return directory
+
     def version(self) -> str:
         session = self._call(lambda rpc: rpc.get_session())
         try:

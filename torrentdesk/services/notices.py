@@ -1,13 +1,18 @@
 """Notices: what the app tells a user once, as it happens (a server went down or came back, a
-torrent finished; transfers later). The services make them; each open page shows each notice
-once (torrentdesk/ui/notifications.py). A new kind of news is one more constructor here.
+torrent finished, what a batch action did; transfers later). The services make them; each
+open page shows each notice once (torrentdesk/ui/notifications.py). A new kind of news is
+one more constructor here.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
+
+from .actions import TargetResult
 
 Level = Literal["positive", "negative", "warning", "info"]
 
@@ -67,3 +72,30 @@ def torrent_finished(row: dict) -> Notice:
         f"Finished: {row['name']} on {row['server_name']}",
         server_id=row.get("server_id"),
     )
+
+
+MAX_REASONS = 5  # distinct failure reasons spelled out in one notice
+
+
+def action_results(done_text: str, results: Sequence[TargetResult]) -> list[Notice]:
+    """What a batch action did, as at most two notices: how many worked, and one readable
+    notice for every failure — grouped by reason (each reason names its server), counted."""
+    notices = []
+    done = sum(r.ok for r in results)
+    if done:
+        noun = "torrent" if done == 1 else "torrents"
+        notices.append(Notice("action_done", "positive", f"{done_text} {done} {noun}"))
+    reasons = Counter(r.message for r in results if not r.ok)
+    if reasons:
+        failed = sum(reasons.values())
+        lines = [
+            f"{count} torrents: {reason}" if count > 1 else str(reason)
+            for reason, count in reasons.most_common(MAX_REASONS)
+        ]
+        if len(reasons) > MAX_REASONS:
+            lines.append(f"… and {len(reasons) - MAX_REASONS} more reasons")
+        noun = "torrent" if failed == 1 else "torrents"
+        notices.append(
+            Notice("action_failed", "negative", f"{failed} {noun} failed", "\n".join(lines))
+        )
+    return notices

@@ -188,6 +188,14 @@ class TorrentService:
             lambda client: client.add_torrent(meta, start, options),
         )
 
+    async def default_download_dir(self, user_id: int, server_id: str) -> str | None:
+        """Where the server puts torrents added without a directory; None if it cannot say."""
+        connection = await asyncio.to_thread(self._servers.connection, user_id, server_id)
+        try:
+            return await self.pool.get(connection).default_download_dir()
+        except ClientError:
+            return None
+
     async def get(
         self, user_id: int, info_hash: str, server_id: str | None = None, files: bool = False
     ) -> LocatedTorrent:

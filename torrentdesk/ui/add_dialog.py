@@ -1,5 +1,6 @@
 """Add torrent dialog: magnet links / URLs (one per line) and .torrent files (drag and drop),
-to a chosen server that is remembered, started or paused."""
+to a chosen server that is remembered, started or paused, with labels and a download directory
+(the server's default offered, the recent ones remembered per server) set before it starts."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from ..services.errors import ClientError, UserFacingError
 from ..services.live import ServerState
 from ..torrent_input import MAX_TORRENT_FILE_SIZE, InvalidTorrentInput, parse_torrent_file
 from . import format as fmt
+from .torrent_actions import recent_dirs, remember_dir
 
 LAST_SERVER_KEY = "last_server_id"
 START_KEY = "add_start"
@@ -34,10 +36,12 @@ class AddTorrentDialog:
         services: Services,
         user_id: int,
         on_added: Callable[[str], Awaitable[None]],
+        known_labels: Callable[[], list[str]] = list,
     ) -> None:
         self.services = services
         self.user_id = user_id
         self.on_added = on_added
+        self.known_labels = known_labels
         self.files: list[StagedFile] = []
         self.servers: dict[str, str] = {}
         # Captured now: live updates call set_servers outside the page's request context.
@@ -85,6 +89,25 @@ class AddTorrentDialog:
                 "({name: e.file.name, size: e.file.size, reason: e.failedPropValidation})))",
             )
             self.file_list = ui.column().classes("w-full gap-1").mark("add-files")
+            with ui.row().classes("w-full no-wrap gap-2 td-add-options"):
+                self.labels = (
+                    ui.select(
+                        [],
+                        label="Labels",
+                        multiple=True,
+                        with_input=True,
+                        new_value_mode="add-unique",
+                    )
+                    .props("outlined dense use-chips hide-dropdown-icon")
+                    .classes("grow")
+                    .mark("add-labels")
+                )
+                self.directory = (
+                    ui.input("Download directory")
+                    .props("outlined dense clearable")
+                    .classes("grow td-mono")
+                    .mark("add-directory")
+                )
             with ui.row().classes("w-full items-center"):
                 self.start = ui.switch(
                     "Start downloading", value=bool(self.storage.get(START_KEY, True))
@@ -115,12 +138,29 @@ class AddTorrentDialog:
         self.no_servers.set_visibility(not self.servers)
         self.add_button.set_enabled(bool(self.servers))
 
-    def _server_chosen(self) -> None:
+    async def _server_chosen(self) -> None:
         if self.server.value:
             self.storage[LAST_SERVER_KEY] = self.server.value
+            await self._offer_directories(self.server.value)
 
-    def open(self) -> None:
+    async def open(self) -> None:
+        known = self.known_labels()
+        self.labels.set_options(sorted({*known, *(self.labels.value or [])}))
         self.dialog.open()
+        if self.server.value:
+            await self._offer_directories(self.server.value)
+
+    async def _offer_directories(self, server_id: str) -> None:
+        """The server's own default as the placeholder (empty: it applies), and its recent
+        directories as suggestions."""
+        default = await self.services.torrents.default_download_dir(self.user_id, server_id)
+        if self.server.value != server_id:  # chosen another meanwhile
+            return
+        # Set as a value, never parsed as a props string: the daemon chose this text.
+        self.directory._props["placeholder"] = default or "the server's default"
+        self.directory.update()
+        suggestions = recent_dirs(self.storage, [server_id]) + ([default] if default else [])
+        self.directory.set_autocomplete(list(dict.fromkeys(suggestions)))
 
     # -- files --
 
@@ -184,6 +224,8 @@ class AddTorrentDialog:
         server_name = self.servers.get(server_id, "server")
         start = bool(self.start.value)
         self.storage[START_KEY] = start
+        labels = [str(label) for label in self.labels.value or []]
+        directory = (self.directory.value or "").strip() or None
         lines = [line.strip() for line in (self.links.value or "").splitlines() if line.strip()]
         files = [f for f in self.files if f.data is not None]
         if not lines and not files:
@@ -195,7 +237,9 @@ class AddTorrentDialog:
         try:
             for line in lines:
                 try:
-                    result = await self.services.torrents.add(self.user_id, server_id, line, start)
+                    result = await self.services.torrents.add(
+                        self.user_id, server_id, line, start, labels, directory
+                    )
                 except EXPECTED_ERRORS as exc:
                     failed_lines.append(line)
                     self._failure(server_name, _short(line), exc)
@@ -204,7 +248,7 @@ class AddTorrentDialog:
             for staged in files:
                 try:
                     result = await self.services.torrents.upload(
-                        self.user_id, server_id, staged.data, start
+                        self.user_id, server_id, staged.data, start, labels, directory
                     )
                 except EXPECTED_ERRORS as exc:
                     staged.error = _message(server_name, exc)
@@ -218,6 +262,8 @@ class AddTorrentDialog:
         self.links.value = "\n".join(failed_lines)
         self._render_files()
         if added:
+            if directory:
+                remember_dir(self.storage, server_id, directory)
             await self.on_added(server_id)
             names = ", ".join(added[:3]) + (f" and {len(added) - 3} more" if len(added) > 3 else "")
             ui.notify(f"Added to {server_name}: {names}", type="positive")

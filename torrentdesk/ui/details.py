@@ -62,7 +62,7 @@ def general_values(row: dict) -> dict[str, str]:
         "uploaded": fmt.size(row.get("uploaded")),
         "ratio": fmt.ratio(row.get("ratio")),
         "rates": f"↓ {fmt.speed(row.get('download_rate'))}   ↑ {fmt.speed(row.get('upload_rate'))}",
-        "eta": fmt.eta(row.get("eta"), row.get("progress") or 0.0) or "—",
+        "eta": fmt.eta(row.get("eta"), row.get("state")) or "—",
         "peers": f"{row.get('peers', 0)} / {row.get('seeds', 0)}",
         "added_at": fmt.local_time(row.get("added_at")),
         "download_dir": row.get("download_dir") or "",

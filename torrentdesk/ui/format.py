@@ -57,8 +57,9 @@ def speed(rate: float | None) -> str:
     return f"{size(rate or 0)}/s"
 
 
-def eta(seconds: float | None, progress: float = 0.0) -> str:
-    if progress >= 1:
+def eta(seconds: float | None, state: str | None) -> str:
+    """Only a downloading torrent has an ETA: a stopped, seeding or checking one shows none."""
+    if state != "downloading":
         return ""
     if seconds is None or seconds < 0:
         return "∞"

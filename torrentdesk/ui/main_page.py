@@ -6,8 +6,6 @@ from fastapi.responses import RedirectResponse
 from nicegui import Client, ui
 
 from ..services import Services
-from ..services.actions import Target
-from ..services.errors import UserFacingError
 from ..services.live import ServerState, TorrentChanges
 from ..services.notices import down_detail
 from ..services.servers import ServerView
@@ -19,14 +17,8 @@ from .filter_panel import FacetServer, FilterPanel
 from .layout import frame
 from .notifications import Notifier
 from .theme import FAVICON, NO_COLOR, server_colors
+from .torrent_actions import TorrentActions, known_labels
 from .torrent_grid import TorrentGrid
-
-MAX_ERROR_NOTES = 5
-
-
-def split_row_id(row_id: str) -> tuple[str, str]:
-    server_id, _, info_hash = row_id.rpartition(":")
-    return server_id, info_hash
 
 
 def chip_tooltip(state: ServerState) -> str:
@@ -72,7 +64,9 @@ class TorrentsPage:
 
         with frame(services, user_id) as shared:
             self.frame = shared
-            self.add_dialog = AddTorrentDialog(services, user_id, self._added)
+            self.add_dialog = AddTorrentDialog(
+                services, user_id, self._added, lambda: known_labels(self.rows.values())
+            )
             with shared.actions:
                 ui.button("Add", icon="add", on_click=self.add_dialog.open).props(
                     'unelevated dense no-caps color=white text-color=primary aria-label="Add"'
@@ -113,6 +107,11 @@ class TorrentsPage:
                         "delete", "Remove", "bulk-remove", self._ask_remove
                     )
                     self.remove_button.props("color=negative")
+                    self.more_button = self._action_button(
+                        "more_horiz", "More", "bulk-more", None
+                    )
+                    with self.more_button:
+                        self.more_menu = ui.menu().props("auto-close")
             self.chips = ui.row().classes("td-chips w-full items-center").mark("server-chips")
             self.empty = ui.row().classes("td-empty-banner w-full items-center")
             with self.empty:
@@ -122,6 +121,19 @@ class TorrentsPage:
                     "unelevated dense no-caps"
                 ).mark("empty-add-server")
             self.grid = TorrentGrid(self._selection_changed, self._clear_filters)
+            self.actions = TorrentActions(
+                services,
+                user_id,
+                lambda: self.selected,
+                self.rows,
+                lambda: {v.id: v.capabilities for v in self.views},
+                self.notifier,
+                self._ask_remove,
+            )
+            with self.more_menu:
+                self.actions.menu_items()
+            with self.grid.wrap, ui.context_menu().mark("row-menu"):
+                self.actions.menu_items()
             self.details = DetailsPanel(services, user_id, self.recent)
         # A drawer is a top-level layout element: beside the frame's column, not in it.
         self.filter_panel = FilterPanel(self._filter_changed)
@@ -309,33 +321,14 @@ class TorrentsPage:
     def _update_selection_ui(self) -> None:
         count = len(self.selected)
         self.selection_label.set_text(f"{count} selected" if count else "")
-        for button in (self.start_button, self.stop_button, self.remove_button):
+        for button in (self.start_button, self.stop_button, self.remove_button, self.more_button):
             button.set_enabled(count > 0)
 
     # -- actions --
 
     async def _bulk(self, action: str, delete_data: bool = False) -> None:
-        ids = list(self.selected)
-        if not ids:
-            return
-        verb = {"start": "Started", "stop": "Stopped", "remove": "Removed"}[action]
-        targets = [Target(*split_row_id(i)) for i in ids]
-        try:
-            results = await self.services.torrents.apply(
-                self.user_id, action, targets, {"delete_data": delete_data}
-            )
-        except UserFacingError as exc:
-            ui.notify(str(exc), type="negative", multi_line=True)
-            return
-        errors = [r.message for r in results if not r.ok]
-        done = len(results) - len(errors)
-        if done:
-            noun = "torrent" if done == 1 else "torrents"
-            ui.notify(f"{verb} {done} {noun}", type="positive")
-        for error in errors[:MAX_ERROR_NOTES]:
-            ui.notify(error, type="negative", multi_line=True)
-        if len(errors) > MAX_ERROR_NOTES:
-            ui.notify(f"… and {len(errors) - MAX_ERROR_NOTES} more failures", type="negative")
+        done_text = {"start": "Started", "stop": "Stopped", "remove": "Removed"}[action]
+        await self.actions.run(action, done_text, {"delete_data": delete_data})
 
     async def _ask_remove(self) -> None:
         ids = list(self.selected)

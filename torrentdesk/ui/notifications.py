@@ -13,6 +13,8 @@ ICONS = {
     "server_down": "cloud_off",
     "server_back": "cloud_done",
     "torrent_finished": "download_done",
+    "action_done": "check_circle",
+    "action_failed": "error",
 }
 REMEMBERED = 200  # keys of notices already shown: enough to catch a repeat
 

@@ -37,6 +37,13 @@ COLUMNS: list[dict] = [
         ":cellRenderer": "torrentdesk.serverRenderer",
     },
     {
+        "field": "labels",
+        "headerName": "Labels",
+        "width": 140,
+        "sortable": False,
+        ":cellRenderer": "torrentdesk.labelsRenderer",
+    },
+    {
         "field": "state",
         "headerName": "State",
         "width": 118,
@@ -77,7 +84,7 @@ COLUMNS: list[dict] = [
         "field": "eta",
         "headerName": "ETA",
         "width": 88,
-        ":valueFormatter": "p => torrentdesk.eta(p.value, p.data && p.data.progress)",
+        ":valueFormatter": "p => torrentdesk.eta(p.value, p.data && p.data.state)",
         ":comparator": "torrentdesk.etaSort",
         **_NUMBER,
     },
@@ -113,7 +120,7 @@ class TorrentGrid:
         self.loaded = False  # rows reach the browser once it is connected; see load()
         self.filter = RowFilter()
         self.colors: dict[str, str] = {}
-        with ui.element("div").classes("td-grid-wrap w-full"):
+        with ui.element("div").classes("td-grid-wrap w-full") as self.wrap:
             self._build_grid()
             # Over the grid when the filters hide every row (AG Grid's own overlay says
             # "No torrents" when there are none at all; no servers has its own banner).
@@ -167,6 +174,15 @@ class TorrentGrid:
             self._selection_changed,
             js_handler=f"() => emit({{ids: getElement({self.grid.id}).api"
             ".getSelectedNodes().map(n => n.id)})",
+        )
+
+        # A right click acts on the row under it: selected alone unless already in the
+        # selection (as file managers do), before the page's context menu acts on it.
+        self.grid.on(
+            "cellContextMenu",
+            js_handler=f"(e) => {{ const api = getElement({self.grid.id}).api;"
+            " const node = e.data && api.getRowNode(e.data.id);"
+            " if (node && !node.isSelected()) node.setSelected(true, true); }",
         )
 
     # -- live changes --
