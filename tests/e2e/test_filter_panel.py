@@ -130,11 +130,6 @@ def test_the_filter_panel_beside_the_table_and_behind_a_button_on_phones(
     assert not driver.find_elements(By.CSS_SELECTOR, ".td-filter-panel img")  # text, not HTML
     # Beside the table, not over it: the page starts where the panel ends.
     chromium.wait(driver, beside_the_table)
-    # The whole table fits beside it at 1440 px: no sideways scrolling.
-    assert driver.execute_script(
-        "const v = document.querySelector('.ag-center-cols-viewport');"
-        "return v.scrollWidth <= v.clientWidth;"
-    )
     # The Filters button folds it away, and back.
     tap(driver, ".td-filters-button")
     chromium.wait(driver, panel_closed)

@@ -26,7 +26,7 @@ COLUMNS: list[dict] = [
         "field": "name",
         "headerName": "Name",
         "flex": 1,
-        "minWidth": 160,  # the whole table fits at 1440 px beside the filter panel
+        "minWidth": 240,
         ":cellRenderer": "torrentdesk.nameRenderer",
         **_REDRAW_ON_UPDATE,
     },
