@@ -127,7 +127,14 @@ def test_the_filter_panel_beside_the_table_and_behind_a_button_on_phones(
         "linux": [2, False],
     }
     assert panel(driver)["Servers"] == {"tr-box": [4, False]}
-    assert not driver.find_elements(By.CSS_SELECTOR, ".td-filter-panel img")  # text, not HTML
+    # Text, not HTML, with the whole value as its tooltip; a value says whether it is chosen.
+    assert not driver.find_elements(By.CSS_SELECTOR, ".td-filter-panel img")
+    titles = [
+        e.get_attribute("title") for e in driver.find_elements(By.CSS_SELECTOR, ".td-facet-name")
+    ]
+    assert chromium.XSS in titles
+    pressed = driver.find_elements(By.CSS_SELECTOR, ".td-facet[aria-pressed=false]")
+    assert len(pressed) == len(titles)
     # Beside the table, not over it: the page starts where the panel ends.
     chromium.wait(driver, beside_the_table)
     # The Filters button folds it away, and back.
@@ -138,6 +145,8 @@ def test_the_filter_panel_beside_the_table_and_behind_a_button_on_phones(
     chromium.wait(driver, beside_the_table)
 
     click_value(driver, "Labels", "linux")
+    on = ".td-facet[aria-pressed=true]"
+    chromium.wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, on))
     linux = {hashes["Debian netinst"], hashes["Ubuntu desktop"]}
     chromium.wait(driver, lambda d: set(chromium.grid_rows(d)) == linux)
     assert "2 of 4 torrents" in chromium.totals(driver)

@@ -184,9 +184,10 @@ class FilterPanel:
                 if on != item.on:
                     item.on = on
                     if on:
-                        item.element.classes(add="td-facet--on").props("active")
+                        item.element.classes(add="td-facet--on").props("active aria-pressed=true")
                     else:
                         item.element.classes(remove="td-facet--on").props(remove="active")
+                        item.element.props("aria-pressed=false")
         self._show_clear_buttons()
 
     def _build_list(self, name: str, values: list[tuple[str, str, str | None]]) -> None:
@@ -197,6 +198,7 @@ class FilterPanel:
             for key, text, color in values:
                 with (
                     ui.item(on_click=lambda n=name, k=key: self.toggle_value(n, k))
+                    .props("aria-pressed=false")
                     .classes("td-facet")
                     .mark(f"facet-{name}") as element
                 ):
