@@ -21,53 +21,56 @@ _NUMBER = {"type": "rightAligned"}
 # row turns stale on screen the moment its update arrives. Only updated rows are touched.
 _REDRAW_ON_UPDATE = {":equals": "() => false"}
 
+# Fixed widths sum to ~840 px: beside the 200 px filter panel a 1440 px window shows every
+# column without scrolling sideways.
 COLUMNS: list[dict] = [
     {
         "field": "name",
         "headerName": "Name",
-        "flex": 1,
-        "minWidth": 240,
+        "flex": 3,  # the name takes most of what is left; the labels the rest
+        "minWidth": 160,
         ":cellRenderer": "torrentdesk.nameRenderer",
         **_REDRAW_ON_UPDATE,
     },
     {
         "field": "server_name",
         "headerName": "Server",
-        "width": 130,
+        "width": 104,
         ":cellRenderer": "torrentdesk.serverRenderer",
     },
     {
         "field": "labels",
         "headerName": "Labels",
-        "width": 140,
+        "flex": 1,
+        "minWidth": 90,
         "sortable": False,
         ":cellRenderer": "torrentdesk.labelsRenderer",
     },
     {
         "field": "state",
         "headerName": "State",
-        "width": 118,
+        "width": 100,
         ":cellRenderer": "torrentdesk.stateRenderer",
         **_REDRAW_ON_UPDATE,
     },
     {
         "field": "progress",
         "headerName": "Progress",
-        "width": 128,
+        "width": 100,
         ":cellRenderer": "torrentdesk.progressRenderer",
         **_REDRAW_ON_UPDATE,
     },
     {
         "field": "size",
         "headerName": "Size",
-        "width": 96,
+        "width": 88,
         ":valueFormatter": "p => torrentdesk.torrentSize(p.value)",
         **_NUMBER,
     },
     {
         "field": "download_rate",
         "headerName": "↓ Speed",
-        "width": 104,
+        "width": 92,
         ":valueFormatter": "p => torrentdesk.speed(p.value)",
         "cellClass": "td-down",
         **_NUMBER,
@@ -75,7 +78,7 @@ COLUMNS: list[dict] = [
     {
         "field": "upload_rate",
         "headerName": "↑ Speed",
-        "width": 104,
+        "width": 92,
         ":valueFormatter": "p => torrentdesk.speed(p.value)",
         "cellClass": "td-up",
         **_NUMBER,
@@ -83,7 +86,7 @@ COLUMNS: list[dict] = [
     {
         "field": "eta",
         "headerName": "ETA",
-        "width": 88,
+        "width": 76,
         ":valueFormatter": "p => torrentdesk.eta(p.value, p.data && p.data.state)",
         ":comparator": "torrentdesk.etaSort",
         **_NUMBER,
@@ -91,14 +94,14 @@ COLUMNS: list[dict] = [
     {
         "field": "ratio",
         "headerName": "Ratio",
-        "width": 74,
+        "width": 64,
         ":valueFormatter": "p => torrentdesk.ratio(p.value)",
         **_NUMBER,
     },
     {
         "field": "added_at",
         "headerName": "Added",
-        "width": 140,
+        "width": 120,
         "sort": "desc",
         ":valueFormatter": "p => torrentdesk.date(p.value)",
     },
