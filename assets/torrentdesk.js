@@ -21,6 +21,9 @@
   // What the "Active" filter and the header's active count take as active (ACTIVE_STATES).
   const ACTIVE_STATES = new Set(["downloading", "seeding", "metadata"]);
   const UNKNOWN_SIZE = "unknown"; // a magnet without its metadata: size null
+  // The labels / trackers value of a torrent without any (NO_LABEL, NO_TRACKER in totals.py).
+  const NO_LABEL = "";
+  const NO_TRACKER = "";
 
   function size(bytes) {
     if (bytes === null || bytes === undefined || Number.isNaN(Number(bytes))) return "";
@@ -91,8 +94,21 @@
     return node;
   }
 
+  // The filter as RowFilter (services/totals.py): per section the chosen values (a Set; empty
+  // keeps every row), and the search words.
+  function compileFilter(filter) {
+    const set = (values) => new Set(values || []);
+    return {
+      states: set(filter.states),
+      servers: set(filter.servers),
+      labels: set(filter.labels),
+      trackers: set(filter.trackers),
+      words: filter.words || [],
+    };
+  }
+
   const state = {
-    filter: { server: null, state: null, words: [] },
+    filter: compileFilter({}),
     colors: {},
   };
 
@@ -135,19 +151,16 @@
 
   // The state column shows the row's `state` (Stale while its server is unreachable), as the
   // filter and the details read it; errors and tracker warnings are markers beside the name.
-  // These are the rules of torrentdesk/services/totals.py (shown_state, is_active,
-  // RowFilter.passes), which count what the header shows: keep the two in step.
+  // These are the rules of torrentdesk/services/totals.py (shown_state, search_text, state_keys,
+  // facet_keys, RowFilter.passes), which count what the header and the filter panel show: keep
+  // the two in step (tests/test_filter_agreement.py runs both on the same rows).
   function stateOf(data) {
     if (data.stale) return "stale";
     return data.state || "";
   }
 
-  function isActive(data) {
-    return ACTIVE_STATES.has(stateOf(data));
-  }
-
   function searchText(data) {
-    return [data.name, ...(data.labels || []), data.info_hash, data.server_name]
+    return [data.name, ...(data.labels || []), data.info_hash, data.tracker, data.server_name]
       .filter((f) => f)
       .join("\n")
       .toLowerCase();
@@ -180,34 +193,41 @@
     return x === y ? 0 : x < y ? -1 : 1;
   }
 
+  // state_keys in totals.py: the shown state, and "active", "complete", "error" when they hold.
+  function stateKeys(data) {
+    const shown = stateOf(data);
+    const keys = [shown];
+    if (ACTIVE_STATES.has(shown)) keys.push("active");
+    if (data.progress >= 1) keys.push("complete");
+    if (data.error || data.stale) keys.push("error");
+    return keys;
+  }
+
+  // A section keeps a row when nothing is chosen in it or the row has one of the chosen values.
+  function keeps(chosen, values) {
+    return chosen.size === 0 || values.some((value) => chosen.has(value));
+  }
+
   function passes(node) {
     const data = node.data;
     if (!data) return true;
     const f = state.filter;
-    if (f.server && data.server_id !== f.server) return false;
-    if (f.words && f.words.length) {
+    if (f.words.length) {
       const text = searchText(data);
       if (!f.words.every((word) => text.includes(word))) return false;
     }
-    switch (f.state) {
-      case null:
-      case undefined:
-      case "":
-        return true;
-      case "active":
-        return isActive(data);
-      case "error":
-        return Boolean(data.error) || Boolean(data.stale);
-      case "complete":
-        return data.progress >= 1;
-      default:
-        return stateOf(data) === f.state;
-    }
+    const labels = data.labels && data.labels.length ? data.labels : [NO_LABEL];
+    return (
+      keeps(f.servers, [data.server_id || ""]) &&
+      keeps(f.labels, labels) &&
+      keeps(f.trackers, [data.tracker || NO_TRACKER]) &&
+      keeps(f.states, stateKeys(data))
+    );
   }
 
   // Called from Python with the grid's element id: new filter and/or server colors.
   function configure(gridId, config) {
-    if (config.filter) state.filter = { ...state.filter, ...config.filter };
+    if (config.filter) state.filter = compileFilter(config.filter);
     if (config.colors) state.colors = { ...config.colors };
     const api = window.getElement && getElement(gridId)?.api;
     if (!api) return;

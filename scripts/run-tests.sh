@@ -6,9 +6,10 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 source "$ROOT/scripts/common.sh"
 
 # Real daemons for the client tests; Chromium for the end-to-end UI tests; Xvfb, Qt WebEngine's
-# libraries and ImageMagick (screenshots) for the native window.
+# libraries and ImageMagick (screenshots) for the native window; Node.js runs the browser's
+# filter script beside the Python one (tests/test_filter_agreement.py).
 DEBIAN_TOOLS=(transmission-daemon rtorrent nginx-light chromium chromium-driver xvfb xauth
-  imagemagick "${QT_WEBENGINE_LIBS[@]}")
+  imagemagick nodejs "${QT_WEBENGINE_LIBS[@]}")
 if ! apt_install_missing "${DEBIAN_TOOLS[@]}"; then
   if [ "${CI:-}" = true ]; then
     echo "CI: could not install ${DEBIAN_TOOLS[*]}; the tests cannot run" >&2

@@ -54,16 +54,7 @@ def three_servers(api, transmission_clean, rtorrent_clean, rtorrent_http):
 
 def daemon_states(transmission, rtorrent, tr_hash, rt_hashes):
     """Read back from the daemons themselves, not from torrentdesk."""
-    import transmission_rpc
-
-    with transmission_rpc.Client(
-        host=transmission.host,
-        port=transmission.port,
-        username=transmission.username,
-        password=transmission.password,
-    ) as raw:
-        (torrent,) = raw.get_torrents(ids=[tr_hash], arguments=["hashString", "status"])
-        tr_state = torrent.fields["status"]  # tr_torrent_activity: 0 is stopped
+    tr_state = transmission.field(tr_hash, "status")  # tr_torrent_activity: 0 is stopped
     return tr_state, [rtorrent.rpc("d.state", h.upper()) for h in rt_hashes]
 
 
@@ -172,27 +163,13 @@ def test_limits_and_validation(api, three_servers):
 HOSTILE_LABELS = ["a b", "ünïcødé ✓", "q'\"uote", "$HOME", "x;y", "100%", "(p)!~*"]
 
 
-def raw_transmission(daemon):
-    import transmission_rpc
-
-    return transmission_rpc.Client(
-        host=daemon.host, port=daemon.port, username=daemon.username, password=daemon.password
-    )
-
-
-def tr_field(daemon, info_hash, field):
-    with raw_transmission(daemon) as raw:
-        (torrent,) = raw.get_torrents(ids=[info_hash], arguments=["hashString", field])
-        return torrent.fields[field]
-
-
 def test_labels_round_trip_on_every_transport_read_back_from_the_daemons(api, three_servers):
     headers, tr, rt, rt_http, torrents, transmission, rtorrent = three_servers
     targets = list(torrents.items())
 
     result = act(api, headers, "set_labels", targets, labels=HOSTILE_LABELS)
     assert [r["ok"] for r in result["results"]] == [True, True, True], result
-    assert tr_field(transmission, torrents[tr["id"]], "labels") == HOSTILE_LABELS
+    assert transmission.field(torrents[tr["id"]], "labels") == HOSTILE_LABELS
     from torrentdesk.clients.rtorrent import decode_labels
 
     for server in (rt, rt_http):
@@ -209,7 +186,7 @@ def test_labels_round_trip_on_every_transport_read_back_from_the_daemons(api, th
     act(api, headers, "add_labels", targets, labels=["new", "a b"])
     act(api, headers, "remove_labels", targets, labels=["$HOME", "x;y", "absent"])
     expected = ["a b", "ünïcødé ✓", "q'\"uote", "100%", "(p)!~*", "new"]
-    assert tr_field(transmission, torrents[tr["id"]], "labels") == expected
+    assert transmission.field(torrents[tr["id"]], "labels") == expected
     for server in (rt, rt_http):
         assert decode_labels(rtorrent.rpc("d.custom1", torrents[server["id"]].upper())) == expected
 
@@ -256,7 +233,7 @@ def test_move_relocates_on_rtorrent_and_moves_data_on_transmission(api, three_se
     assert rtorrent.rpc("d.directory", torrents[rt["id"]].upper()) == str(target_dir)
     target = torrents[rt["id"]].upper()
     wait_until(lambda: rtorrent.rpc("d.is_active", target) == 1, message="running again")
-    assert tr_field(transmission, torrents[tr["id"]], "downloadDir") == str(target_dir)
+    assert transmission.field(torrents[tr["id"]], "downloadDir") == str(target_dir)
     assert tr_data.exists()  # move_data false: Transmission only points there
 
     back = act(
@@ -264,7 +241,7 @@ def test_move_relocates_on_rtorrent_and_moves_data_on_transmission(api, three_se
         download_dir=str(transmission.download_dir / "sub"), move_data=True,
     )
     assert back["results"][0]["ok"] is True
-    assert tr_field(transmission, torrents[tr["id"]], "downloadDir") == str(
+    assert transmission.field(torrents[tr["id"]], "downloadDir") == str(
         transmission.download_dir / "sub"
     )
     body = act(api, headers, "move", [(tr["id"], torrents[tr["id"]])], 422, download_dir="rel")
@@ -285,4 +262,4 @@ def test_queue_moves_where_there_is_a_queue_and_a_reason_where_not(api, three_se
     assert [r["ok"] for r in results] == [True, False, False]
     assert results[1]["error"] == "seedbox-rt: this server has no queue"
     assert results[2]["error"].startswith("gone: ")
-    assert tr_field(transmission, second.info_hash, "queuePosition") == 0
+    assert transmission.field(second.info_hash, "queuePosition") == 0

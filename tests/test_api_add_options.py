@@ -7,7 +7,6 @@ import pytest
 
 from tests.api_fixtures import rtorrent_http_fields, rtorrent_scgi_fields, transmission_fields
 from tests.daemons.common import wait_until
-from tests.test_api_actions import tr_field
 from tests.torrent_factory import magnet_for, make_torrent, random_info_hash
 from torrentdesk.clients.rtorrent import decode_labels
 
@@ -44,10 +43,10 @@ def upload(api, headers, server_id, torrent, **params):
 def read_back(kind, transmission, rtorrent, info_hash):
     """(labels, directory, running) as the daemon itself has them."""
     if kind == "tr":
-        status = tr_field(transmission, info_hash, "status")
+        status = transmission.field(info_hash, "status")
         return (
-            tr_field(transmission, info_hash, "labels"),
-            tr_field(transmission, info_hash, "downloadDir"),
+            transmission.field(info_hash, "labels"),
+            transmission.field(info_hash, "downloadDir"),
             status != 0,
         )
     target = info_hash.upper()

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import transmission_rpc
 
 from tests.daemons.common import wait_until
 from tests.daemons.fakes import garbage_reply, tcp_server
@@ -24,12 +23,9 @@ pytestmark = pytest.mark.daemon
 WEIRD = "td a 'quoted' \"double\" $HOME; rm -rf ~ `id` ünïcødé ✓"
 
 
-@pytest.fixture(params=["scgi", "http"])
-def client(request) -> RTorrentClient:
-    """The same rtorrent, reached by SCGI or through nginx with basic auth."""
-    return request.getfixturevalue(
-        "rtorrent_client" if request.param == "scgi" else "rtorrent_http_client"
-    )
+@pytest.fixture
+def client(rtorrent_any_client) -> RTorrentClient:
+    return rtorrent_any_client
 
 
 class Sentinels:
@@ -356,16 +352,6 @@ def test_owned_data_folders_stop_at_the_torrents_own_folder():
 # -- Transmission: delete_data removes the torrent's own files only ----------------------------
 
 
-def _raw_transmission(daemon) -> transmission_rpc.Client:
-    return transmission_rpc.Client(
-        host=daemon.host,
-        port=daemon.port,
-        username=daemon.username,
-        password=daemon.password,
-        timeout=5,
-    )
-
-
 @pytest.mark.parametrize("multi_file", [False, True], ids=["single-file", "multi-file"])
 def test_transmission_remove_with_data_in_a_shared_folder(
     transmission_client, transmission_clean, multi_file
@@ -380,7 +366,7 @@ def test_transmission_remove_with_data_in_a_shared_folder(
     else:
         torrent = make_torrent("td-tr.bin")
         own = write_files(shared, [("td-tr.bin", 10)])
-    with _raw_transmission(transmission_clean) as raw:
+    with transmission_clean.raw() as raw:
         raw.add_torrent(torrent.data, paused=True, download_dir=str(shared))
     wait_until(
         lambda: [t.info_hash for t in transmission_client.list_torrents()] == [torrent.info_hash],

@@ -46,12 +46,9 @@ pytestmark = pytest.mark.daemon
 TRACKER = "&tr=http%3A%2F%2F127.0.0.1%3A9%2Fannounce"
 
 
-@pytest.fixture(params=["scgi", "http"])
-def client(request) -> RTorrentClient:
-    """The same rtorrent, reached by SCGI or through nginx with basic auth."""
-    return request.getfixturevalue(
-        "rtorrent_client" if request.param == "scgi" else "rtorrent_http_client"
-    )
+@pytest.fixture
+def client(rtorrent_any_client) -> RTorrentClient:
+    return rtorrent_any_client
 
 
 def by_hash(client: RTorrentClient, info_hash: str):

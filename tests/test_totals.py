@@ -4,11 +4,25 @@ readable ticks, and a torrent's recent speed kept from live updates."""
 
 from __future__ import annotations
 
+import dataclasses
+import random
+from collections import Counter
+
 import pytest
 
 from tests.ui_fixtures import make_row
 from torrentdesk.services.notices import down_detail
-from torrentdesk.services.totals import RowFilter, Totals, TotalsTracker, search_words, shown_state
+from torrentdesk.services.totals import (
+    FACETS,
+    NO_LABEL,
+    NO_TRACKER,
+    RowFilter,
+    Totals,
+    TotalsTracker,
+    facet_keys,
+    search_words,
+    shown_state,
+)
 from torrentdesk.ui.details import RecentSpeeds
 from torrentdesk.ui.format import row_state, speed_axis, totals_texts
 
@@ -25,16 +39,16 @@ def test_the_shown_state_is_stale_while_the_server_is_down_else_the_state() -> N
     ("row_filter", "kept"),
     [
         (RowFilter(), [1, 2, 3, 4, 5]),
-        (RowFilter(server="b"), [4, 5]),
-        (RowFilter(state="active"), [1, 2, 4]),  # downloading or seeding, whatever the speed
-        (RowFilter(state="seeding"), [2, 4]),  # the errored seed too, not the stale one
-        (RowFilter(state="error"), [4, 5]),  # errors and stale
-        (RowFilter(state="complete"), [2, 4]),
+        (RowFilter(servers={"b"}), [4, 5]),
+        (RowFilter(states={"active"}), [1, 2, 4]),  # downloading or seeding, whatever the speed
+        (RowFilter(states={"seeding"}), [2, 4]),  # the errored seed too, not the stale one
+        (RowFilter(states={"error"}), [4, 5]),  # errors and stale
+        (RowFilter(states={"complete"}), [2, 4]),
         (RowFilter(words=search_words("TORRENT 1")), [1]),
         (RowFilter(words=search_words("box-b")), [4, 5]),  # the server's name
         (RowFilter(words=search_words("linux")), [3]),  # the label
         (RowFilter(words=search_words(f"{5:040x}")), [5]),  # the hash
-        (RowFilter(server="a", state="stopped", words=("torrent",)), [3]),
+        (RowFilter(servers={"a"}, states={"stopped"}, words=("torrent",)), [3]),
     ],
 )
 def test_a_filter_keeps_the_rows_the_table_shows(row_filter, kept) -> None:
@@ -52,7 +66,7 @@ def test_totals_follow_each_row_change_and_a_new_filter() -> None:
     one = make_row("a", 1, "downloading", download_rate=100, upload_rate=1)
     two = make_row("b", 2, "seeding", upload_rate=50)
     tracker = TotalsTracker()
-    tracker.reset([one, two], RowFilter(server="a"))
+    tracker.reset([one, two], RowFilter(servers={"a"}))
     assert tracker.overall == Totals(2, 2, 100, 51)
     assert tracker.shown == Totals(1, 1, 100, 1)
     # The server goes stale: counted, not active, moving nothing.
@@ -157,3 +171,125 @@ def test_a_down_server_says_why_then_what_the_user_sees(detail, caption) -> None
     assert down_detail(detail) == (
         f"{caption} Its torrents stay listed, greyed, until it answers again."
     )
+
+
+def test_a_tracker_host_is_searched_and_rows_without_labels_or_tracker_have_a_value() -> None:
+    rows = [
+        make_row("a", 1, labels=["linux"], tracker="tracker.example.org"),
+        make_row("a", 2, labels=[], tracker=None),
+        make_row("b", 3, labels=["linux", "iso"], tracker="open.tracker.io"),
+    ]
+
+    def kept(**chosen) -> list[int]:
+        return [int(r["info_hash"], 16) for r in rows if RowFilter(**chosen).passes(r)]
+
+    assert kept(words=search_words("EXAMPLE.org")) == [1]
+    assert kept(labels={NO_LABEL}) == [2]
+    assert kept(labels={NO_LABEL, "iso"}) == [2, 3]  # one section: either value
+    assert kept(trackers={NO_TRACKER}) == [2]
+    assert kept(labels={"linux"}, trackers={"open.tracker.io"}) == [3]  # sections: both
+    assert kept(labels={"linux"}, servers={"b"}, words=("tracker",)) == [3]
+    assert facet_keys(make_row("a", 4, "seeding", error="x", labels=["x", "x"])) == (
+        ("seeding", "active", "complete", "error"),
+        ("a",),
+        ("x",),
+        (NO_TRACKER,),
+    )
+
+
+def test_facet_counts_are_what_each_value_would_show_under_the_other_sections() -> None:
+    rows = [
+        make_row("a", 1, "downloading", labels=["linux"], tracker="t.org"),
+        make_row("a", 2, "seeding", labels=["linux", "iso"], tracker="t.org"),
+        make_row("b", 3, "seeding", labels=[], tracker="u.net"),
+        make_row("b", 4, "stopped", labels=["iso"], tracker=None),
+    ]
+    tracker = TotalsTracker()
+    tracker.reset(rows)
+    facets = tracker.facets
+    assert facets.matching == facets.overall  # nothing chosen: every value counts all rows
+    assert facets.overall["labels"] == {"linux": 2, "iso": 2, NO_LABEL: 1}
+    assert facets.overall["trackers"] == {"t.org": 2, "u.net": 1, NO_TRACKER: 1}
+
+    tracker.set_filter(RowFilter(states={"seeding"}))
+    assert tracker.shown.count == 2
+    # The states' own figures stay (another state would show that many); the others narrow.
+    assert facets.matching["states"] == facets.overall["states"]
+    assert facets.matching["servers"] == {"a": 1, "b": 1}
+    assert facets.matching["labels"] == {"linux": 1, "iso": 1, NO_LABEL: 1}
+    tracker.set_filter(RowFilter(states={"seeding"}, labels={"iso"}))
+    assert tracker.shown.count == 1
+    assert facets.matching["labels"] == {"linux": 1, "iso": 1, NO_LABEL: 1}  # under Seeding
+    assert facets.matching["states"] == {"seeding": 1, "active": 1, "complete": 1, "stopped": 1}
+    assert facets.matching["trackers"] == {"t.org": 1}
+    # A row's labels change: its figures move at once.
+    tracker.replace(rows[3], rows[3] | {"labels": ["linux"]})
+    assert facets.overall["labels"] == {"linux": 3, "iso": 1, NO_LABEL: 1}
+    assert facets.matching["states"] == {"seeding": 1, "active": 1, "complete": 1}
+
+
+def _reference(rows: list[dict], row_filter: RowFilter) -> tuple:
+    """Everything a tracker keeps, counted from scratch."""
+    overall, shown = Totals(), Totals()
+    counted = {name: Counter() for name in FACETS}
+    matching = {name: Counter() for name in FACETS}
+    for row in rows:
+        keys = facet_keys(row)
+        overall.add(row)
+        if row_filter.passes(row):
+            shown.add(row)
+        for name, values in zip(FACETS, keys, strict=True):
+            counted[name].update(values)
+            if dataclasses.replace(row_filter, **{name: ()}).passes(row):
+                matching[name].update(values)
+    return overall, shown, counted, matching
+
+
+def test_the_tracker_keeps_every_figure_right_through_row_changes_and_new_filters() -> None:
+    rng = random.Random(5)
+
+    def row(n: int) -> dict:
+        return make_row(
+            rng.choice("ab"),
+            n,
+            rng.choice(["downloading", "seeding", "stopped", "metadata"]),
+            labels=rng.choice([[], ["linux"], ["linux", "iso"], ["tv"]]),
+            tracker=rng.choice([None, "t.org", "u.net"]),
+            stale=rng.random() < 0.2,
+            download_rate=rng.randrange(1000),
+            name=rng.choice(["Debian", "Ubuntu ISO", "Deb sources", "Arch"]) + f" {n}",
+        )
+
+    def random_filter() -> RowFilter:
+        return RowFilter(
+            states=rng.sample(["seeding", "active", "error", "stopped"], rng.randrange(3)),
+            servers=rng.sample(["a", "b"], rng.randrange(2)),
+            labels=rng.sample([NO_LABEL, "linux", "iso", "tv"], rng.randrange(3)),
+            trackers=rng.sample([NO_TRACKER, "t.org", "u.net"], rng.randrange(2)),
+            words=search_words(rng.choice(["", "deb", "debi", "debian", "d", "iso 1", "zz"])),
+        )
+
+    rows = {r["id"]: r for r in (row(n) for n in range(60))}
+    tracker = TotalsTracker()
+    tracker.reset(rows.values(), random_filter())
+    for step in range(300):
+        if step % 3 == 0:
+            tracker.set_filter(random_filter())
+        elif step % 3 == 1:  # typing on, or back: the search alone changes
+            words = rng.choice(["d", "de", "deb", "debi", "debian", "debian 1", ""])
+            tracker.set_filter(dataclasses.replace(tracker.filter, words=search_words(words)))
+        else:  # live rows: added, changed, removed
+            n = rng.randrange(80)
+            new = row(n)
+            old = next((r for r in rows.values() if r["info_hash"] == new["info_hash"]), None)
+            if old is not None and rng.random() < 0.3:
+                new = None
+            tracker.replace(old, new)
+            if old is not None:
+                del rows[old["id"]]
+            if new is not None:
+                rows[new["id"]] = new
+        overall, shown, counted, matching = _reference(list(rows.values()), tracker.filter)
+        assert (tracker.overall, tracker.shown) == (overall, shown), step
+        assert tracker.facets.overall == {k: dict(v) for k, v in counted.items()}, step
+        assert tracker.facets.matching == {k: dict(v) for k, v in matching.items()}, step

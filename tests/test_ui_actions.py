@@ -73,14 +73,7 @@ async def test_labels_on_two_servers_through_the_menu(
     element(user, "label-input").value = ["linux isos", "ünï $x;y"]
     user.find(marker="label-apply").click()
     await user.should_see("Labelled 2 torrents")
-    import transmission_rpc
-
-    d = transmission_clean
-    with transmission_rpc.Client(
-        host=d.host, port=d.port, username=d.username, password=d.password
-    ) as raw:
-        (torrent,) = raw.get_torrents(ids=[tr_hash], arguments=["hashString", "labels"])
-    assert torrent.fields["labels"] == ["linux isos", "ünï $x;y"]
+    assert transmission_clean.field(tr_hash, "labels") == ["linux isos", "ünï $x;y"]
     custom1 = rtorrent_clean.rpc("d.custom1", rt_hash.upper())
     assert decode_labels(custom1) == ["linux isos", "ünï $x;y"]
     # The rows show them once the next poll has them.
@@ -124,14 +117,7 @@ async def test_move_says_which_server_only_relocates_and_reports_failures_once(
     await user.should_see("Moved 1 torrent")
     await user.should_see("1 torrent failed")
     await user.should_see("rt-box: this server cannot move data over RPC")
-    d = transmission_clean
-    import transmission_rpc
-
-    with transmission_rpc.Client(
-        host=d.host, port=d.port, username=d.username, password=d.password
-    ) as raw:
-        (torrent,) = raw.get_torrents(ids=[tr_hash], arguments=["hashString", "downloadDir"])
-    assert torrent.fields["downloadDir"] == str(target)
+    assert transmission_clean.field(tr_hash, "downloadDir") == str(target)
     assert rtorrent_clean.rpc("d.directory", rt_hash.upper()) == str(rtorrent_clean.download_dir)
 
     # Without moving data rTorrent relocates; the directory is remembered for the next time.

@@ -15,9 +15,17 @@ from nicegui.testing.user_notify import UserNotify
 from tests.api_fixtures import transmission_fields
 from tests.daemons.transmission import running_transmission
 from tests.test_transmission_client import make_real_torrent
-from tests.test_ui_torrents import configured, select
+from tests.test_ui_torrents import browser_filter, configured, select
 from tests.torrent_factory import PIECE_LENGTH, make_torrent
-from tests.ui_fixtures import element, eventually, make_row, sign_in, the_grid
+from tests.ui_fixtures import (
+    chosen,
+    click_facet,
+    element,
+    eventually,
+    make_row,
+    sign_in,
+    the_grid,
+)
 from torrentdesk.services.live import ServerState, TorrentChanges
 from torrentdesk.ui.details import DETAILS_OPEN_KEY
 
@@ -117,14 +125,15 @@ async def test_active_counts_what_the_rows_call_downloading_or_seeding_and_filte
     await eventually(lambda: element(user, "detail-state").text == "Seeding")
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", element(user, "detail-added_at").text)
 
-    element(user, "filter-state").value = "active"
+    click_facet(user, "states", "Active")
     assert header(user) == (
         "2 of 3 torrents",
         "2 of 2 active",
         "↓ 0 B/s of 0 B/s",
         "↑ 0 B/s of 0 B/s",
     )
-    element(user, "filter-state").value = "stopped"
+    click_facet(user, "states", "Active")
+    click_facet(user, "states", "Stopped")
     assert header(user)[:2] == ("1 of 3 torrents", "0 of 2 active")
     await user.should_not_see(marker="no-match")
 
@@ -135,20 +144,17 @@ async def test_active_counts_what_the_rows_call_downloading_or_seeding_and_filte
         "The search “Ubuntu ISO” and the state filter hide all 3 torrents."
     )
     assert header(user)[0] == "0 of 3 torrents"
-    assert configured(ui_app, "filter")[-1] == {
-        "server": None,
-        "state": "stopped",
-        "words": ["ubuntu", "iso"],
-    }
+    assert configured(ui_app, "filter")[-1] == browser_filter(
+        states=["stopped"], words=["ubuntu", "iso"]
+    )
     user.find(marker="clear-filters").click()
     await user.should_not_see(marker="no-match")
     assert element(user, "search").value == ""
-    assert element(user, "filter-state").value == "all"
-    assert element(user, "filter-server").value == "all"
-    assert configured(ui_app, "filter")[-1] == {"server": None, "state": None, "words": []}
+    assert chosen(user, "states") == chosen(user, "servers") == []
+    assert configured(ui_app, "filter")[-1] == browser_filter()
     assert header(user)[:2] == ("3 torrents", "2 active")
 
-    element(user, "filter-server").value = tr
+    click_facet(user, "servers", "tr-box")
     element(user, "search").value = "ONE load"  # every word, in name, label, hash or server
     assert header(user)[0] == "1 of 3 torrents"
 
@@ -179,7 +185,7 @@ async def test_totals_of_the_shown_rows_beside_all_and_the_overlay_only_when_fil
     await eventually(lambda: header(user)[0] == "5 torrents")
     assert header(user) == ("5 torrents", "4 active", "↓ 1000 KiB/s", "↑ 2.11 KiB/s")
 
-    element(user, "filter-server").value = "a"
+    click_facet(user, "servers", "box-a")
     assert header(user) == (
         "3 of 5 torrents",
         "2 of 4 active",
@@ -203,8 +209,8 @@ async def test_totals_of_the_shown_rows_beside_all_and_the_overlay_only_when_fil
     )
     # A torrent with an error keeps its state (the error is a marker beside its name): still
     # active, and kept by "Errors & stale".
-    element(user, "filter-server").value = "all"
-    element(user, "filter-state").value = "error"
+    click_facet(user, "servers", "box-a")
+    click_facet(user, "states", "Errors & stale")
     assert header(user)[:2] == ("1 of 4 torrents", "1 of 2 active")
 
 

@@ -14,7 +14,15 @@ from tests.api_fixtures import rtorrent_scgi_fields, transmission_fields
 from tests.daemons.transmission import running_transmission
 from tests.test_transmission_client import make_real_torrent
 from tests.torrent_factory import PIECE_LENGTH, magnet_for, make_torrent, random_info_hash
-from tests.ui_fixtures import element, eventually, sign_in, the_grid
+from tests.ui_fixtures import (
+    chosen,
+    click_facet,
+    counts,
+    element,
+    eventually,
+    sign_in,
+    the_grid,
+)
 
 pytestmark = pytest.mark.daemon
 XSS = "<img src=x onerror=alert(1)>"
@@ -33,6 +41,12 @@ def configured(ui_app, key: str) -> list:
             if key in config:
                 out.append(config[key])
     return out
+
+
+def browser_filter(**chosen_values: list[str]) -> dict:
+    """The filter as the page sends it to the browser: every section, then the words."""
+    empty = {"states": [], "servers": [], "labels": [], "trackers": [], "words": []}
+    return empty | chosen_values
 
 
 async def select(user: User, *row_ids: str) -> None:
@@ -71,21 +85,21 @@ async def test_one_table_across_servers_with_badges_filters_and_totals(
     grid = the_grid(user)
     assert all(set(t) <= {"add", "update", "remove"} for t in ui_app.spy.transactions(grid))
 
-    element(user, "filter-server").value = rt
-    assert configured(ui_app, "filter")[-1] == {"server": rt, "state": None, "words": []}
-    element(user, "filter-state").value = "stopped"
-    assert configured(ui_app, "filter")[-1] == {"server": rt, "state": "stopped", "words": []}
-    element(user, "filter-server").value = "all"
-    assert configured(ui_app, "filter")[-1] == {"server": None, "state": "stopped", "words": []}
+    click_facet(user, "servers", "rt-box")
+    assert configured(ui_app, "filter")[-1] == browser_filter(servers=[rt])
+    click_facet(user, "states", "Stopped")
+    assert configured(ui_app, "filter")[-1] == browser_filter(servers=[rt], states=["stopped"])
+    click_facet(user, "servers", "rt-box")  # a second click: not chosen any more
+    assert configured(ui_app, "filter")[-1] == browser_filter(states=["stopped"])
     element(user, "search").value = "On RTOR"
-    assert configured(ui_app, "filter")[-1] == {
-        "server": None,
-        "state": "stopped",
-        "words": ["on", "rtor"],
-    }
-    # Clicking a server's chip filters by that server.
+    assert configured(ui_app, "filter")[-1] == browser_filter(
+        states=["stopped"], words=["on", "rtor"]
+    )
+    # Clicking a server's chip filters by that server; again, by every server.
     user.find(marker="chip-tr-box").trigger("click")
-    assert element(user, "filter-server").value == tr
+    assert chosen(user, "servers") == ["tr-box"]
+    user.find(marker="chip-tr-box").trigger("click")
+    assert chosen(user, "servers") == []
 
 
 async def test_bulk_stop_start_remove_with_data_and_details(
@@ -258,7 +272,7 @@ async def test_tracker_warning_is_a_warning_and_states_agree(
     )
     # Both are active: the header counts what the rows call active, as the filter does.
     await eventually(lambda: element(user, "total-active").text == "2 active")
-    assert element(user, "filter-state").options["metadata"] == "Metadata"
+    assert counts(user, "states")["Metadata"] == 1
 
     # The details show the state as the table spells it, the warning apart from the error.
     await select(user, row_id)

@@ -16,6 +16,7 @@ from types import SimpleNamespace
 import pytest
 from nicegui import Client, storage, ui
 from nicegui.testing import User
+from nicegui.testing.user_interaction import UserInteraction
 
 from tests.api_fixtures import transmission_fields
 from torrentdesk.db import open_database
@@ -207,3 +208,31 @@ def make_row(server: str, n: int, state: str = "stopped", **fields) -> dict:
         "queue_position": None,
         **fields,
     }
+
+
+def facets(user: User, section: str) -> dict[str, tuple[int, bool]]:
+    """A section of the filter panel as shown: value text -> (count, chosen), in order."""
+    shown = {}
+    for item in sorted(user.find(marker=f"facet-{section}").elements, key=lambda e: e.id):
+        parts = {m: e for e in item.descendants() for m in e._markers}
+        shown[parts["facet-name"].text] = (int(parts["facet-count"].text), "active" in item.props)
+    return shown
+
+
+def counts(user: User, section: str) -> dict[str, int]:
+    """A section of the filter panel: value text -> count."""
+    return {text: count for text, (count, _) in facets(user, section).items()}
+
+
+def chosen(user: User, section: str) -> list[str]:
+    return [text for text, (_, on) in facets(user, section).items() if on]
+
+
+def click_facet(user: User, section: str, text: str) -> None:
+    """Click the value with exactly this text in a section of the filter panel."""
+    [item] = [
+        item
+        for item in user.find(marker=f"facet-{section}").elements
+        if any(e.text == text for e in item.descendants() if "facet-name" in e._markers)
+    ]
+    UserInteraction(user, {item}, None).click()

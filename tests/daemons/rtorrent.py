@@ -247,3 +247,11 @@ def rtorrent_http_client(rtorrent_clean, rtorrent_http) -> Iterator[RTorrentClie
     )
     yield client
     client.close()
+
+
+@pytest.fixture(params=["scgi", "http"])
+def rtorrent_any_client(request) -> RTorrentClient:
+    """The same rtorrent, reached by SCGI or through nginx with basic auth."""
+    return request.getfixturevalue(
+        "rtorrent_client" if request.param == "scgi" else "rtorrent_http_client"
+    )

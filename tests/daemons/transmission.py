@@ -32,6 +32,19 @@ class TransmissionDaemon:
     executable: str = "transmission-daemon"
     log_file: Path | None = None
 
+    def raw(self) -> transmission_rpc.Client:
+        """A plain transmission-rpc client: reads back what the daemon itself holds."""
+        return transmission_rpc.Client(
+            host=self.host, port=self.port, username=self.username, password=self.password,
+            timeout=5,
+        )
+
+    def field(self, info_hash: str, name: str):
+        """One field of one torrent, as the daemon has it."""
+        with self.raw() as raw:
+            (torrent,) = raw.get_torrents(ids=[info_hash], arguments=["hashString", name])
+            return torrent.fields[name]
+
     def restart(self) -> None:
         """Stop and start the daemon on the same port and config (torrents are kept)."""
         stop_process(self.process)

@@ -20,6 +20,7 @@ from tests.e2e.test_browser import (  # noqa: F401 (app_url and browser are fixt
     totals,
     wait,
 )
+from tests.e2e.test_filter_panel import click_value, panel
 from tests.torrent_factory import make_torrent
 from torrentdesk.clients.rtorrent import decode_labels
 
@@ -124,3 +125,9 @@ def test_label_two_torrents_on_two_servers_through_the_menu_then_filter(
     wait(driver, lambda d: set(grid_rows(d)) == wanted, 20)
     assert "2 of 3 torrents" in totals(driver)
     shot(driver, "filtered-by-label")
+    # And through the filter panel: the label is a value there, counting both.
+    search_box(driver).send_keys(Keys.CONTROL, "a", Keys.DELETE)
+    wait(driver, lambda d: len(grid_rows(d)) == 3)
+    click_value(driver, "Labels", LABEL)
+    wait(driver, lambda d: set(grid_rows(d)) == wanted and "2 of 3 torrents" in totals(d), 20)
+    assert panel(driver)["Labels"] == {"(no label)": [1, False], LABEL: [2, True]}

@@ -190,10 +190,10 @@ class TorrentService:
 
     async def default_download_dir(self, user_id: int, server_id: str) -> str | None:
         """Where the server puts torrents added without a directory; None if it cannot say."""
-        connection = await asyncio.to_thread(self._servers.connection, user_id, server_id)
         try:
+            connection = await asyncio.to_thread(self._servers.connection, user_id, server_id)
             return await self.pool.get(connection).default_download_dir()
-        except ClientError:
+        except UserFacingError:  # gone meanwhile, or not answering: the form shows no default
             return None
 
     async def get(

@@ -13,13 +13,12 @@ from ..services.totals import RowFilter, TotalsTracker, search_words
 from .add_dialog import AddTorrentDialog
 from .auth import LOGIN_PATH, current_user_id
 from .details import DetailsPanel, RecentSpeeds
+from .filter_panel import FacetServer, FilterPanel
 from .layout import frame
 from .notifications import Notifier
 from .theme import FAVICON, NO_COLOR, server_colors
 from .torrent_actions import TorrentActions, known_labels
-from .torrent_grid import STATE_FILTERS, TorrentGrid
-
-ALL = "all"
+from .torrent_grid import TorrentGrid
 
 
 def chip_tooltip(state: ServerState) -> str:
@@ -34,16 +33,14 @@ def chip_tooltip(state: ServerState) -> str:
 
 def no_match_text(row_filter: RowFilter, search: str, total: int) -> str:
     """Why the table is empty although there are torrents: which filters hide them."""
-    hiding = []
-    if row_filter.words:
-        hiding.append(f"the search “{search.strip()}”")
-    if row_filter.server:
-        hiding.append("the server filter")
-    if row_filter.state:
-        hiding.append("the state filter")
+    hiding = [f"the search “{search.strip()}”"] if row_filter.words else []
+    sections = (("state", row_filter.states), ("server", row_filter.servers))
+    sections += (("label", row_filter.labels), ("tracker", row_filter.trackers))
+    hiding += [f"the {name} filter" for name, chosen in sections if chosen]
     verb = "hides" if len(hiding) == 1 else "hide"
     noun = "torrent" if total == 1 else "torrents"
-    text = f"{' and '.join(hiding)} {verb} all {total} {noun}."
+    listed = " and ".join([", ".join(hiding[:-1]), hiding[-1]] if len(hiding) > 1 else hiding)
+    text = f"{listed} {verb} all {total} {noun}."
     return text[:1].upper() + text[1:]
 
 
@@ -76,8 +73,18 @@ class TorrentsPage:
                 ).classes("td-add-button").mark("open-add")
             self._build_remove_dialog()
             with ui.row().classes("td-toolbar w-full items-center no-wrap"):
+                # Shows or hides the filter panel; on phones it opens it over the page.
+                self.filters_button = (
+                    ui.button("Filters", icon="filter_list", on_click=self._toggle_filters)
+                    .props('dense flat no-caps aria-label="Filters"')
+                    .classes("td-filters-button")
+                    .mark("open-filters")
+                )
+                with self.filters_button:
+                    self.filters_badge = ui.badge("").props("rounded")
+                    self.filters_badge.classes("td-filters-badge").mark("filters-badge")
                 self.search = (
-                    ui.input(placeholder="Search name, label or hash")
+                    ui.input(placeholder="Search name, label, hash or tracker")
                     .props("dense outlined clearable debounce=250")
                     .classes("td-search")
                     .mark("search")
@@ -85,20 +92,6 @@ class TorrentsPage:
                 self.search.on_value_change(self._filter_changed)
                 with self.search.add_slot("prepend"):
                     ui.icon("search")
-                # Groups, so a phone can wrap the filters below search and actions (CSS).
-                with ui.row().classes("td-filters items-center no-wrap"):
-                    self.server_filter = (
-                        ui.select({ALL: "All servers"}, value=ALL, on_change=self._filter_changed)
-                        .props("dense outlined options-dense")
-                        .classes("td-filter")
-                        .mark("filter-server")
-                    )
-                    self.state_filter = (
-                        ui.select(STATE_FILTERS, value=ALL, on_change=self._filter_changed)
-                        .props("dense outlined options-dense")
-                        .classes("td-filter")
-                        .mark("filter-state")
-                    )
                 ui.space()
                 with ui.row().classes("td-bulk items-center no-wrap"):
                     self.selection_label = (
@@ -142,6 +135,8 @@ class TorrentsPage:
             with self.grid.wrap, ui.context_menu().mark("row-menu"):
                 self.actions.menu_items()
             self.details = DetailsPanel(services, user_id, self.recent)
+        # A drawer is a top-level layout element: beside the frame's column, not in it.
+        self.filter_panel = FilterPanel(self._filter_changed)
 
         shared.servers_dialog.listeners.append(self._servers_listed)
         shared.servers_dialog.update_states(list(self.states.values()))
@@ -228,15 +223,22 @@ class TorrentsPage:
         states = list(self.states.values())
         self.add_dialog.set_servers(states)
         self.details.set_servers(states)
-        options = {ALL: "All servers", **{s.id: s.name for s in states}}
-        value = self.server_filter.value if self.server_filter.value in options else ALL
-        self.server_filter.set_options(options, value=value)
+        self._panel_servers()
         self._render_chips()
+
+    def _panel_servers(self) -> None:
+        colors = server_colors(self.views)
+        servers = [
+            FacetServer(s.id, s.name, colors.get(s.id, NO_COLOR)) for s in self.states.values()
+        ]
+        if self.filter_panel.set_servers(servers):  # a chosen server is gone
+            self._filter_changed()
 
     def _servers_listed(self, views: list[ServerView]) -> None:
         """The servers dialog (re)loaded the list: colors follow it, so both agree."""
         self.views = views
         self.grid.set_colors(server_colors(views))
+        self._panel_servers()
         self._chip_signature = ()
         self._render_chips()
         self.empty.set_visibility(not views)
@@ -264,7 +266,7 @@ class TorrentsPage:
             .classes(f"td-chip td-chip--{status}")
             .style(f"--td-server-color:{color}")
             .mark(f"chip-{state.name}")
-            .on("click", lambda s=state: self._filter_server(s.id))
+            .on("click", lambda s=state: self.filter_panel.only_server(s.id))
         ):
             ui.element("span").classes(f"td-dot td-dot--{status}").mark(f"chip-dot-{state.name}")
             ui.label(state.name).classes("td-chip-name")
@@ -277,10 +279,6 @@ class TorrentsPage:
                 ui.label("connecting…").classes("td-chip-note")
             ui.tooltip(chip_tooltip(state)).props("max-width=440px").mark(f"chip-tip-{state.name}")
 
-    def _filter_server(self, server_id: str) -> None:
-        new = ALL if self.server_filter.value == server_id else server_id
-        self.server_filter.set_value(new)
-
     def _update_totals(self) -> None:
         totals = self.totals
         narrowed = totals.filter.narrows
@@ -291,25 +289,28 @@ class TorrentsPage:
             if hidden_all
             else None
         )
+        panel = self.filter_panel
+        panel.show_counts(totals.facets)
+        chosen = panel.chosen_count
+        self.filters_badge.set_text(str(chosen))
+        self.filters_badge.set_visibility(chosen > 0)
 
     # -- filters and selection --
 
     def _filter_changed(self) -> None:
-        server, state = self.server_filter.value, self.state_filter.value
-        row_filter = RowFilter(
-            server=None if server == ALL else server,
-            state=None if state == ALL else state,
-            words=search_words(self.search.value or ""),
-        )
+        row_filter = self.filter_panel.row_filter(search_words(self.search.value or ""))
         if row_filter != self.totals.filter:
             self.grid.set_filter(row_filter)
-            self.totals.reset(self.rows.values(), row_filter)
+            self.totals.set_filter(row_filter)
             self._update_totals()
 
+    def _toggle_filters(self) -> None:
+        self.filter_panel.toggle()
+
     def _clear_filters(self) -> None:
-        self.search.set_value("")
-        self.server_filter.set_value(ALL)
-        self.state_filter.set_value(ALL)
+        self.filter_panel.clear(notify=False)
+        self.search.set_value("")  # filters again when the search changes
+        self._filter_changed()
 
     def _selection_changed(self, ids: list[str]) -> None:
         self.selected = [i for i in ids if i in self.rows]

@@ -100,10 +100,9 @@ class TorrentActions:
 
     async def run(self, action: str, done_text: str, params: dict | None = None) -> bool:
         """Apply to the selection; one notice for what worked, one for every failure."""
-        targets = self.targets()
-        if not targets:
-            ui.notify("Select torrents first", type="warning")
+        if not self._selected_or_warn():
             return False
+        targets = self.targets()
         try:
             results = await self.services.torrents.apply(self.user_id, action, targets, params)
         except UserFacingError as exc:
@@ -143,10 +142,24 @@ class TorrentActions:
                     "label-apply"
                 )
 
-    def open_labels(self) -> None:
+    def _selected_or_warn(self) -> list[str]:
         ids = self.selection()
         if not ids:
             ui.notify("Select torrents first", type="warning")
+        return ids
+
+    def _servers_where(self, capability: str, value: object) -> list[str]:
+        """Names of the selection's servers whose `capability` is `value`."""
+        capabilities = self.capabilities()
+        return [
+            name
+            for server_id, name in self._server_names().items()
+            if capabilities.get(server_id, {}).get(capability) == value
+        ]
+
+    def open_labels(self) -> None:
+        ids = self._selected_or_warn()
+        if not ids:
             return
         current = sorted({label for i in ids for label in self.rows.get(i, {}).get("labels", [])})
         self.labels_title.set_text(f"Labels of {len(ids)} torrent{'s' if len(ids) != 1 else ''}")
@@ -155,11 +168,7 @@ class TorrentActions:
             sorted({*known_labels(self.rows.values()), *value}), value=value
         )
         self.label_mode.set_value("set_labels" if len(ids) == 1 else "add_labels")
-        unable = [
-            name
-            for server_id, name in self._server_names().items()
-            if self.capabilities().get(server_id, {}).get("labels") == "none"
-        ]
+        unable = self._servers_where("labels", "none")
         self.label_note.set_text(
             f"No labels on {', '.join(unable)} (its version has none)." if unable else ""
         )
@@ -198,20 +207,15 @@ class TorrentActions:
                 )
 
     def open_move(self) -> None:
-        ids = self.selection()
+        ids = self._selected_or_warn()
         if not ids:
-            ui.notify("Select torrents first", type="warning")
             return
         servers = self._selected_servers()
         first = self.rows.get(ids[0], {})
         self.move_title.set_text(f"Move {len(ids)} torrent{'s' if len(ids) != 1 else ''}")
         self.move_dir.set_value(first.get("download_dir") or "")
         self.move_dir.set_autocomplete(recent_dirs(self.storage, servers))
-        relocating = [
-            name
-            for server_id, name in self._server_names().items()
-            if self.capabilities().get(server_id, {}).get("move_data") is False
-        ]
+        relocating = self._servers_where("move_data", False)
         self.move_note.set_text(
             f"{', '.join(relocating)} cannot move data over RPC: untick “Move the data too” "
             "to only point its torrents at the new directory (after moving their files on "

@@ -1,8 +1,8 @@
 """The one torrent table across servers: AG Grid filled once, then kept current with
 transactions (SPEC §7). Rows stay raw numbers; the browser formats them
-(assets/torrentdesk.js), and every untrusted string is rendered as text. Filtering (server,
-state, search) runs in the browser by the rules of services/totals.py, which the page uses to
-count what is shown."""
+(assets/torrentdesk.js), and every untrusted string is rendered as text. Filtering (the filter
+panel's states, servers, labels and trackers, and the search) runs in the browser by the rules
+of services/totals.py (RowFilter), which the page uses to count what is shown."""
 
 from __future__ import annotations
 
@@ -13,8 +13,7 @@ from nicegui import ui
 from nicegui.events import GenericEventArguments
 
 from ..services.live import TorrentChanges
-from ..services.totals import RowFilter
-from . import format as fmt
+from ..services.totals import FACETS, RowFilter
 
 _NUMBER = {"type": "rightAligned"}
 # AG Grid redraws a cell on an update only when the cell's own field changed. These cells also
@@ -22,53 +21,56 @@ _NUMBER = {"type": "rightAligned"}
 # row turns stale on screen the moment its update arrives. Only updated rows are touched.
 _REDRAW_ON_UPDATE = {":equals": "() => false"}
 
+# Fixed widths sum to ~840 px: beside the 200 px filter panel a 1440 px window shows every
+# column without scrolling sideways.
 COLUMNS: list[dict] = [
     {
         "field": "name",
         "headerName": "Name",
-        "flex": 1,
-        "minWidth": 240,
+        "flex": 3,  # the name takes most of what is left; the labels the rest
+        "minWidth": 160,
         ":cellRenderer": "torrentdesk.nameRenderer",
         **_REDRAW_ON_UPDATE,
     },
     {
         "field": "server_name",
         "headerName": "Server",
-        "width": 130,
+        "width": 104,
         ":cellRenderer": "torrentdesk.serverRenderer",
     },
     {
         "field": "labels",
         "headerName": "Labels",
-        "width": 140,
+        "flex": 1,
+        "minWidth": 90,
         "sortable": False,
         ":cellRenderer": "torrentdesk.labelsRenderer",
     },
     {
         "field": "state",
         "headerName": "State",
-        "width": 118,
+        "width": 100,
         ":cellRenderer": "torrentdesk.stateRenderer",
         **_REDRAW_ON_UPDATE,
     },
     {
         "field": "progress",
         "headerName": "Progress",
-        "width": 128,
+        "width": 100,
         ":cellRenderer": "torrentdesk.progressRenderer",
         **_REDRAW_ON_UPDATE,
     },
     {
         "field": "size",
         "headerName": "Size",
-        "width": 96,
+        "width": 88,
         ":valueFormatter": "p => torrentdesk.torrentSize(p.value)",
         **_NUMBER,
     },
     {
         "field": "download_rate",
         "headerName": "↓ Speed",
-        "width": 104,
+        "width": 92,
         ":valueFormatter": "p => torrentdesk.speed(p.value)",
         "cellClass": "td-down",
         **_NUMBER,
@@ -76,7 +78,7 @@ COLUMNS: list[dict] = [
     {
         "field": "upload_rate",
         "headerName": "↑ Speed",
-        "width": 104,
+        "width": 92,
         ":valueFormatter": "p => torrentdesk.speed(p.value)",
         "cellClass": "td-up",
         **_NUMBER,
@@ -84,7 +86,7 @@ COLUMNS: list[dict] = [
     {
         "field": "eta",
         "headerName": "ETA",
-        "width": 88,
+        "width": 76,
         ":valueFormatter": "p => torrentdesk.eta(p.value, p.data && p.data.state)",
         ":comparator": "torrentdesk.etaSort",
         **_NUMBER,
@@ -92,32 +94,25 @@ COLUMNS: list[dict] = [
     {
         "field": "ratio",
         "headerName": "Ratio",
-        "width": 74,
+        "width": 64,
         ":valueFormatter": "p => torrentdesk.ratio(p.value)",
         **_NUMBER,
     },
     {
         "field": "added_at",
         "headerName": "Added",
-        "width": 140,
+        "width": 120,
         "sort": "desc",
         ":valueFormatter": "p => torrentdesk.date(p.value)",
     },
 ]
 
-_LABELS = fmt.STATE_LABELS
-STATE_FILTERS = {
-    "all": "All states",
-    "downloading": _LABELS["downloading"],
-    "seeding": _LABELS["seeding"],
-    "complete": "Completed",
-    "stopped": _LABELS["stopped"],
-    "active": "Active",
-    "checking": _LABELS["checking"],
-    "queued": _LABELS["queued"],
-    "metadata": _LABELS["metadata"],
-    "error": "Errors & stale",
-}
+
+def filter_config(row_filter: RowFilter) -> dict:
+    """A RowFilter as the browser's `torrentdesk.configure` takes it (sorted lists)."""
+    config: dict = {name: sorted(getattr(row_filter, name)) for name in FACETS}
+    config["words"] = list(row_filter.words)
+    return config
 
 
 class TorrentGrid:
@@ -223,7 +218,7 @@ class TorrentGrid:
     def set_filter(self, row_filter: RowFilter) -> None:
         if row_filter != self.filter:
             self.filter = row_filter
-            self._configure({"filter": self._filter_config()})
+            self._configure({"filter": filter_config(self.filter)})
 
     def show_no_match(self, detail: str | None) -> None:
         """The "No torrents match" overlay with `detail`, or none (None)."""
@@ -239,11 +234,7 @@ class TorrentGrid:
 
     def sync_browser(self) -> None:
         """Send filters and colors again, e.g. once the browser is connected."""
-        self._configure({"filter": self._filter_config(), "colors": self.colors})
-
-    def _filter_config(self) -> dict:
-        f = self.filter
-        return {"server": f.server, "state": f.state, "words": list(f.words)}
+        self._configure({"filter": filter_config(self.filter), "colors": self.colors})
 
     def _configure(self, config: dict) -> None:
         code = f"torrentdesk.configure({self.grid.id}, {json.dumps(config)})"
