@@ -12,8 +12,9 @@ from nicegui import app
 from nicegui.testing import User
 
 from tests.ui_fixtures import PASSWORD, page_path, sign_in
+from torrentdesk import native
 from torrentdesk.services.auth import MAX_FAILURES
-from torrentdesk.ui.auth import LOGIN_PATH, RENEW_PATH, SESSION_COOKIE
+from torrentdesk.ui.auth import LOGIN_PATH, RENEW_PATH, SESSION_COOKIE, register_native_sign_in
 
 
 @contextlib.asynccontextmanager
@@ -206,3 +207,19 @@ async def test_a_password_change_or_deleting_the_user_ends_web_sessions(ui_app, 
     ui_app.services.users.delete("alice")
     await user.open("/")
     await user.should_see(marker="login-submit", retries=20)
+
+
+async def test_the_native_window_sign_in_renews_the_session_too(ui_app, user) -> None:
+    ui_app.services.users.create("owner", PASSWORD, is_admin=True)
+    key = native.LaunchKey()
+    register_native_sign_in(ui_app.services, key)
+    async with another_browser() as window:
+        await window.get(LOGIN_PATH)
+        before = session_cookie(window)
+        page = await window.get(f"{native.SIGN_IN_PATH}?{key.url_query}", follow_redirects=True)
+        assert (page.status_code, page.url.path) == (200, "/")
+        assert await signed_in(window)
+        assert session_cookie(window).value != before.value
+    async with another_browser() as copy:
+        copy.cookies.set(before.name, before.value, domain=before.domain, path=before.path)
+        assert not await signed_in(copy)

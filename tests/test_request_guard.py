@@ -1,7 +1,9 @@
-"""Bodies are bounded before they are read (SPEC §14; torrentdesk/middleware.py), on the real
-served app: a request with a body shows its token (or session) first and gets its 401 before the
-body is sent; a Content-Length over the limit is a 413 at once; a body streamed without one is
-cut off with a 413 past the limit; uploads of a 10 MiB .torrent still work.
+"""What every request meets on the real served app (SPEC §14; torrentdesk/middleware.py).
+
+Bodies are bounded before they are read: a request with a body shows its token (or session)
+first and gets its 401 before the body is sent; a Content-Length over the limit is a 413 at
+once; a body streamed without one is cut off with a 413 past the limit; uploads of a 10 MiB
+.torrent still work. And the session cookie is Secure when the request came over https.
 
 The requests are written on a raw socket, so a test knows exactly how much of a body went out
 before the answer came back."""
@@ -127,13 +129,21 @@ def test_a_body_without_a_valid_token_gets_401_before_it_is_sent(served):
     ]
     for path, credentials in cases:
         length = f"Content-Length: {big}\r\n"
-        answer = send(served.port, head("POST", path, JSON, length, credentials), filler(big),
-                      until_answered=False)
+        answer = send(
+            served.port,
+            head("POST", path, JSON, length, credentials),
+            filler(big),
+            until_answered=False,
+        )
         assert answer.status == 401, (path, answer)
         assert answer.body["detail"].startswith("sign in first"), path
         assert answer.sent == CHUNK, path  # 64 KiB of 80 MB went out; the answer came anyway
-        answer = send(served.port, head("POST", path, JSON, CHUNKED, credentials),
-                      chunked(filler(big)), until_answered=False)
+        answer = send(
+            served.port,
+            head("POST", path, JSON, CHUNKED, credentials),
+            chunked(filler(big)),
+            until_answered=False,
+        )
         assert answer.status == 401, (path, answer)
 
 
@@ -145,8 +155,7 @@ def test_a_body_announced_over_its_limit_is_413_at_once(served):
     ]:
         for length in (100 * 1000 * 1000, limit + 1):
             headers = (JSON, f"Content-Length: {length}\r\n", served.auth())
-            answer = send(served.port, head("POST", path, *headers), iter([]),
-                          until_answered=False)
+            answer = send(served.port, head("POST", path, *headers), iter([]), until_answered=False)
             assert answer.status == 413, (path, length, answer)
             assert answer.body == {
                 "detail": f"the request body is larger than {limit // MIB} MiB, the most "
@@ -156,8 +165,12 @@ def test_a_body_announced_over_its_limit_is_413_at_once(served):
 
 def test_a_streamed_body_past_its_limit_is_cut_off_with_413(served):
     for path, limit in [("/torrents/actions", BODY_LIMIT), ("/servers", BODY_LIMIT)]:
-        answer = send(served.port, head("POST", path, JSON, CHUNKED, served.auth()),
-                      chunked(filler(3 * limit)), until_answered=True)
+        answer = send(
+            served.port,
+            head("POST", path, JSON, CHUNKED, served.auth()),
+            chunked(filler(3 * limit)),
+            until_answered=True,
+        )
         assert answer.status == 413, (path, answer)
         assert answer.body["detail"].startswith(f"the request body is larger than {limit // MIB}")
         assert answer.sent < 3 * limit, path  # cut off, not read to its end
@@ -168,17 +181,24 @@ def test_a_streamed_body_past_its_limit_is_cut_off_with_413(served):
         "Content-Type: application/x-bittorrent\r\n\r\n"
     ).encode()
     form = f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
-    answer = send(served.port, head("POST", "/torrents/upload?server_id=x", form, CHUNKED,
-                                    served.auth()),
-                  chunked(iter([start, *filler(2 * UPLOAD_LIMIT)])), until_answered=True)
+    answer = send(
+        served.port,
+        head("POST", "/torrents/upload?server_id=x", form, CHUNKED, served.auth()),
+        chunked(iter([start, *filler(2 * UPLOAD_LIMIT)])),
+        until_answered=True,
+    )
     assert answer.status == 413, answer
     assert answer.body["detail"].startswith("the request body is larger than 11 MiB")
     # Under the limit, a streamed body is read whole as before: the route's own answer.
     targets = [{"server_id": "nope", "info_hash": "a" * 40}] * 5000  # ~0.4 MiB
     body = json.dumps({"action": "start", "targets": targets}).encode()
     pieces = [body[i : i + CHUNK] for i in range(0, len(body), CHUNK)]
-    answer = send(served.port, head("POST", "/torrents/actions", JSON, CHUNKED, served.auth()),
-                  chunked(iter(pieces)), until_answered=True)
+    answer = send(
+        served.port,
+        head("POST", "/torrents/actions", JSON, CHUNKED, served.auth()),
+        chunked(iter(pieces)),
+        until_answered=True,
+    )
     assert answer.status == 200, answer
     assert len(answer.body["results"]) == 5000
     assert not any(result["ok"] for result in answer.body["results"])
@@ -205,3 +225,16 @@ def test_a_10_mib_torrent_still_uploads(served, transmission_clean):
         )
         assert too_big.status_code == 413
         assert "larger than 10485760 bytes" in too_big.json()["detail"]
+
+
+def test_the_session_cookie_is_secure_only_over_https(served):
+    # uvicorn takes X-Forwarded-Proto from a proxy it trusts (127.0.0.1 by default), as from an
+    # nginx in front that terminates TLS.
+    with httpx.Client(base_url=served.base, timeout=30) as http:
+        for headers, secure in (({}, False), ({"X-Forwarded-Proto": "https"}, True)):
+            cookie = http.get("/login", headers=headers).headers["set-cookie"]
+            flags = {part.strip().lower() for part in cookie.split(";")[1:]}
+            assert cookie.startswith("torrentdesk_session=")
+            assert {"httponly", "samesite=lax"} <= flags, cookie
+            assert ("secure" in flags) is secure, cookie
+            http.cookies.clear()
