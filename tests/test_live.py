@@ -197,7 +197,6 @@ async def test_an_unreachable_server_keeps_its_rows_marked_stale_and_says_why(
             assert recovered.status == "connected"
             # The poll that saw it back asked its version: its capabilities are known.
             assert recovered.capabilities["move_data"] is True
-            assert services.servers.version(doomed_id).startswith("Transmission 3.00")
         finally:
             await services.live.stop()
 

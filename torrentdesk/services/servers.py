@@ -298,11 +298,6 @@ class ServerService:
                 if version:
                     server.version = version[:MAX_VERSION_LENGTH]
 
-    def version(self, server_id: str) -> str | None:
-        with db_session:
-            server = self._db.TorrentServer.get(id=server_id)
-            return server.version if server is not None else None
-
     # Talking to the server.
 
     async def test(self, connection: ServerConnection) -> TestResult:
