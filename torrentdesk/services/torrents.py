@@ -279,10 +279,10 @@ class TorrentService:
         failures: dict[str, Failures | UserFacingError],
     ) -> TargetResult:
         if target.server_id not in connections:
-            error: Exception | None = NotFound(f"no server with id {target.server_id!r}")
+            error: Exception | None = NotFound(f"no server with id {_shown(target.server_id)}")
         elif not is_info_hash(target.info_hash):
             error = InvalidInput(
-                f"{target.info_hash!r} is not an info hash (40 hex characters)"
+                f"{_shown(target.info_hash)} is not an info hash (40 hex characters)"
             )
         else:
             failed = failures[target.server_id]
@@ -491,6 +491,11 @@ def add_options(labels: Sequence[str], download_dir: str | None) -> AddOptions:
         tuple(check_labels(list(labels))),
         None if download_dir is None else check_download_dir(download_dir),
     )
+
+
+def _shown(value: str, limit: int = 64) -> str:
+    """A caller's value quoted in a message, cut short: a reply never echoes megabytes."""
+    return repr(value if len(value) <= limit else value[:limit] + "…")
 
 
 def _is_stored_id(server_id: str) -> bool:
