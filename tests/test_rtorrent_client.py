@@ -352,7 +352,6 @@ ROW = [
     0,  # d.is_meta
     0,  # d.hashing_failed
     "",  # d.custom=tdname
-    [["udp://tracker.example:6969/announce"], ["http://backup.example/a"]],  # t.multicall
 ]
 
 
