@@ -41,7 +41,7 @@ from torrentdesk.clients import (
 )
 from torrentdesk.clients import transmission as transmission_module
 from torrentdesk.clients.base import ServerConnection
-from torrentdesk.clients.transmission import LIST_FIELDS, _torrent_info
+from torrentdesk.clients.transmission import LIST_FIELDS, _first_tracker_host, _torrent_info
 from torrentdesk.torrent_input import InvalidTorrentInput, parse_magnet, parse_torrent_file
 
 pytestmark = pytest.mark.daemon
@@ -466,7 +466,6 @@ def test_status_codes_map_to_states(status: int, state: str) -> None:
         "errorString": "No data found!",
         "metadataPercentComplete": 1,
         "id": 7,
-        "trackers": [],
         "queuePosition": 3,
     }  # no "labels": daemons before RPC 16 do not send it
     assert set(row) == set(LIST_FIELDS) - {"labels"}
@@ -709,9 +708,16 @@ def test_list_active_reports_changes_and_removals_after_a_full_listing(
 
 
 def _library_listing(raw: transmission_rpc.Client) -> list[TorrentInfo]:
-    """What the library's path makes of the daemon's torrents right now."""
-    rows = raw.get_torrents(arguments=list(LIST_FIELDS))
-    return sorted((_torrent_info(t.fields, False) for t in rows), key=_by_hash)
+    """What the library's path makes of the daemon's torrents right now (with the trackers,
+    which the client asks once per torrent)."""
+    rows = raw.get_torrents(arguments=[*LIST_FIELDS, "trackers"])
+    return sorted((_with_tracker(t.fields) for t in rows), key=_by_hash)
+
+
+def _with_tracker(fields: dict) -> TorrentInfo:
+    info = _torrent_info(fields, False)
+    info.tracker = _first_tracker_host(fields.get("trackers"))
+    return info
 
 
 def _by_hash(info: TorrentInfo) -> str:
@@ -786,8 +792,8 @@ def test_table_listing_maps_every_field_like_the_library(
     # The recently-active delta goes through the table too, with the same mapping.
     def same_delta() -> list[TorrentInfo] | None:
         changed, removed = transmission_client.list_active()
-        active, _ = raw.get_recently_active_torrents(arguments=list(LIST_FIELDS))
-        library = sorted((_torrent_info(t.fields, False) for t in active), key=_by_hash)
+        active, _ = raw.get_recently_active_torrents(arguments=[*LIST_FIELDS, "trackers"])
+        library = sorted((_with_tracker(t.fields) for t in active), key=_by_hash)
         changed = sorted(changed, key=_by_hash)
         return changed if changed and not removed and changed == library else None
 
@@ -823,16 +829,10 @@ def test_table_and_library_paths_agree_on_every_row_shape() -> None:
                 "error": [0, 1, 2, 3][i % 4],
                 "errorString": ["", "Tracker gave an error", "", "No data found!"][i % 4],
                 "metadataPercentComplete": 0.5 if i == 8 else 1,
-                "trackers": [
-                    [],
-                    [{"announce": "http://t.example:80/a", "tier": 0}],
-                    [{"announce": "x", "tier": 1}, {"announce": "udp://u.example/", "tier": 0}],
-                ][i % 3],
                 "queuePosition": i,
             }
         )
     expected = [_torrent_info(row, files=False) for row in rows]
-    assert [t.tracker for t in expected[:3]] == [None, "t.example", "u.example"]
     assert {t.state for t in expected} == STATES
     for header in (list(LIST_FIELDS), [*reversed(LIST_FIELDS), "extraField"]):
         table = [header] + [[row.get(name, 0) for name in header] for row in rows]
@@ -953,10 +953,24 @@ class FakeTransmission:
         self.hang = 0.0  # seconds to wait before answering torrent-get
 
     def torrent_gets(self) -> list[tuple[dict[str, str], dict[str, Any]]]:
-        return [(h, r) for h, r in self.calls if r["method"] == "torrent-get"]
+        """The listings asked for (not the once-per-torrent tracker lookups)."""
+        return [
+            (h, r)
+            for h, r in self.calls
+            if r["method"] == "torrent-get" and not self._tracker_lookup(r)
+        ]
+
+    def tracker_lookups(self) -> list[dict[str, Any]]:
+        gets = [r for _, r in self.calls if r["method"] == "torrent-get"]
+        return [r for r in gets if self._tracker_lookup(r)]
+
+    @staticmethod
+    def _tracker_lookup(request: dict[str, Any]) -> bool:
+        fields = set(request["arguments"].get("fields", []))
+        return "trackers" in fields and fields <= {"id", "hashString", "trackers"}
 
     def expected(self) -> list[TorrentInfo]:
-        return [_torrent_info(t, files=False) for t in self.torrents]
+        return [_with_tracker(t) for t in self.torrents]
 
     def answer(self, handler: BaseHTTPRequestHandler) -> None:
         request = json.loads(handler.rfile.read(int(handler.headers["Content-Length"])))
@@ -1038,6 +1052,8 @@ def test_table_request_is_uncompressed_and_tabular(fake: FakeTransmission) -> No
         assert sorted(request["arguments"]["fields"]) == sorted(LIST_FIELDS)
     assert "ids" not in full["arguments"]
     assert delta["arguments"]["ids"] == "recently-active"
+    # Each torrent's trackers were asked once, on the first listing.
+    assert [r["arguments"]["ids"] for r in fake.tracker_lookups()] == [[f"{1:040x}", f"{2:040x}"]]
     # The library's own calls go uncompressed too (same HTTP session).
     assert all(h["accept-encoding"] == "identity" for h, _ in fake.calls[1:])
     client.close()
@@ -1223,3 +1239,23 @@ def test_default_download_dir_is_the_sessions(
     transmission_client: TransmissionClient, transmission_daemon: TransmissionDaemon
 ) -> None:
     assert transmission_client.default_download_dir() == str(transmission_daemon.download_dir)
+
+
+def test_the_first_tracker_is_the_lowest_tier_listed_first() -> None:
+    assert _first_tracker_host([]) is None
+    assert _first_tracker_host("junk") is None
+    assert _first_tracker_host([{"announce": "http://t.example:80/a", "tier": 0}]) == "t.example"
+    trackers = [{"announce": "x", "tier": 1}, {"announce": "udp://u.example/", "tier": 0}]
+    assert _first_tracker_host(trackers) == "u.example"
+
+
+def test_trackers_are_asked_once_per_torrent(
+    transmission_client: TransmissionClient, mocker
+) -> None:
+    torrent = make_torrent("tracked")
+    transmission_client.add_torrent(torrent.meta, start=False)
+    asked = mocker.spy(transmission_client, "_first_tracker_hosts")
+    for _ in range(3):
+        (listed,) = transmission_client.list_torrents()
+        assert listed.tracker == "127.0.0.1"
+    assert [call.args[0] for call in asked.call_args_list] == [[torrent.info_hash]]

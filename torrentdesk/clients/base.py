@@ -110,6 +110,28 @@ class BaseTorrentClient(ABC):
     def __init__(self, name: str, timeout: float = DEFAULT_TIMEOUT) -> None:
         self.name = name
         self.timeout = timeout
+        # info hash -> its first tracker's host (None: it has none); see attach_trackers.
+        self._tracker_hosts: dict[str, str | None] = {}
+
+    def attach_trackers(self, torrents: list[TorrentInfo], full_list: bool = False) -> None:
+        """Set each torrent's `tracker` (its first tracker's host). Trackers hardly change and
+        are costly to list every poll (Transmission's `trackers` added ~30 % to a 2 000-torrent
+        listing; an rTorrent nested field took its listing from 0.1 s to 7 s), so each
+        torrent's is asked once, when first seen, in one batch."""
+        known = self._tracker_hosts
+        if full_list:
+            for gone in known.keys() - {t.info_hash for t in torrents}:
+                del known[gone]
+        new = [t.info_hash for t in torrents if t.info_hash not in known]
+        if new:
+            hosts = self._first_tracker_hosts(new)
+            known.update({h: hosts.get(h) for h in new})
+        for torrent in torrents:
+            torrent.tracker = known.get(torrent.info_hash)
+
+    def _first_tracker_hosts(self, hashes: list[str]) -> dict[str, str | None]:
+        """The first tracker's host of each of these torrents, in as few calls as possible."""
+        return {}
 
     @abstractmethod
     def list_torrents(self, info_hash: str | None = None, files: bool = False) -> list[TorrentInfo]:

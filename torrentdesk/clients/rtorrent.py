@@ -184,8 +184,6 @@ class RTorrentClient(BaseTorrentClient):
         name: str | None = None,
     ) -> None:
         super().__init__(name or f"{host}:{port}", timeout)
-        # info hash -> its first tracker's host (None: it has none), see _attach_trackers.
-        self._trackers: dict[str, str | None] = {}
         if protocol == "scgi":
             self._transport: ScgiTransport | HttpTransport = ScgiTransport(
                 self.name, host, port, timeout
@@ -337,26 +335,18 @@ class RTorrentClient(BaseTorrentClient):
             ) from None
         if files and torrents:
             self._attach_files(torrents)
-        self._attach_trackers(torrents, forget_others=True)
+        self.attach_trackers(torrents, full_list=True)
         return torrents
 
-    def _attach_trackers(self, torrents: list[TorrentInfo], forget_others: bool = False) -> None:
-        """Each torrent's first tracker host. A nested `t.multicall` field would put arrays in
-        every row of the big listing and take it off the fast reply reader (2 000 rows: 0.1 s
-        became 7 s), and a torrent's trackers hardly change: ask `t.url` of tracker 0 once per
-        torrent, for the ones not known yet, batched."""
-        known = self._trackers
-        if forget_others:
-            for gone in known.keys() - {t.info_hash for t in torrents}:
-                del known[gone]
-        new = [t.info_hash for t in torrents if t.info_hash not in known]
-        for start in range(0, len(new), _ACTION_BATCH):
-            batch = new[start : start + _ACTION_BATCH]
+    def _first_tracker_hosts(self, hashes: list[str]) -> dict[str, str | None]:
+        # `t.url` of tracker 0 ("HASH:t0"): scalars, unlike a nested `t.multicall` field.
+        hosts: dict[str, str | None] = {}
+        for start in range(0, len(hashes), _ACTION_BATCH):
+            batch = hashes[start : start + _ACTION_BATCH]
             urls = self._multicall_each([("t.url", (f"{h.upper()}:t0",)) for h in batch])
             for info_hash, url in zip(batch, urls, strict=True):
-                known[info_hash] = tracker_host(url) if isinstance(url, str) else None
-        for torrent in torrents:
-            torrent.tracker = known.get(torrent.info_hash)
+                hosts[info_hash] = tracker_host(url) if isinstance(url, str) else None
+        return hosts
 
     def _one_torrent(self, info_hash: str, files: bool) -> TorrentInfo:
         """One torrent's fields (and files) by hash, in one system.multicall round trip."""
@@ -378,7 +368,7 @@ class RTorrentClient(BaseTorrentClient):
             raise errors.ProtocolError(
                 self.name, f"rTorrent's torrent fields have an unexpected shape ({exc})"
             ) from None
-        self._attach_trackers([info])
+        self.attach_trackers([info])
         return info
 
     def _attach_files(self, torrents: list[TorrentInfo]) -> None:

@@ -94,10 +94,10 @@ LIST_FIELDS = (
     "error",
     "errorString",
     "metadataPercentComplete",  # below 1 for a magnet still fetching its metadata
-    "trackers",  # the first one's host is the torrent's `tracker`
     "queuePosition",
 )
 FILE_FIELDS = ("files", "fileStats")
+_TRACKER_FIELDS = ("hashString", "trackers")
 
 # torrent-get's `"format": "table"` (RPC 16, Transmission 3.00): `torrents` is a row of field
 # names, then one list of values per torrent. Less JSON for the daemon to write and for us to
@@ -164,6 +164,7 @@ class TransmissionClient(BaseTorrentClient):
         if info_hash is None and not files:
             torrents, ids, _ = self._listing(recently_active=False)
             self._hash_by_id = dict(zip(ids, [t.info_hash for t in torrents], strict=True))
+            self.attach_trackers(torrents, full_list=True)
             return torrents
         fields = LIST_FIELDS + FILE_FIELDS if files else LIST_FIELDS
         if info_hash is None:
@@ -179,7 +180,15 @@ class TransmissionClient(BaseTorrentClient):
             self._hash_by_id = {
                 t.fields["id"]: info.info_hash for t, info in zip(rows, torrents, strict=True)
             }
+        self.attach_trackers(torrents, full_list=info_hash is None)
         return torrents
+
+    def _first_tracker_hosts(self, hashes: list[str]) -> dict[str, str | None]:
+        rows = self._call(lambda rpc: rpc.get_torrents(ids=hashes, arguments=_TRACKER_FIELDS))
+        return {
+            str(t.fields.get("hashString")).lower(): _first_tracker_host(t.fields.get("trackers"))
+            for t in rows
+        }
 
     def list_active(self) -> tuple[list[TorrentInfo], list[str]] | None:
         """Torrents active in the last minute, and the hashes removed since. None until a full
@@ -197,6 +206,7 @@ class TransmissionClient(BaseTorrentClient):
                 return None
         # Ids we never mapped were removed before our last full listing: not in it, nothing to do.
         removed = [known.pop(i) for i in removed_ids if i in known]
+        self.attach_trackers(torrents)
         return torrents, removed
 
     def _listing(self, recently_active: bool) -> tuple[list[TorrentInfo], list[int], list[int]]:
@@ -666,7 +676,6 @@ def _table_infos(table: list[Any]) -> tuple[list[TorrentInfo], list[int]]:
             error,
             error_string,
             metadata,
-            trackers,
             queue_position,
         ) = values(row)
         add_id(torrent_id)
@@ -691,7 +700,7 @@ def _table_infos(table: list[Any]) -> tuple[list[TorrentInfo], list[int]]:
                 download_dir,
                 _labels(labels),
                 *_problems(error, error_string),
-                _first_tracker_host(trackers),
+                None,  # tracker: attach_trackers sets it
                 queue_position,
             )
         )
@@ -731,7 +740,7 @@ def _torrent_info(f: dict[str, Any], files: bool) -> TorrentInfo:
         labels=_labels(f.get("labels")),
         error=error,
         warning=warning,
-        tracker=_first_tracker_host(f.get("trackers")),
+        tracker=None,  # attach_trackers sets it
         queue_position=f.get("queuePosition"),
         files=_files(f) if files else None,
     )
