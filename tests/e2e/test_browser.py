@@ -130,13 +130,14 @@ def click_text(driver, text: str, scope=None, tag: str = "*") -> None:
     wait(driver, attempt)
 
 
-def dialog(driver, kind: str):
+def dialog(driver, kind: str, timeout: float = 20.0):
     """The open dialog card of this kind (td-server-form, td-add-dialog, td-remove-dialog)."""
     return wait(
         driver,
         lambda d: [
             e for e in d.find_elements(By.CSS_SELECTOR, f".q-dialog .{kind}") if e.is_displayed()
         ],
+        timeout,
     )[-1]
 
 
@@ -191,6 +192,17 @@ def shot(driver, name: str) -> None:
     driver.save_screenshot(str(SHOTS / f"{name}.png"))
 
 
+def open_server_form(driver):
+    """Click the servers list's own "Add server" and return the form. Under a loaded machine
+    the list may still be fading in: a click then can be lost, so a user clicks once more."""
+    click_text(driver, "Add server", scope=dialog(driver, "td-servers-dialog"))
+    try:
+        return dialog(driver, "td-server-form", timeout=8)
+    except TimeoutException:
+        click_text(driver, "Add server", scope=dialog(driver, "td-servers-dialog"))
+        return dialog(driver, "td-server-form")
+
+
 def add_server(
     driver,
     server_type: str,
@@ -201,8 +213,7 @@ def add_server(
     username=None,
     password=None,
 ) -> None:
-    click_text(driver, "Add server")
-    card = dialog(driver, "td-server-form")
+    card = open_server_form(driver)
     click_text(driver, server_type, scope=card)
     if protocol:
         choose(driver, "Protocol", protocol, scope=card)

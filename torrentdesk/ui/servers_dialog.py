@@ -497,7 +497,10 @@ class ServersDialog:
         self.testing: set[str] = set()
         self.listeners: list[Callable[[list[ServerView]], None]] = []
         self.form = ServerForm(self.admin, user_id, self._saved)
-        with ui.dialog() as self.dialog, ui.card().classes("td-dialog w-[760px] max-w-full"):
+        with (
+            ui.dialog() as self.dialog,
+            ui.card().classes("td-dialog td-servers-dialog w-[760px] max-w-full"),
+        ):
             with ui.row().classes("w-full items-center"):
                 ui.label("Servers").classes("text-lg font-medium")
                 ui.space()
