@@ -192,15 +192,35 @@ def shot(driver, name: str) -> None:
     driver.save_screenshot(str(SHOTS / f"{name}.png"))
 
 
+def servers_list(driver):
+    """The servers dialog, opened from the user menu if it is not open."""
+    def shown(d):
+        return [
+            e
+            for e in d.find_elements(By.CSS_SELECTOR, ".q-dialog .td-servers-dialog")
+            if e.is_displayed()
+        ]
+
+    try:
+        return wait(driver, shown, 5)[-1]  # open, or still fading in
+    except TimeoutException:
+        driver.find_element(By.XPATH, "//button[.//i[normalize-space()='account_circle']]").click()
+        click_text(driver, "Servers", tag="div")
+        return wait(driver, shown)[-1]
+
+
 def open_server_form(driver):
     """Click the servers list's own "Add server" and return the form. Under a loaded machine
-    the list may still be fading in: a click then can be lost, so a user clicks once more."""
-    click_text(driver, "Add server", scope=dialog(driver, "td-servers-dialog"))
-    try:
-        return dialog(driver, "td-server-form", timeout=8)
-    except TimeoutException:
-        click_text(driver, "Add server", scope=dialog(driver, "td-servers-dialog"))
-        return dialog(driver, "td-server-form")
+    a click can be lost while the list fades in, or the list close (the page settling after
+    sign-in): a user then opens it and clicks again."""
+    for attempt in range(3):
+        click_text(driver, "Add server", scope=servers_list(driver))
+        try:
+            return dialog(driver, "td-server-form", timeout=8)
+        except TimeoutException:
+            if attempt == 2:
+                raise
+    raise AssertionError("the servers form never opened")
 
 
 def add_server(
