@@ -470,9 +470,9 @@ def test_files_of_a_multi_file_torrent(rtorrent_client, rtorrent_clean):
 
     info = rtorrent_client.get_torrent(torrent.info_hash, files=True)
     assert info.files == [
-        TorrentFile("disc 1/track.flac", 40000, 0.0, "normal"),
-        TorrentFile("cover.jpg", 3000, 0.0, "skip"),
-        TorrentFile("notes.txt", 7, 0.0, "high"),
+        TorrentFile(0, "disc 1/track.flac", 40000, 0.0, True, "normal"),
+        TorrentFile(1, "cover.jpg", 3000, 0.0, False, "normal"),
+        TorrentFile(2, "notes.txt", 7, 0.0, True, "high"),
     ]
     assert info.size == 43007
     assert info.download_dir == str(rtorrent_clean.download_dir)  # the parent, as Transmission
@@ -480,7 +480,7 @@ def test_files_of_a_multi_file_torrent(rtorrent_client, rtorrent_clean):
     listed = {t.info_hash: t for t in rtorrent_client.list_torrents(files=True)}
     assert listed[torrent.info_hash].files == info.files
     assert listed[single.info_hash].files == [
-        TorrentFile("td-single-file.bin", single.size, 0.0, "normal")
+        TorrentFile(0, "td-single-file.bin", single.size, 0.0, True, "normal")
     ]
     assert rtorrent_client.get_torrent(torrent.info_hash).files is None
 

@@ -394,10 +394,10 @@ def test_files_of_a_multi_file_torrent(
     assert info.files is None
     info = transmission_client.get_torrent(info_hash, files=True)
     assert info.files == [
-        TorrentFile("a/one.bin", 2 * PIECE_LENGTH, 1.0, "high"),
-        TorrentFile("b.txt", PIECE_LENGTH, 0.0, "low"),
-        TorrentFile("c/d/e.dat", PIECE_LENGTH, 0.0, "skip"),
-        TorrentFile("f.nfo", PIECE_LENGTH, 0.0, "normal"),
+        TorrentFile(0, "a/one.bin", 2 * PIECE_LENGTH, 1.0, True, "high"),
+        TorrentFile(1, "b.txt", PIECE_LENGTH, 0.0, True, "low"),
+        TorrentFile(2, "c/d/e.dat", PIECE_LENGTH, 0.0, False, "normal"),
+        TorrentFile(3, "f.nfo", PIECE_LENGTH, 0.0, True, "normal"),
     ]
     # Size is what is wanted (the skipped file left out); progress is over that.
     assert info.size == 4 * PIECE_LENGTH

@@ -127,10 +127,12 @@ class HealthResponse(BaseModel):
 
 
 class TorrentFileResponse(BaseModel):
+    index: int
     path: str
     size: int
     progress: float
-    priority: Literal["skip", "low", "normal", "high"]
+    wanted: bool
+    priority: Literal["low", "normal", "high"]
 
 
 class TorrentResponse(BaseModel):

@@ -13,7 +13,10 @@ from .errors import ClientError
 
 # "metadata": a magnet link still fetching its metadata (started; a stopped one is "stopped").
 TorrentState = Literal["downloading", "seeding", "stopped", "checking", "queued", "metadata"]
-FilePriority = Literal["skip", "low", "normal", "high"]
+# A wanted file's priority; an unwanted file ("off" in the registry's `file_priorities`) keeps
+# the priority it will have when wanted again.
+FilePriority = Literal["low", "normal", "high"]
+TrackerStatus = Literal["working", "updating", "not_contacted", "error", "disabled"]
 QueueMove = Literal["top", "up", "down", "bottom"]
 
 DEFAULT_TIMEOUT = 10.0
@@ -25,10 +28,80 @@ Failures = dict[str, ClientError]
 
 @dataclass(slots=True)
 class TorrentFile:
-    path: str
+    index: int  # the file's place in the torrent's metainfo, as the daemon numbers it
+    path: str  # relative to the torrent's root (a multi-file torrent's own folder left out)
     size: int
     progress: float  # 0.0-1.0
+    wanted: bool
     priority: FilePriority
+
+
+@dataclass(slots=True, frozen=True)
+class FileChange:
+    """What to change of one file; None leaves that part as it is."""
+
+    index: int
+    wanted: bool | None = None
+    priority: FilePriority | None = None
+
+
+@dataclass(slots=True)
+class TrackerInfo:
+    url: str
+    tier: int
+    status: TrackerStatus
+    message: str | None  # the tracker's last error or warning
+    seeders: int | None  # None: not scraped
+    leechers: int | None
+    last_announce: int | None  # unix seconds
+
+
+@dataclass(slots=True, frozen=True)
+class TrackerResult:
+    url: str
+    ok: bool
+    error: str | None = None
+    disabled: bool = False  # could not be removed (rTorrent: from the .torrent), so disabled
+
+
+@dataclass(slots=True)
+class PeerInfo:
+    address: str
+    port: int
+    client: str
+    progress: float  # 0.0-1.0
+    download_rate: int  # bytes/s
+    upload_rate: int  # bytes/s
+    encrypted: bool
+    incoming: bool
+
+
+@dataclass(slots=True, frozen=True)
+class SpeedLimits:
+    """A server's global limits in bytes/s, None = unlimited (the API's units everywhere)."""
+
+    download: int | None = None
+    upload: int | None = None
+    alt_download: int | None = None
+    alt_upload: int | None = None
+    alt_enabled: bool = False
+
+
+@dataclass(slots=True, frozen=True)
+class FreeSpace:
+    path: str
+    bytes: int
+
+
+@dataclass(slots=True)
+class SessionInfo:
+    download_rate: int  # bytes/s, the whole server
+    upload_rate: int
+    downloaded_total: int  # bytes (Transmission: since the daemon started; rTorrent too)
+    uploaded_total: int
+    free_space: FreeSpace | None  # None where the daemon cannot tell
+    download_dir: str
+    limits: SpeedLimits
 
 
 @dataclass(slots=True)
@@ -62,6 +135,7 @@ class AddOptions:
 
     labels: tuple[str, ...] = ()
     download_dir: str | None = None  # absolute, on the server; None: the server's default
+    unwanted_files: tuple[int, ...] = ()  # file indices of a .torrent not to download
 
 
 NO_OPTIONS = AddOptions()
@@ -212,6 +286,52 @@ class BaseTorrentClient(ABC):
     def queue_move(self, hashes: Sequence[str], where: QueueMove) -> Failures:
         """Move the torrents in the daemon's queue, where it has one (`queue` capability)."""
         raise ClientError(self.name, f"{self.server_type} servers have no queue to move in")
+
+    # Inside one torrent (SPEC §10). A server type without one of these leaves the default,
+    # which says so; the registry's capabilities tell the UI beforehand.
+
+    def files(self, info_hash: str) -> list[TorrentFile]:
+        files = self.get_torrent(info_hash, files=True).files
+        return files if files is not None else []
+
+    def set_files(self, info_hash: str, changes: Sequence[FileChange]) -> None:
+        """Set wanted and priority of some files (never all by accident: an empty list is a
+        no-op here, not Transmission's "every file")."""
+        raise self._incapable("change file priorities")
+
+    def trackers(self, info_hash: str) -> list[TrackerInfo]:
+        raise self._incapable("list trackers")
+
+    def edit_trackers(
+        self, info_hash: str, add: Sequence[str], remove: Sequence[str]
+    ) -> list[TrackerResult]:
+        """Add and remove announce URLs of one torrent; a result per URL."""
+        raise self._incapable("edit trackers")
+
+    def replace_tracker(self, hashes: Sequence[str], old_url: str, new_url: str) -> Failures:
+        """Replace `old_url` by `new_url` on each torrent that has it (others are left alone)."""
+        raise self._incapable("replace trackers")
+
+    def peers(self, info_hash: str) -> list[PeerInfo]:
+        raise self._incapable("list peers")
+
+    def set_torrent_limits(
+        self, hashes: Sequence[str], download: int | None, upload: int | None
+    ) -> Failures:
+        """Per-torrent limits in bytes/s, None = unlimited (`torrent_limits` capability)."""
+        raise self._incapable("limit single torrents")
+
+    def session(self) -> SessionInfo:
+        """Rates, totals, free space, default directory and limits of the whole server."""
+        raise self._incapable("report its session")
+
+    def set_speed_limits(self, limits: SpeedLimits) -> None:
+        """Set the global limits and slow mode (where it is emulated the client switches the
+        daemon's limits between the normal and the alternative pair it is given)."""
+        raise self._incapable("set speed limits")
+
+    def _incapable(self, what: str) -> ClientError:
+        return ClientError(self.name, f"{self.server_type} servers cannot {what}")
 
     @abstractmethod
     def default_download_dir(self) -> str:

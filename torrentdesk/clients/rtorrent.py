@@ -42,6 +42,7 @@ from .base import (
     AddOptions,
     BaseTorrentClient,
     Failures,
+    FilePriority,
     TorrentFile,
     TorrentInfo,
     tracker_host,
@@ -152,7 +153,7 @@ _OPTION_COMMANDS = (
 _TRACKER_MESSAGE = "Tracker: ["
 _HASH_FAILED = "the hash check failed — check that the data is complete and in place, then recheck"
 
-_PRIORITIES = {0: "skip", 1: "normal", 2: "high"}
+_PRIORITIES: dict[int, FilePriority] = {1: "normal", 2: "high"}  # 0 = off: not wanted
 # Per-hash calls in one system.multicall when listing files for every torrent; keeps each
 # request well under rTorrent's XML-RPC size limit.
 _FILES_BATCH = 500
@@ -363,7 +364,7 @@ class RTorrentClient(BaseTorrentClient):
         try:
             info = _to_info(values[: len(_TORRENT_FIELDS)])
             if files:
-                info.files = [_to_file(row) for row in values[-1]]  # type: ignore[union-attr]
+                info.files = [_to_file(i, row) for i, row in enumerate(values[-1])]  # type: ignore[union-attr]
         except (TypeError, ValueError, AttributeError) as exc:
             raise errors.ProtocolError(
                 self.name, f"rTorrent's torrent fields have an unexpected shape ({exc})"
@@ -393,7 +394,7 @@ class RTorrentClient(BaseTorrentClient):
                     if isinstance(result, dict):  # erased between the two calls
                         gone.add(torrent.info_hash)
                     else:
-                        torrent.files = [_to_file(row) for row in result[0]]
+                        torrent.files = [_to_file(i, row) for i, row in enumerate(result[0])]
             except (TypeError, ValueError, IndexError, KeyError) as exc:
                 raise errors.ProtocolError(
                     self.name, f"rTorrent's file listing has an unexpected shape ({exc})"
@@ -811,8 +812,13 @@ def _to_info(row: Sequence) -> TorrentInfo:
     )
 
 
-def _to_file(row: Sequence) -> TorrentFile:
+def _to_file(index: int, row: Sequence) -> TorrentFile:
     path, size, done_chunks, chunks, priority = row
     return TorrentFile(
-        path, size, done_chunks / chunks if chunks else 1.0, _PRIORITIES.get(priority, "normal")
+        index,
+        path,
+        size,
+        done_chunks / chunks if chunks else 1.0,
+        priority != 0,
+        _PRIORITIES.get(priority, "normal"),
     )

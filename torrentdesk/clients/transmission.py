@@ -785,16 +785,15 @@ def _files(f: dict[str, Any]) -> list[TorrentFile]:
     """Paths relative to the torrent's root (a multi-file torrent's top folder left out)."""
     prefix = f["name"] + "/"
     out = []
-    for entry, stat in zip(f["files"], f["fileStats"], strict=True):
+    for index, (entry, stat) in enumerate(zip(f["files"], f["fileStats"], strict=True)):
         path = entry["name"]
         if path.startswith(prefix):
             path = path[len(prefix) :]
         size = entry["length"]
         done = stat["bytesCompleted"]
-        priority: FilePriority = (
-            _PRIORITIES.get(stat["priority"], "normal") if stat["wanted"] else "skip"
-        )
-        out.append(TorrentFile(path, size, done / size if size else 1.0, priority))
+        priority = _PRIORITIES.get(stat["priority"], "normal")
+        progress = done / size if size else 1.0
+        out.append(TorrentFile(index, path, size, progress, bool(stat["wanted"]), priority))
     return out
 
 

@@ -327,7 +327,7 @@ class DetailsPanel:
                 "path": f.path,
                 "size_text": fmt.size(f.size),
                 "progress_text": fmt.percent(f.progress),
-                "priority": f.priority,
+                "priority": f.priority if f.wanted else "skip",
             }
             for f in files
         ]
