@@ -23,6 +23,7 @@ from .errors import (
     TimeoutError,
     TorrentNotFound,
 )
+from .qbittorrent import QBittorrentClient
 from .registry import SERVER_KINDS, Capabilities, ServerKind, server_kind
 from .rtorrent import RTorrentClient
 from .transmission import TransmissionClient
@@ -42,6 +43,7 @@ __all__ = [
     "DuplicateTorrent",
     "Failures",
     "ProtocolError",
+    "QBittorrentClient",
     "RTorrentClient",
     "ServerConnection",
     "ServerKind",
