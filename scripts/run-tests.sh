@@ -8,8 +8,8 @@ source "$ROOT/scripts/common.sh"
 # Real daemons for the client tests; Chromium for the end-to-end UI tests; Xvfb, Qt WebEngine's
 # libraries and ImageMagick (screenshots) for the native window; Node.js runs the browser's
 # filter script beside the Python one (tests/test_filter_agreement.py).
-DEBIAN_TOOLS=(transmission-daemon rtorrent qbittorrent-nox nginx-light chromium chromium-driver xvfb xauth
-  imagemagick nodejs "${QT_WEBENGINE_LIBS[@]}")
+DEBIAN_TOOLS=(transmission-daemon rtorrent nginx-light chromium chromium-driver xvfb xauth
+  qbittorrent-nox imagemagick nodejs "${QT_WEBENGINE_LIBS[@]}")
 if ! apt_install_missing "${DEBIAN_TOOLS[@]}"; then
   if [ "${CI:-}" = true ]; then
     echo "CI: could not install ${DEBIAN_TOOLS[*]}; the tests cannot run" >&2

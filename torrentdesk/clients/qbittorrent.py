@@ -282,8 +282,10 @@ class QBittorrentClient(BaseTorrentClient):
         self._server_state.update(state)
         try:
             for info_hash, fields in torrents.items():
-                row = self._rows.get(info_hash, {})
-                row.update(_kept(fields))
+                old = self._rows.get(info_hash)
+                row = {**(old or {}), **_kept(fields)}
+                if row == old:
+                    continue  # only fields we do not keep changed
                 _converted(info_hash, row)  # every field present and readable
                 self._rows[info_hash] = row
                 self._changed.add(info_hash)
@@ -643,10 +645,10 @@ class QBittorrentClient(BaseTorrentClient):
             self._call(
                 lambda lib: lib.app_set_preferences(
                     {
-                        "dl_limit": _limit_out(limits.download),
-                        "up_limit": _limit_out(limits.upload),
-                        "alt_dl_limit": _limit_out(limits.alt_download),
-                        "alt_up_limit": _limit_out(limits.alt_upload),
+                        "dl_limit": _global_limit_out(limits.download),
+                        "up_limit": _global_limit_out(limits.upload),
+                        "alt_dl_limit": _global_limit_out(limits.alt_download),
+                        "alt_up_limit": _global_limit_out(limits.alt_upload),
                     }
                 )
             )
@@ -885,10 +887,12 @@ class QBittorrentClient(BaseTorrentClient):
         raise self._connect_error(exc) from None
 
     def _timeout_error(self) -> TimeoutError:
+        # qBittorrent's plain-HTTP Web UI never answers a TLS hello: https to it times out.
+        https = ", that its Web UI has HTTPS on" if self.protocol == "https" else ""
         return TimeoutError(
             self.name,
-            f"no answer within {self.timeout:g} s — check that the server is running and "
-            "reachable, or raise its timeout",
+            f"no answer within {self.timeout:g} s from {self._url()} — check that the server is "
+            f"running and reachable{https}, or raise its timeout",
         )
 
     def _connect_error(self, exc: BaseException) -> ConnectError:
@@ -1091,6 +1095,12 @@ def _peer(row: dict[str, Any]) -> PeerInfo:
 def _limit_out(value: int | None) -> int:
     """Bytes/s for qBittorrent, where 0 means unlimited."""
     return 0 if value is None else max(int(value), 1)
+
+
+def _global_limit_out(value: int | None) -> int:
+    """qBittorrent keeps its global limits in whole KiB/s (it would cut 1 000 000 B/s to
+    999 424): the nearest KiB, in bytes/s."""
+    return 0 if value is None else max(round(int(value) / 1024), 1) * 1024
 
 
 def _limit_in(value: Any) -> int | None:
