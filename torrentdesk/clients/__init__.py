@@ -24,7 +24,7 @@ from .errors import (
     TorrentNotFound,
 )
 from .qbittorrent import QBittorrentClient
-from .registry import SERVER_KINDS, Capabilities, ServerKind, server_kind
+from .registry import SERVER_KINDS, Capabilities, ServerKind, server_kind, server_type_labels
 from .rtorrent import RTorrentClient
 from .transmission import TransmissionClient
 
@@ -54,6 +54,7 @@ __all__ = [
     "TransmissionClient",
     "get_client",
     "server_kind",
+    "server_type_labels",
 ]
 
 

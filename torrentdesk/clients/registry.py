@@ -169,6 +169,12 @@ SERVER_KINDS: dict[str, ServerKind] = {
 }
 
 
+def server_type_labels(conjunction: str = "or") -> str:
+    """"rTorrent, Transmission or qBittorrent": every type, for texts that name them."""
+    *first, last = [kind.label for kind in SERVER_KINDS.values()]
+    return f"{', '.join(first)} {conjunction} {last}" if first else last
+
+
 def server_kind(server_type: str) -> ServerKind:
     kind = SERVER_KINDS.get(server_type)
     if kind is None:
