@@ -22,7 +22,16 @@ from pathlib import Path
 import pytest
 import qbittorrentapi
 
-from .common import free_port, require_tool, stop_process, wait_for_port, wait_until
+from .common import (
+    empty_dir,
+    free_port,
+    log_on_failure,
+    require_tool,
+    spawn_logged,
+    stop_process,
+    wait_for_port,
+    wait_until,
+)
 
 # Failed logins before qBittorrent bans the address (default 5, for an hour). The shared test
 # daemon allows many, so the wrong-password tests never ban 127.0.0.1 for the others; the ban
@@ -121,19 +130,9 @@ def _config(
 
 
 def _spawn(executable: str, profile_dir: Path, log_file: Path | None) -> subprocess.Popen:
-    out = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115
-    try:
-        return subprocess.Popen(
-            [executable, f"--profile={profile_dir}"],
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            # Its own HOME: nothing of the real user's profile is read or written.
-            env={**os.environ, "HOME": str(profile_dir)},
-        )
-    finally:
-        if log_file:
-            out.close()
+    # Its own HOME: nothing of the real user's profile is read or written.
+    env = {**os.environ, "HOME": str(profile_dir)}
+    return spawn_logged([executable, f"--profile={profile_dir}"], log_file, env)
 
 
 def _answers(daemon: QBittorrentDaemon) -> bool:
@@ -179,12 +178,9 @@ def running_qbittorrent(
         log_file=log_file,
     )
     try:
-        try:
+        with log_on_failure(log_file):
             wait_for_port(port, process, timeout=30)
             wait_until(lambda: _answers(daemon), timeout=30, message="qBittorrent answering")
-        except (RuntimeError, AssertionError) as exc:
-            log = log_file.read_text(errors="replace")[-2000:] if log_file.exists() else ""
-            raise RuntimeError(f"{exc}\n{log}") from None
         yield daemon
     finally:
         stop_process(daemon.process)
@@ -216,11 +212,7 @@ def qbittorrent_clean(qbittorrent_daemon: QBittorrentDaemon) -> Iterator[QBittor
         raw.transfer_set_upload_limit(0)
         if raw.transfer_speed_limits_mode() == "1":
             raw.transfer_toggle_speed_limits_mode()
-    for child in d.download_dir.iterdir():
-        if child.is_dir():
-            shutil.rmtree(child)
-        else:
-            child.unlink()
+    empty_dir(d.download_dir)
 
 
 @pytest.fixture

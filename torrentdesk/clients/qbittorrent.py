@@ -67,10 +67,8 @@ from .errors import (
     AuthError,
     ClientError,
     ConnectError,
-    DuplicateTorrent,
     ProtocolError,
     TimeoutError,
-    TorrentNotFound,
 )
 
 # The HTTP failure helpers are the Transmission client's: both talk HTTP through requests.
@@ -677,13 +675,7 @@ class QBittorrentClient(BaseTorrentClient):
     def _present_rows(self, hashes: Sequence[str]) -> tuple[dict[str, dict], Failures]:
         """The daemon's rows (kept fields) of the valid hashes it has, and a failure for each
         other one."""
-        failures: Failures = {}
-        valid: list[str] = []
-        for info_hash in hashes:
-            try:
-                valid.append(self._check_hash(info_hash))
-            except TorrentNotFound as exc:
-                failures[info_hash] = exc
+        valid, failures = self._checked_hashes(hashes)
         valid = list(dict.fromkeys(valid))
         if not valid:
             return {}, failures
@@ -705,24 +697,6 @@ class QBittorrentClient(BaseTorrentClient):
             return {_hash_of(r) for r in _rows(rows)}
         except (KeyError, TypeError, ValueError, AttributeError):
             raise self._bad_torrent_data() from None
-
-    def _check_hash(self, info_hash: str) -> str:
-        value = info_hash.strip().lower() if isinstance(info_hash, str) else ""
-        if not is_info_hash(value):
-            raise TorrentNotFound(
-                self.name,
-                f"no torrent with info hash {info_hash!r}: an info hash is 40 hex characters",
-            )
-        return value
-
-    def _not_found(self, info_hash: str) -> TorrentNotFound:
-        return TorrentNotFound(self.name, f"no torrent with info hash {info_hash} on this server")
-
-    def _duplicate(self, info_hash: str | None, name: str | None) -> DuplicateTorrent:
-        what = f"{name!r} ({info_hash})" if name else str(info_hash)
-        return DuplicateTorrent(
-            self.name, f"torrent {what} is already on this server", info_hash=info_hash
-        )
 
     def close(self) -> None:
         # No lock: closing must not wait for a call stuck in its socket.
