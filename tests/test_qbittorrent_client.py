@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import base64
 import logging
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.daemons.common import http_files, wait_until
+from tests.daemons.common import http_files, require_tool, wait_until
 from tests.daemons.fakes import black_hole, closed_port, garbage_reply
 from tests.daemons.qbittorrent import QBittorrentDaemon, running_qbittorrent
 from tests.torrent_factory import (
@@ -582,9 +581,10 @@ def test_wrong_password_is_an_auth_error(daemon: QBittorrentDaemon) -> None:
         assert client.check_connection() is False
 
 
-def test_a_ban_after_failed_logins_is_an_auth_error_that_names_it() -> None:
+def test_a_ban_after_failed_logins_is_an_auth_error_that_names_it(tmp_path: Path) -> None:
     """On a daemon of its own: the ban holds for every client from 127.0.0.1."""
-    with running_qbittorrent(Path(tempfile.mkdtemp()), fail_count=2) as own:
+    executable = require_tool("qbittorrent-nox")
+    with running_qbittorrent(tmp_path, executable=executable, fail_count=2) as own:
         wrong = client_for(own.port, username=own.username, password="wrong")
         for _ in range(2):
             with pytest.raises(AuthError, match="wrong username or password"):
