@@ -47,7 +47,7 @@ from .audit import AuditService
 from .errors import InvalidInput, NotCapable, NotFound, ServiceError, UserFacingError
 from .metainfo import MetainfoStore
 from .rules import AddCandidate, RuleChoice, RuleService
-from .servers import ServerService
+from .servers import InvalidField, ServerService
 from .url_fetch import fetch_torrent
 
 # ServerConnection and TorrentInfo travel up to the API as what a located torrent is made of.
@@ -232,9 +232,10 @@ class TorrentService:
         labels and, unless the add gives one, its directory. No match is bad input."""
         choice = await self.preview(user_id, source, labels)
         if choice.rule is None:
-            raise InvalidInput(
+            raise InvalidField(
+                "server_id",
                 "no server given and none of your add rules matches this torrent: name a "
-                "server (server_id or server_ids) or add a rule that matches it"
+                "server (server_id or server_ids) or add a rule that matches it",
             )
         directory = download_dir if download_dir is not None else choice.download_dir
         results = await self.add_to_servers(
