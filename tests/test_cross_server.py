@@ -3,10 +3,15 @@ fetched by the app, and copying or moving torrents between servers — on real d
 
 from __future__ import annotations
 
+import shutil
+import signal
+
+import httpx
 import pytest
 
 from tests.api_fixtures import rtorrent_scgi_fields, transmission_fields
-from tests.daemons.common import http_files, wait_until
+from tests.app_process import start_app
+from tests.daemons.common import free_port, http_files, wait_until
 from tests.daemons.fakes import closed_port
 from tests.torrent_factory import PIECE_LENGTH, magnet_for, make_real_torrent, make_torrent
 from torrentdesk.torrent_input import parse_magnet
@@ -329,3 +334,77 @@ def test_transfers_of_others_are_404(api, alice):
         headers=bob,
     )
     assert response.status_code == 404
+
+
+def test_a_transfer_killed_midway_finishes_after_a_restart(
+    tmp_path, transmission_clean, rtorrent_clean
+):
+    """kill -9 while the target downloads (there is no swarm: it waits); after a restart the
+    job carries on where it stopped and finishes once the data is there."""
+    data_dir = tmp_path / "data"
+    port = free_port()
+    app = start_app(data_dir, port=port)
+    try:
+        password = app.admin_password()
+        with httpx.Client(base_url=app.base, timeout=30) as http:
+            token = http.post("/auth/token", json={"username": "admin", "password": password})
+            headers = {"Authorization": f"Bearer {token.json()['token']}"}
+            tr_id, rt_id = (
+                http.post("/servers", json=fields, headers=headers).json()["id"]
+                for fields in (
+                    transmission_fields(transmission_clean),
+                    rtorrent_scgi_fields(rtorrent_clean),
+                )
+            )
+            data, info_hash = make_real_torrent(
+                transmission_clean.download_dir, "survivor", [("s.bin", 2 * PIECE_LENGTH, True)]
+            )
+            response = http.post(
+                "/torrents/upload",
+                params={"server_id": tr_id},
+                files={"file": ("x.torrent", data)},
+                headers=headers,
+            )
+            assert response.status_code == 201, response.text
+            response = http.post(
+                "/transfers",
+                json={"server_id": tr_id, "info_hash": info_hash, "to_server_id": rt_id},
+                headers=headers,
+            )
+            transfer_id = response.json()["id"]
+            wait_until(
+                lambda: http.get(f"/transfers/{transfer_id}", headers=headers).json()["step"]
+                == "verify",
+                timeout=30,
+                message="the target downloading",
+            )
+        app.stop(signal.SIGKILL)
+
+        app = start_app(data_dir, port=port)
+        with httpx.Client(base_url=app.base, timeout=30) as http:
+            token = http.post("/auth/token", json={"username": "admin", "password": password})
+            headers = {"Authorization": f"Bearer {token.json()['token']}"}
+            job = http.get(f"/transfers/{transfer_id}", headers=headers).json()
+            assert (job["state"], job["step"]) == ("running", "verify")
+            # The data arrives (as a swarm would bring it); the target finds it.
+            (rtorrent_clean.download_dir / "survivor").mkdir(exist_ok=True)
+            shutil.copyfile(
+                transmission_clean.download_dir / "survivor" / "s.bin",
+                rtorrent_clean.download_dir / "survivor" / "s.bin",
+            )
+            rtorrent_clean.rpc("d.check_hash", info_hash.upper())
+            job = wait_until(
+                lambda: (j := http.get(f"/transfers/{transfer_id}", headers=headers).json())[
+                    "state"
+                ]
+                in ("done", "failed")
+                and j,
+                timeout=60,
+                message="the resumed transfer finished",
+            )
+            assert (job["state"], job["error"]) == ("done", None)
+            actions = http.get("/actions", params={"limit": 50}, headers=headers).json()
+            adds = [a for a in actions if a["action"] == "transfer.add"]
+            assert len(adds) == 1  # the add was not repeated after the restart
+    finally:
+        app.stop(signal.SIGTERM)
