@@ -3,8 +3,10 @@ fetched by the app, and copying or moving torrents between servers — on real d
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import signal
+import subprocess
 
 import httpx
 import pytest
@@ -12,6 +14,7 @@ import pytest
 from tests.api_fixtures import rtorrent_scgi_fields, transmission_fields
 from tests.app_process import start_app
 from tests.daemons.common import free_port, http_files, wait_until
+from tests.daemons.transmission import running_transmission
 from tests.daemons.fakes import closed_port
 from tests.torrent_factory import PIECE_LENGTH, magnet_for, make_real_torrent, make_torrent
 from torrentdesk.torrent_input import parse_magnet
@@ -408,3 +411,41 @@ def test_a_transfer_killed_midway_finishes_after_a_restart(
             assert len(adds) == 1  # the add was not repeated after the restart
     finally:
         app.stop(signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def tmpfs(path, size_mib: int):
+    """A small filesystem of its own (root mounts it), so free space differs per server."""
+    path.mkdir(parents=True)
+    options = ["-t", "tmpfs", "-o", f"size={size_mib}m", "tmpfs", str(path)]
+    subprocess.run(["mount", *options], check=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def test_most_free_space_picks_the_transmission_with_more_room(api, tmp_path):
+    headers = api.user("alice")
+    with (
+        tmpfs(tmp_path / "small" / "downloads", 8),
+        tmpfs(tmp_path / "large" / "downloads", 32),
+        running_transmission(tmp_path / "small") as small,
+        running_transmission(tmp_path / "large") as large,
+    ):
+        ids = [
+            api.add_server(headers, **transmission_fields(d, name=name))["id"]
+            for d, name in ((small, "small"), (large, "large"))
+        ]
+        for order in (ids, ids[::-1]):  # the list's order does not decide
+            rules = [{"match": {}, "target": {"most_free_space": order}}]
+            assert api.client.put("/rules", json=rules, headers=headers).status_code == 200
+            shown = api.client.post(
+                "/rules/preview", json={"uri": magnet_for("0a" * 20)}, headers=headers
+            ).json()
+            assert shown["server_ids"] == [ids[1]], shown
+        added = api.client.post(
+            "/torrents", json={"uri": magnet_for("0b" * 20), "start": False}, headers=headers
+        )
+        assert added.status_code == 201, added.text
+        assert [r["server_id"] for r in added.json()["results"]] == [ids[1]]
