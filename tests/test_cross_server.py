@@ -14,8 +14,8 @@ import pytest
 from tests.api_fixtures import rtorrent_scgi_fields, transmission_fields
 from tests.app_process import start_app
 from tests.daemons.common import free_port, http_files, wait_until
-from tests.daemons.transmission import running_transmission
 from tests.daemons.fakes import closed_port
+from tests.daemons.transmission import running_transmission
 from tests.torrent_factory import PIECE_LENGTH, magnet_for, make_real_torrent, make_torrent
 from torrentdesk.torrent_input import parse_magnet
 
