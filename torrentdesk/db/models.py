@@ -79,6 +79,7 @@ def define_entities(db: Database) -> None:
         metainfos = Set("Metainfo", cascade_delete=True)
         add_rules = Optional("AddRules", cascade_delete=True)
         transfers = Set("Transfer", cascade_delete=True)
+        visit = Optional("Visit", cascade_delete=True)
 
     class ApiToken(db.Entity):
         user = Required(User)
@@ -106,6 +107,7 @@ def define_entities(db: Database) -> None:
         version = Optional(str, 200, nullable=True)
         color = Optional(str, 16, nullable=True)  # "#rrggbb", chosen once when added
         torrents = Set("Torrent", cascade_delete=True)
+        events = Set("TorrentEvent", cascade_delete=True)
         user_torrents = Set("UserTorrent", cascade_delete=True)
         statuses = Set("Status", cascade_delete=True)
         actions = Set("Action")  # the audit log outlives the server: set to null on delete
@@ -191,3 +193,20 @@ def define_entities(db: Database) -> None:
         created_at = Required(datetime, default=utcnow)
         updated_at = Required(datetime, default=utcnow)
         composite_index(state, updated_at)
+
+    class TorrentEvent(db.Entity):
+        """What happened to a torrent while the app watched its server: finished, failed,
+        added or removed — the "while you were away" summary's source. Kept 30 days."""
+
+        server = Required(TorrentServer)
+        info_hash = Required(str, 40)
+        name = Required(str)
+        kind = Required(str, 16)  # finished | failed | added | removed
+        detail = Optional(str, nullable=True)  # a failure's message
+        at = Required(datetime, default=utcnow, index=True)
+
+    class Visit(db.Entity):
+        """When the user last saw the app (a page closed, or the summary dismissed)."""
+
+        user = Required(User, unique=True)
+        seen_at = Required(datetime, default=utcnow)
