@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from ..torrent_input import MagnetLink, TorrentMetainfo, is_info_hash
 from .errors import ClientError, DuplicateTorrent, TorrentNotFound
@@ -139,6 +139,13 @@ class AddOptions:
 
 
 NO_OPTIONS = AddOptions()
+
+
+def magnet_link(info_hash: str, name: str | None, trackers: Sequence[str]) -> str:
+    params = [("xt", f"urn:btih:{info_hash}")]
+    params += [("dn", name)] if name else []
+    params += [("tr", url) for url in trackers]
+    return "magnet:?" + urlencode(params, quote_via=quote)
 
 
 def tracker_host(url: str) -> str | None:
@@ -329,6 +336,16 @@ class BaseTorrentClient(ABC):
         """Set the global limits and slow mode (where it is emulated the client switches the
         daemon's limits between the normal and the alternative pair it is given)."""
         raise self._incapable("set speed limits")
+
+    def metainfo_of(self, info_hash: str) -> bytes | None:
+        """The torrent's .torrent bytes where the daemon hands them out (`metainfo`
+        capability); None elsewhere."""
+        return None
+
+    @abstractmethod
+    def magnet_of(self, info_hash: str) -> tuple[str, bool]:
+        """A magnet link for the torrent with every tracker it has, and whether it is private
+        (a transfer without stored metainfo rebuilds it on another server from this)."""
 
     def _incapable(self, what: str) -> ClientError:
         return ClientError(self.name, f"{self.server_type} servers cannot {what}")

@@ -40,7 +40,14 @@ from qbittorrentapi.exceptions import (
     UnsupportedMediaType415Error,
 )
 
-from ..torrent_input import MagnetLink, TorrentMetainfo, is_info_hash, parse_torrent_url
+from ..torrent_input import (
+    InvalidTorrentInput,
+    MagnetLink,
+    TorrentMetainfo,
+    is_info_hash,
+    parse_torrent_file,
+    parse_torrent_url,
+)
 from .base import (
     DEFAULT_TIMEOUT,
     NO_OPTIONS,
@@ -655,6 +662,25 @@ class QBittorrentClient(BaseTorrentClient):
                 self._call(lambda lib: lib.transfer_toggle_speed_limits_mode())
 
     # -- plumbing -----------------------------------------------------------------------------
+
+    def metainfo_of(self, info_hash: str) -> bytes | None:
+        """The .torrent as qBittorrent keeps it (`torrents/export`, Web API 2.8.14+)."""
+        valid = self._check_hash(info_hash)
+        data = self._on_one(valid, lambda lib: lib.torrents_export(torrent_hash=valid))
+        return bytes(data) if isinstance(data, (bytes, bytearray)) else None
+
+    def magnet_of(self, info_hash: str) -> tuple[str, bool]:
+        valid = self._check_hash(info_hash)
+        rows = self._call(lambda lib: lib.torrents_info(torrent_hashes=[valid]))
+        row = next((r for r in _rows(rows) if _hash_of(r) == valid), None)
+        if row is None:
+            raise self._not_found(valid)
+        data = self.metainfo_of(valid)
+        private = True  # unknown without the .torrent: treated as private (the safe side)
+        if data is not None:
+            with suppress(InvalidTorrentInput):
+                private = parse_torrent_file(data).private
+        return _text(row.get("magnet_uri")), private
 
     def _on_existing(
         self, hashes: Sequence[str], call: Callable[[_Library, list[str]], Any]

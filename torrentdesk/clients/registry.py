@@ -121,7 +121,7 @@ def _qbittorrent_capabilities(version: str) -> Capabilities:
         "reannounce": True,
         "tracker_edit": "replace",  # editTracker, addTrackers, removeTrackers
         "file_priorities": ["off", "normal", "high"],  # 0, 1, 6 (7 "maximal" reads as high)
-        "metainfo": False,
+        "metainfo": _version_number(version) >= (4, 5),  # torrents/export (Web API 2.8.14)
     }
 
 

@@ -41,6 +41,7 @@ from .base import (
     TorrentFile,
     TorrentInfo,
     TorrentState,
+    magnet_link,
     tracker_host,
 )
 from .errors import (
@@ -400,6 +401,18 @@ class TransmissionClient(BaseTorrentClient):
 
     def queue_move(self, hashes: Sequence[str], where: QueueMove) -> Failures:
         return self._on_existing(hashes, lambda rpc, ids: getattr(rpc, f"queue_{where}")(ids))
+
+    def magnet_of(self, info_hash: str) -> tuple[str, bool]:
+        fields = ("hashString", "name", "isPrivate", "trackers")
+        valid = self._check_hash(info_hash)
+        rows = self._call(lambda rpc: rpc.get_torrents(ids=[valid], arguments=fields))
+        if not rows:
+            raise self._not_found(valid)
+        f = rows[0].fields
+        trackers = [
+            str(t["announce"]) for t in f.get("trackers") or [] if isinstance(t, dict)
+        ]
+        return magnet_link(valid, str(f.get("name") or ""), trackers), bool(f.get("isPrivate"))
 
     def _on_existing(
         self, hashes: Sequence[str], call: Callable[[transmission_rpc.Client, list[str]], Any]
