@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from nicegui import app, ui
+from nicegui import app, run, ui
 from nicegui.events import GenericEventArguments, UploadEventArguments
 
 from ..services import Services
@@ -171,7 +171,8 @@ class AddTorrentDialog:
         else:
             data = await file.read()
             try:
-                meta = parse_torrent_file(data)
+                # In a thread: a big .torrent takes a while to check; the page stays live.
+                meta = await run.io_bound(parse_torrent_file, data)
             except InvalidTorrentInput as exc:
                 self.files.append(StagedFile(file.name, None, str(exc)))
             else:
