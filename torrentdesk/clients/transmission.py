@@ -582,10 +582,11 @@ class TransmissionClient(BaseTorrentClient):
             if status == 200
             else f"HTTP {status} {transport.status_phrase(status)}, not Transmission RPC JSON"
         )
+        usual = f"; usually {DEFAULT_RPC_PATH}" if self.rpc_path != DEFAULT_RPC_PATH else ""
         return ProtocolError(
             self.name,
             f"{self._url()} answered {answered} — is this the right port and path "
-            f"({self.rpc_path}; usually {DEFAULT_RPC_PATH})?",
+            f"({self.rpc_path}{usual})?",
         )
 
     def _timeout_error(self) -> TimeoutError:
