@@ -526,8 +526,8 @@ def _hundred_mb(kind: str):
             return http_reply("200 OK", data)
 
         def write(conn):
-            if kind == "page":  # an internal service's 100 MB page
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size)
+            if kind == "page":  # an internal service's 100 MB page, its length not told
+                conn.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")
                 conn.sendall(b"<html>" + SECRET.encode())
             else:  # JSON that goes on and on, without a length: read until the cap
                 conn.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")
@@ -612,7 +612,7 @@ def test_a_torrent_with_400000_files_is_refused_quickly_and_health_keeps_answeri
     stop.set()
     prober.join(10)
     assert response.status_code == 422, response.text
-    assert f"more than {MAX_TORRENT_FILES:,} files" in response.json()["detail"]
+    assert f"more than {MAX_TORRENT_FILES:,} files" in response.text
     worst = max(latencies)
     record_property("upload_400k_files_seconds", round(took, 3))
     record_property("health_max_latency_seconds", round(worst, 3))
