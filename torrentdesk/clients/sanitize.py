@@ -91,21 +91,13 @@ def _fine(t: TorrentInfo) -> bool:
         and type(t.progress) is float
         and 0.0 <= t.progress <= 1.0
         and (size is None or (type(size) is int and 0 <= size <= MAX_INT))
-        and type(t.downloaded) is int
-        and 0 <= t.downloaded <= MAX_INT
-        and type(t.uploaded) is int
-        and 0 <= t.uploaded <= MAX_INT
-        and type(t.download_rate) is int
-        and 0 <= t.download_rate <= MAX_INT
-        and type(t.upload_rate) is int
-        and 0 <= t.upload_rate <= MAX_INT
+        and all(
+            type(n) is int and 0 <= n <= MAX_INT
+            for n in (t.downloaded, t.uploaded, t.download_rate, t.upload_rate, t.peers, t.seeds)
+        )
         and type(t.ratio) is float
         and 0.0 <= t.ratio < math.inf
         and (eta is None or (type(eta) is int and 0 <= eta <= MAX_TIME))
-        and type(t.peers) is int
-        and 0 <= t.peers <= MAX_INT
-        and type(t.seeds) is int
-        and 0 <= t.seeds <= MAX_INT
         and type(t.added_at) is int
         and 0 <= t.added_at <= MAX_TIME
         and _text_ok(t.download_dir, MAX_PATH)

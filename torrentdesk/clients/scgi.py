@@ -87,10 +87,6 @@ class HttpTransport:
         rpc_path: str | None = None,
     ) -> None:
         self.server = server
-        self.host = host
-        self.port = port
-        self.timeout = timeout
-        self.https = https
         self.path = rpc_path or "/RPC2"
         if not self.path.startswith("/"):
             self.path = "/" + self.path
