@@ -178,6 +178,10 @@ class ServerListingResponse(BaseModel):
     status: Literal["connected", "error"]
     error: str | None
     count: int
+    dropped: int = Field(
+        0, description="torrents it listed that were left out: an invalid info hash or fields "
+        "that cannot be read",
+    )
 
 
 class TorrentListResponse(BaseModel):

@@ -83,6 +83,7 @@ async def list_torrents(
                 "status": part.status,
                 "error": str(part.error) if part.error else None,
                 "count": len(part.torrents),
+                "dropped": part.dropped,
             }
             for part in listing
         ],

@@ -34,7 +34,7 @@ from typing import NoReturn
 from urllib.parse import quote, unquote
 
 from ..torrent_input import MagnetLink, TorrentMetainfo, is_info_hash, parse_torrent_url
-from . import errors, xmlrpc_reply
+from . import errors, sanitize, xmlrpc_reply
 from .base import (
     DEFAULT_TIMEOUT,
     NO_OPTIONS,
@@ -268,6 +268,7 @@ class RTorrentClient(BaseTorrentClient):
         )
 
     def _fault_error(self, code: int, text: str, method: str) -> errors.ClientError:
+        text = sanitize.text(text, 200) or ""  # a fault's own words, cut short
         if code == _FAULT_NOT_FOUND or "info-hash" in text:
             return errors.TorrentNotFound(self.name, f"rTorrent has no such torrent ({text})")
         return errors.ProtocolError(self.name, f"rTorrent fault {code} on {method}: {text}")
@@ -332,12 +333,10 @@ class RTorrentClient(BaseTorrentClient):
         if info_hash is not None:
             return [self._one_torrent(info_hash, files)]
         rows = self._call("d.multicall2", "", "main", *_MULTICALL_FIELDS)
-        try:
-            torrents = [_to_info(row) for row in rows]  # type: ignore[union-attr]
-        except (TypeError, ValueError, AttributeError) as exc:
-            raise errors.ProtocolError(
-                self.name, f"rTorrent's torrent list has an unexpected shape ({exc})"
-            ) from None
+        if not isinstance(rows, list):
+            raise errors.ProtocolError(self.name, "rTorrent's torrent list is not a list")
+        pairs, self.dropped = sanitize.convert_rows(rows, lambda row: (None, _to_info(row)))
+        torrents = [info for _, info in pairs]
         if files and torrents:
             self._attach_files(torrents)
         self.attach_trackers(torrents, full_list=True)
@@ -369,9 +368,12 @@ class RTorrentClient(BaseTorrentClient):
             info = _to_info(values[: len(_TORRENT_FIELDS)])
             if files:
                 info.files = [_to_file(i, row) for i, row in enumerate(values[-1])]  # type: ignore[union-attr]
-        except (TypeError, ValueError, AttributeError) as exc:
+            [info], _ = sanitize.checked([info])
+        except sanitize.ROW_ERRORS:  # a ValueError too when its hash is not one
             raise errors.ProtocolError(
-                self.name, f"rTorrent's torrent fields have an unexpected shape ({exc})"
+                self.name,
+                f"rTorrent's fields of torrent {info_hash.lower()} have an unexpected shape — "
+                "is this rTorrent?",
             ) from None
         self.attach_trackers([info])
         return info
@@ -399,9 +401,9 @@ class RTorrentClient(BaseTorrentClient):
                         gone.add(torrent.info_hash)
                     else:
                         torrent.files = [_to_file(i, row) for i, row in enumerate(result[0])]
-            except (TypeError, ValueError, IndexError, KeyError) as exc:
+            except sanitize.ROW_ERRORS:
                 raise errors.ProtocolError(
-                    self.name, f"rTorrent's file listing has an unexpected shape ({exc})"
+                    self.name, "rTorrent's file listing has an unexpected shape — is this rTorrent?"
                 ) from None
         if gone:
             torrents[:] = [t for t in torrents if t.info_hash not in gone]
@@ -467,6 +469,7 @@ class RTorrentClient(BaseTorrentClient):
             name = self._call("d.name", info_hash.upper())
         except errors.TorrentNotFound:
             return
+        name = sanitize.text(name, sanitize.MAX_NAME)
         raise errors.DuplicateTorrent(
             self.name, f"torrent {info_hash} ({name}) is already on this server", info_hash
         )
@@ -477,9 +480,11 @@ class RTorrentClient(BaseTorrentClient):
         delay = _LOAD_POLL_START
         while True:
             try:
-                return str(self._call("d.name", info_hash.upper()))
+                name = self._call("d.name", info_hash.upper())
             except errors.TorrentNotFound:
                 pass
+            else:
+                return sanitize.text(name, sanitize.MAX_NAME) or ""
             if time.monotonic() + delay > deadline:
                 raise errors.ProtocolError(
                     self.name,

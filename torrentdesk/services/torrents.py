@@ -4,6 +4,7 @@ on a hash wherever it lives."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from ..clients import (
     get_client,
     server_kind,
 )
+from ..clients.sanitize import MAX_INT, MAX_NAME
 from ..db import utcnow
 from ..torrent_input import (
     MagnetLink,
@@ -52,6 +54,8 @@ from .url_fetch import fetch_torrent
 
 # ServerConnection and TorrentInfo travel up to the API as what a located torrent is made of.
 __all__ = ["AmbiguousTorrent", "LocatedTorrent", "ServerConnection", "TorrentInfo", "torrent_row"]
+
+log = logging.getLogger(__name__)
 
 TorrentSource = MagnetLink | TorrentMetainfo
 
@@ -85,6 +89,7 @@ class ServerTorrents:
     server: ServerConnection
     torrents: list[TorrentInfo]
     error: ClientError | None
+    dropped: int = 0  # torrents it listed that were left out (invalid info hash, unreadable)
 
     @property
     def status(self) -> str:
@@ -191,7 +196,7 @@ class TorrentService:
         download_dir: str | None = None,
     ) -> AddedTorrent:
         """Add a .torrent file's bytes: checked (and parsed) once, before anything reaches
-        the server."""
+        the server — in a thread: a big file takes a while, and the event loop stays free."""
         meta = await asyncio.to_thread(parse_torrent_file, data)
         return await self._add(user_id, server_id, meta, start, add_options(labels, download_dir))
 
@@ -398,13 +403,17 @@ class TorrentService:
     # -- internals --
 
     async def _list_server(self, connection: ServerConnection) -> ServerTorrents:
+        client = self.pool.get(connection)
         try:
-            torrents = await self.pool.get(connection).list_torrents()
+            torrents = await client.list_torrents()
         except ClientError as exc:
             await asyncio.to_thread(self._servers.record_status, connection.id, str(exc))
             return ServerTorrents(connection, [], exc)
-        await asyncio.to_thread(self.remember_list, connection.id, torrents)
-        return ServerTorrents(connection, torrents, None)
+        try:
+            await asyncio.to_thread(self.remember_list, connection.id, torrents)
+        except Exception:  # one server's snapshot never fails the listing of any server
+            log.exception("could not store the torrent list of server %s", connection.id)
+        return ServerTorrents(connection, torrents, None, client.client.dropped)
 
     async def _add(
         self, user_id: int, server_id: str, source: TorrentSource, start: bool, options: AddOptions
@@ -498,8 +507,12 @@ class TorrentService:
         else changed them)."""
         db = self._db
         now = _sql_datetime(db, utcnow())
-        # A magnet without its metadata has no size yet: stored as 0.
-        current = {t.info_hash: (t.name, t.size or 0, t.added_at) for t in torrents}
+        # A magnet without its metadata has no size yet: stored as 0. The clients checked
+        # every value (clients/sanitize.py); cut again here, so nothing can break the write.
+        current = {
+            t.info_hash: (t.name[:MAX_NAME], min(t.size or 0, MAX_INT), t.added_at)
+            for t in torrents
+        }
         with self._snapshot_lock:
             try:
                 with db_session:
@@ -609,6 +622,10 @@ def _sql_datetime(db: Database, moment: datetime) -> object:
 
 
 def _from_unix(seconds: int) -> datetime | None:
+    """A daemon's unix time as a datetime; None when it has none or one no datetime holds."""
     if not seconds:
         return None
-    return datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)
+    try:
+        return datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError, OSError, TypeError):
+        return None

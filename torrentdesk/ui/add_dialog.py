@@ -4,10 +4,11 @@ to a chosen server that is remembered, started or paused, with labels and a down
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from nicegui import app, ui
+from nicegui import app, run, ui
 from nicegui.events import GenericEventArguments, UploadEventArguments
 
 from ..services import Services
@@ -43,6 +44,8 @@ class AddTorrentDialog:
         self.on_added = on_added
         self.known_labels = known_labels
         self.files: list[StagedFile] = []
+        # Files still being checked (in a thread): Add waits for them.
+        self._checking: list[asyncio.Future] = []
         self.servers: dict[str, str] = {}
         # Captured now: live updates call set_servers outside the page's request context.
         self.storage = app.storage.user
@@ -165,13 +168,22 @@ class AddTorrentDialog:
     # -- files --
 
     async def _uploaded(self, event: UploadEventArguments) -> None:
-        file = event.file
+        checked = asyncio.get_running_loop().create_future()
+        self._checking.append(checked)
+        try:
+            await self._stage(event.file)
+        finally:
+            self._checking.remove(checked)
+            checked.set_result(None)
+
+    async def _stage(self, file) -> None:
         if file.size() > MAX_TORRENT_FILE_SIZE:
             self.files.append(StagedFile(file.name, None, "larger than 10 MiB"))
         else:
             data = await file.read()
             try:
-                meta = parse_torrent_file(data)
+                # In a thread: a big .torrent takes a while to check; the page stays live.
+                meta = await run.io_bound(parse_torrent_file, data)
             except InvalidTorrentInput as exc:
                 self.files.append(StagedFile(file.name, None, str(exc)))
             else:
@@ -217,6 +229,8 @@ class AddTorrentDialog:
     # -- adding --
 
     async def submit(self) -> None:
+        if self._checking:  # files dropped a moment ago are added with the rest
+            await asyncio.gather(*self._checking)
         server_id = self.server.value
         if not server_id:
             ui.notify("Choose a server first", type="warning")
