@@ -202,8 +202,9 @@ def test_replace_tracker_on_many_torrents_of_each_client(
     new = "https://tracker.example.org:443/announce"
     other = make_torrent("td-replace-other", FILES, tracker="http://127.0.0.1:13/announce")
     for client in (transmission_client, rtorrent_client):
-        a, b = make_torrent(f"td-replace-a-{client.server_type}", FILES), make_torrent(
-            f"td-replace-b-{client.server_type}", FILES
+        a, b = (
+            make_torrent(f"td-replace-a-{client.server_type}", FILES),
+            make_torrent(f"td-replace-b-{client.server_type}", FILES),
         )
         for torrent in (a, b, other):
             client.add_torrent(torrent.meta, start=False)

@@ -9,7 +9,13 @@ from fastapi import APIRouter, File, Path, Query, Response, UploadFile
 from fastapi.responses import JSONResponse
 
 from ..services.actions import Target
-from ..services.torrents import LocatedTorrent, ServerConnection, TorrentInfo, torrent_row
+from ..services.torrents import (
+    FileChange,
+    LocatedTorrent,
+    ServerConnection,
+    TorrentInfo,
+    torrent_row,
+)
 from ..torrent_input import MAX_TORRENT_FILE_SIZE
 from .deps import ServicesDep, UserDep
 from .models import (
@@ -19,10 +25,13 @@ from .models import (
     AddTorrentRequest,
     AmbiguousResponse,
     ErrorResponse,
+    FilesRequest,
     TorrentActionRequest,
     TorrentActionResponse,
     TorrentListResponse,
     TorrentResponse,
+    TrackersRequest,
+    TrackersResponse,
 )
 
 router = APIRouter(prefix="/torrents", tags=["torrents"], responses={401: {"model": ErrorResponse}})
@@ -52,7 +61,13 @@ def torrent_response(server: ServerConnection, torrent: TorrentInfo) -> dict:
 
 
 def _located(located: LocatedTorrent) -> dict:
-    return torrent_response(located.server, located.torrent)
+    row = torrent_response(located.server, located.torrent)
+    # `peers` is already the torrent's count of connected peers: the list is `peer_list`.
+    for name, key in (("trackers", "trackers"), ("peers", "peer_list")):
+        items = getattr(located, name)
+        if items is not None:
+            row[key] = [{field: getattr(i, field) for field in i.__slots__} for i in items]
+    return row
 
 
 @router.get(
@@ -121,12 +136,16 @@ async def upload_torrent(
     start: bool = True,
     labels: Annotated[list[str], Query(description=f"repeat for each; {LABELS_FIELD}")] = (),
     download_dir: Annotated[str | None, Query(description=DOWNLOAD_DIR_FIELD)] = None,
+    unwanted_files: Annotated[
+        list[int],
+        Query(description="indices of the .torrent's files not to download; repeat for each"),
+    ] = (),
 ) -> dict | Response:
     data = await file.read(MAX_TORRENT_FILE_SIZE + 1)
     if len(data) > MAX_TORRENT_FILE_SIZE:
         return _too_large()
     added = await services.torrents.upload(
-        user.id, server_id, data, start, labels, download_dir
+        user.id, server_id, data, start, labels, download_dir, unwanted_files
     )
     return {"info_hash": added.info_hash, "server_id": server_id, "name": added.name}
 
@@ -163,8 +182,46 @@ async def get_torrent(
     services: ServicesDep,
     server_id: ServerIdQuery = None,
     files: bool = False,
+    trackers: bool = False,
+    peers: bool = False,
 ) -> dict:
-    return _located(await services.torrents.get(user.id, info_hash, server_id, files))
+    return _located(
+        await services.torrents.get(user.id, info_hash, server_id, files, trackers, peers)
+    )
+
+
+@router.put("/{info_hash}/files", responses=_LOCATE_ERRORS, **_ROW_OPTIONS)
+async def set_files(
+    info_hash: InfoHash,
+    body: FilesRequest,
+    user: UserDep,
+    services: ServicesDep,
+    server_id: ServerIdQuery = None,
+) -> dict:
+    """Wanted and priority of some files (the others are left as they are); the torrent
+    with its files as they are now."""
+    changes = [FileChange(f.index, f.wanted, f.priority) for f in body.files]
+    return _located(await services.torrents.set_files(user.id, info_hash, changes, server_id))
+
+
+@router.post("/{info_hash}/trackers", response_model=TrackersResponse, responses=_LOCATE_ERRORS)
+async def edit_trackers(
+    info_hash: InfoHash,
+    body: TrackersRequest,
+    user: UserDep,
+    services: ServicesDep,
+    server_id: ServerIdQuery = None,
+) -> dict:
+    """Add and remove announce URLs; a result per URL. A tracker the server cannot remove
+    (rTorrent: those of the .torrent) is disabled: `ok` and `disabled` true."""
+    results = await services.torrents.edit_trackers(
+        user.id, info_hash, body.add, body.remove, server_id
+    )
+    return {
+        "results": [
+            {"url": r.url, "ok": r.ok, "error": r.error, "disabled": r.disabled} for r in results
+        ]
+    }
 
 
 @router.post("/{info_hash}/start", responses=_LOCATE_ERRORS, **_ROW_OPTIONS)
