@@ -810,7 +810,7 @@ class RTorrentClient(BaseTorrentClient):
             if not old:
                 failures[info_hash] = errors.ClientError(
                     self.name,
-                    f"torrent {info_hash.lower()} has no tracker {old_url}; left as it is",
+                    f"this torrent has no tracker {old_url}; left as it is",
                 )
                 continue
             target = info_hash.upper()

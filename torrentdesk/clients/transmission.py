@@ -514,7 +514,7 @@ class TransmissionClient(BaseTorrentClient):
                 old_id = urls.get(old_url)
                 if not isinstance(old_id, int):
                     failures[info_hash] = ClientError(
-                        self.name, f"torrent {info_hash} has no tracker {old_url}; left as it is"
+                        self.name, f"this torrent has no tracker {old_url}; left as it is"
                     )
                     continue
                 if new_url in urls:

@@ -108,10 +108,15 @@ class LocatedTorrent:
     peers: list[PeerInfo] | None = None
 
 
+def server_capabilities(server: ServerConnection) -> dict[str, Any]:
+    """What this server can do, from the version it reported last (empty: not known yet)."""
+    return server_kind(server.server_type).capabilities(server.version)
+
+
 def file_priorities(server: ServerConnection) -> tuple[str, ...]:
     """The priorities a wanted file can have on this server (its `file_priorities` capability
     without "off"); all of them while its capabilities are not known."""
-    levels = server_kind(server.server_type).capabilities(server.version).get("file_priorities")
+    levels = server_capabilities(server).get("file_priorities")
     if not levels:
         return ALL_PRIORITIES
     return tuple(level for level in ALL_PRIORITIES if level in levels)
@@ -313,7 +318,7 @@ class TorrentService:
             raise InvalidInput("give trackers to add or remove")
         located = await self._locate(user_id, info_hash.lower(), server_id)
         server = located.server
-        capabilities = server_kind(server.server_type).capabilities(server.version)
+        capabilities = server_capabilities(server)
         if capabilities and not capabilities.get("tracker_edit"):
             raise NotCapable(f"{server.name}: this server cannot edit trackers")
         try:
