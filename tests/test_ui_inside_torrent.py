@@ -60,16 +60,18 @@ async def test_files_tree_changes_reach_the_daemon(
     [priority] = [c for c in tree.columns if c["name"] == "priority"]
     assert [o["value"] for o in priority["options"]] == ["normal", "high"]
 
-    user.find(marker="details-files").trigger("toggle", "f:1")
+    user.find(marker="details-files").trigger("tdtoggle", {"detail": "f:1"})
     await eventually(lambda: rt_priorities(rtorrent_clean, rt_hash) == [1, 0, 1], message="off")
     await eventually(lambda: tree_rows(user)["d:disc"]["wanted"] is None, message="mixed")
     # The mixed folder's box wants all of it; again, none of it. Never a file outside it.
-    user.find(marker="details-files").trigger("toggle", "d:disc")
+    user.find(marker="details-files").trigger("tdtoggle", {"detail": "d:disc"})
     await eventually(lambda: rt_priorities(rtorrent_clean, rt_hash) == [1, 1, 1], message="all")
     await eventually(lambda: tree_rows(user)["d:disc"]["wanted"] is True, message="shown")
-    user.find(marker="details-files").trigger("toggle", "d:disc")
+    user.find(marker="details-files").trigger("tdtoggle", {"detail": "d:disc"})
     await eventually(lambda: rt_priorities(rtorrent_clean, rt_hash) == [0, 0, 1], message="none")
-    user.find(marker="details-files").trigger("priority", {"id": "f:2", "value": "high"})
+    user.find(marker="details-files").trigger(
+        "tdpriority", {"detail": {"id": "f:2", "value": "high"}}
+    )
     await eventually(lambda: rt_priorities(rtorrent_clean, rt_hash) == [0, 0, 2], message="high")
 
     # Transmission: its four levels, and one file's change leaves the others alone.
@@ -78,18 +80,20 @@ async def test_files_tree_changes_reach_the_daemon(
         lambda: [o["value"] for o in priority["options"]] == ["low", "normal", "high"],
         message="Transmission's levels",
     )
-    user.find(marker="details-files").trigger("toggle", "f:2")
+    user.find(marker="details-files").trigger("tdtoggle", {"detail": "f:2"})
     await eventually(
         lambda: tr_files(transmission_clean, tr_hash) == [(True, 0), (True, 0), (False, 0)],
         message="one file off",
     )
-    user.find(marker="details-files").trigger("priority", {"id": "d:disc", "value": "low"})
+    user.find(marker="details-files").trigger(
+        "tdpriority", {"detail": {"id": "d:disc", "value": "low"}}
+    )
     await eventually(
         lambda: tr_files(transmission_clean, tr_hash) == [(True, -1), (True, -1), (False, 0)],
         message="the folder's files low",
     )
     # Collapsing a folder hides its rows (and the server is not asked anything).
-    user.find(marker="details-files").trigger("expand", "d:disc")
+    user.find(marker="details-files").trigger("tdexpand", {"detail": "d:disc"})
     assert list(tree_rows(user)) == ["d:disc", "f:2"]
 
 
@@ -178,8 +182,8 @@ async def test_add_dialog_file_tree_leaves_unticked_files_out(
     await user.should_see("Files: 3 of 3 to download")
     tree = element(user, "add-file-tree")
     assert {r["id"] for r in tree.rows} == {"d:disc", "d:disc/sub", "f:0", "f:1", "f:2"}
-    user.find(marker="add-file-tree").trigger("toggle", "d:disc/sub")
-    user.find(marker="add-file-tree").trigger("toggle", "f:2")
+    user.find(marker="add-file-tree").trigger("tdtoggle", {"detail": "d:disc/sub"})
+    user.find(marker="add-file-tree").trigger("tdtoggle", {"detail": "f:2"})
     await user.should_see("Files: 1 of 3 to download")
     assert {r["id"]: r["wanted"] for r in tree.rows}["d:disc"] is None  # mixed
     user.find(marker="add-submit").click()

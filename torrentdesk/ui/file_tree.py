@@ -23,6 +23,9 @@ from . import format as fmt
 OPEN_ALL_UP_TO = 200  # files; a bigger torrent starts with its folders closed
 INDENT_PX = 16
 MIXED = "mixed"
+# The table's events (DOM events from its rows): each carries `detail`, a row id ("f:<index>",
+# "d:<folder path>"), or for a priority {id, value}.
+TOGGLE, EXPAND, PRIORITY = "tdtoggle", "tdexpand", "tdpriority"
 
 
 @dataclass
@@ -52,32 +55,41 @@ class _Folder:
         return out
 
 
-_WANTED_SLOT = r"""
-<q-td :props="props" auto-width>
-  <q-checkbox dense size="sm" :model-value="props.row.wanted" :disable="props.col.readonly"
-    @update:model-value="() => $parent.$emit('toggle', props.row.id)" />
-</q-td>
+# One template for the whole row. A click sends a DOM event from the row that bubbles up to the
+# table, whose listeners take its `detail`: `$parent.$emit` would depend on how deep Quasar
+# renders the slot (inside its virtual scroller, the parent is not the table).
+_SEND = "$el.dispatchEvent(new ($el.ownerDocument.defaultView.CustomEvent)"
+_ROW_START = r"""
+<q-tr :props="props">
+  <q-td key="wanted" :props="props" auto-width>
+    <q-checkbox dense size="sm" :model-value="props.row.wanted"
+      @update:model-value="() => SEND('tdtoggle', {bubbles: true, detail: props.row.id}))" />
+  </q-td>
+  <q-td key="name" :props="props" class="td-file-name">
+    <div class="row no-wrap items-center" :style="{paddingLeft: props.row.depth * INDENT + 'px'}">
+      <q-btn v-if="props.row.dir" flat dense round size="xs"
+        :icon="props.row.open ? 'expand_more' : 'chevron_right'"
+        @click="() => SEND('tdexpand', {bubbles: true, detail: props.row.id}))" />
+      <q-icon v-else name="description" size="14px" class="td-muted q-mx-xs" />
+      <q-icon v-if="props.row.dir" name="folder" size="14px" class="td-muted q-mr-xs" />
+      <span class="td-ellipsis td-file-label" :title="props.row.path">{{ props.row.name }}</span>
+    </div>
+  </q-td>
+  <q-td key="size" :props="props">{{ props.row.size_text }}</q-td>
+""".replace("INDENT", str(INDENT_PX)).replace("SEND", _SEND)
+_PROGRESS_CELL = r"""
+  <q-td key="progress" :props="props">{{ props.row.progress_text }}</q-td>
 """
-_NAME_SLOT = r"""
-<q-td :props="props" class="td-file-name">
-  <div class="row no-wrap items-center" :style="{paddingLeft: props.row.depth * INDENT + 'px'}">
-    <q-btn v-if="props.row.dir" flat dense round size="xs"
-      :icon="props.row.open ? 'expand_more' : 'chevron_right'"
-      @click="() => $parent.$emit('expand', props.row.id)" />
-    <q-icon v-else name="description" size="14px" class="td-muted q-mx-xs" />
-    <q-icon v-if="props.row.dir" name="folder" size="14px" class="td-muted q-mr-xs" />
-    <span class="td-ellipsis" :title="props.row.path">{{ props.row.name }}</span>
-  </div>
-</q-td>
-""".replace("INDENT", str(INDENT_PX))
-_PRIORITY_SLOT = r"""
-<q-td :props="props">
-  <q-select dense borderless options-dense emit-value map-options class="td-file-priority"
-    :options="props.col.options" :model-value="props.row.priority"
-    :display-value="props.row.priority_text" :disable="props.row.wanted === false"
-    @update:model-value="(value) => $parent.$emit('priority', {id: props.row.id, value})" />
-</q-td>
-"""
+_PRIORITY_CELL = r"""
+  <q-td key="priority" :props="props">
+    <q-select dense borderless options-dense emit-value map-options class="td-file-priority"
+      :options="props.colsMap.priority.options" :model-value="props.row.priority"
+      :display-value="props.row.priority_text" :disable="props.row.wanted === false"
+      @update:model-value="(value) => SEND('tdpriority',
+        {bubbles: true, detail: {id: props.row.id, value}}))" />
+  </q-td>
+""".replace("SEND", _SEND)
+_ROW_END = "</q-tr>"
 
 
 class FileTree:
@@ -98,7 +110,7 @@ class FileTree:
         self.levels: list[str] = []
         self.busy = False
         columns = [
-            {"name": "wanted", "label": "", "field": "wanted", "readonly": False},
+            {"name": "wanted", "label": "", "field": "wanted"},
             {"name": "name", "label": "Name", "field": "name", "align": "left"},
             {"name": "size", "label": "Size", "field": "size_text", "align": "right"},
         ]
@@ -116,13 +128,16 @@ class FileTree:
             .classes("td-files td-file-tree w-full")
             .mark(mark)
         )
-        self.table.add_slot("body-cell-wanted", _WANTED_SLOT)
-        self.table.add_slot("body-cell-name", _NAME_SLOT)
-        if priorities:
-            self.table.add_slot("body-cell-priority", _PRIORITY_SLOT)
-        self.table.on("toggle", self._toggled)
-        self.table.on("expand", self._expanded)
-        self.table.on("priority", self._priority_chosen)
+        self.table.add_slot(
+            "body",
+            _ROW_START
+            + (_PROGRESS_CELL if progress else "")
+            + (_PRIORITY_CELL if priorities else "")
+            + _ROW_END,
+        )
+        self.table.on(TOGGLE, self._toggled, args=["detail"])
+        self.table.on(EXPAND, self._expanded, args=["detail"])
+        self.table.on(PRIORITY, self._priority_chosen, args=["detail"])
 
     # -- content --
 
@@ -216,7 +231,7 @@ class FileTree:
         return folder.all_files()
 
     async def _toggled(self, event: GenericEventArguments) -> None:
-        files = self._files_of(str(event.args))
+        files = self._files_of(str(_detail(event)))
         if not files:
             return
         wanted = not all(e.wanted for e in files)  # mixed or unticked: want them all
@@ -224,14 +239,15 @@ class FileTree:
         await self._change(changes)
 
     def _expanded(self, event: GenericEventArguments) -> None:
-        kind, _, path = str(event.args).partition(":")
+        kind, _, path = str(_detail(event)).partition(":")
         if kind != "d":
             return
         self.open.symmetric_difference_update({path})
         self.render()
 
     async def _priority_chosen(self, event: GenericEventArguments) -> None:
-        args = event.args if isinstance(event.args, dict) else {}
+        args = _detail(event)
+        args = args if isinstance(args, dict) else {}
         value = args.get("value")
         if value not in self.levels:
             return
@@ -249,3 +265,7 @@ class FileTree:
                 await result
         finally:
             self.busy = False
+
+
+def _detail(event: GenericEventArguments) -> object:
+    return event.args.get("detail") if isinstance(event.args, dict) else None
