@@ -189,3 +189,30 @@ async def test_add_dialog_file_tree_leaves_unticked_files_out(
     user.find(marker="add-submit").click()
     await user.should_see("Added to tr-box: td-ui-add-tree", retries=50)
     assert [w for w, _ in tr_files(transmission_clean, torrent.info_hash)] == [True, False, False]
+
+
+async def test_add_dialog_tree_with_thousands_of_files_sends_only_open_folders(
+    ui_app, two_servers, transmission_clean, user: User
+) -> None:
+    _, tr, _ = two_servers
+    await sign_in(user)
+    await eventually(lambda: tr in element(user, "add-server").options)
+    user.find(marker="open-add").click()
+    element(user, "add-server").value = tr
+    element(user, "add-start").value = False
+    files = [(f"season {i // 100:02d}/episode {i:04d}.mkv", 1000 + i) for i in range(3000)]
+    torrent = make_torrent("td-ui-many-files", files)
+    await upload_in_dialog(user, "many.torrent", torrent.data)
+    await user.should_see("Files: 3000 of 3000 to download")
+    tree = element(user, "add-file-tree")
+    # Big: folders start closed — 30 rows go to the browser, not 3000.
+    assert len(tree.rows) == 30 and all(r["dir"] for r in tree.rows)
+    assert tree.rows[0]["size_text"] == "102 KiB"  # the folder's files summed
+    user.find(marker="add-file-tree").trigger("tdexpand", {"detail": "d:season 07"})
+    assert len(tree.rows) == 130
+    user.find(marker="add-file-tree").trigger("tdtoggle", {"detail": "d:season 07"})
+    await user.should_see("Files: 2900 of 3000 to download")
+    user.find(marker="add-submit").click()
+    await user.should_see("Added to tr-box: td-ui-many-files", retries=50)
+    wanted = [w for w, _ in tr_files(transmission_clean, torrent.info_hash)]
+    assert [i for i, w in enumerate(wanted) if not w] == list(range(700, 800))
