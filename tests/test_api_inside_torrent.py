@@ -29,6 +29,14 @@ def upload(api, headers, server_id, torrent, status=201, **query):
     return response.json()
 
 
+def one_on_each(api, headers, tr, rt, name):
+    """A 3-file torrent on each server, added paused; their hashes."""
+    a, b = make_torrent(f"{name}-tr", FILES), make_torrent(f"{name}-rt", FILES)
+    upload(api, headers, tr, a)
+    upload(api, headers, rt, b)
+    return a, b
+
+
 @pytest.fixture
 def servers(api, transmission_clean, rtorrent_clean):
     """alice's Transmission and rTorrent, tested once (so their capabilities are known)."""
@@ -74,9 +82,7 @@ def test_put_files_round_trip_and_bad_input(
     api, servers, transmission_clean, rtorrent_clean
 ) -> None:
     headers, tr, rt = servers
-    a, b = make_torrent("td-api-files-tr", FILES), make_torrent("td-api-files-rt", FILES)
-    upload(api, headers, tr, a)
-    upload(api, headers, rt, b)
+    a, b = one_on_each(api, headers, tr, rt, "td-api-files")
 
     response = api.client.put(
         f"/torrents/{a.info_hash}/files",
@@ -131,9 +137,7 @@ def test_trackers_add_remove_disable_and_bad_urls(
     api, servers, transmission_clean, rtorrent_clean
 ) -> None:
     headers, tr, rt = servers
-    a, b = make_torrent("td-api-trk-tr", FILES), make_torrent("td-api-trk-rt", FILES)
-    upload(api, headers, tr, a)
-    upload(api, headers, rt, b)
+    a, b = one_on_each(api, headers, tr, rt, "td-api-trk")
     extra = "udp://127.0.0.1:6969/announce"
 
     def post(info_hash, body, status=200):
@@ -178,9 +182,7 @@ def test_replace_tracker_across_transmission_and_rtorrent_in_one_action(
     api, servers, transmission_clean, rtorrent_clean
 ) -> None:
     headers, tr, rt = servers
-    a, b = make_torrent("td-api-rep-tr", FILES), make_torrent("td-api-rep-rt", FILES)
-    upload(api, headers, tr, a)
-    upload(api, headers, rt, b)
+    a, b = one_on_each(api, headers, tr, rt, "td-api-rep")
     new = "https://tracker.example.net/announce"
     targets = [
         {"server_id": tr, "info_hash": a.info_hash},

@@ -38,6 +38,17 @@ async def torrents_on_both(ui_app, two_servers, user: User):
     return ids, a.info_hash, b.info_hash
 
 
+async def open_add_dialog(two_servers, user: User) -> str:
+    """Signed in, the add dialog open on the Transmission server, adding paused."""
+    _, tr, _ = two_servers
+    await sign_in(user)
+    await eventually(lambda: tr in element(user, "add-server").options)
+    user.find(marker="open-add").click()
+    element(user, "add-server").value = tr
+    element(user, "add-start").value = False
+    return tr
+
+
 def tree_rows(user: User, marker: str = "details-files") -> dict[str, dict]:
     return {row["id"]: row for row in element(user, marker).rows}
 
@@ -171,12 +182,7 @@ async def test_replace_tracker_from_the_menu_across_servers(
 async def test_add_dialog_file_tree_leaves_unticked_files_out(
     ui_app, two_servers, transmission_clean, user: User
 ) -> None:
-    _, tr, _ = two_servers
-    await sign_in(user)
-    await eventually(lambda: tr in element(user, "add-server").options)
-    user.find(marker="open-add").click()
-    element(user, "add-server").value = tr
-    element(user, "add-start").value = False
+    await open_add_dialog(two_servers, user)
     torrent = make_torrent("td-ui-add-tree", FILES)
     await upload_in_dialog(user, "tree.torrent", torrent.data)
     await user.should_see("Files: 3 of 3 to download")
@@ -194,12 +200,7 @@ async def test_add_dialog_file_tree_leaves_unticked_files_out(
 async def test_add_dialog_tree_with_thousands_of_files_sends_only_open_folders(
     ui_app, two_servers, transmission_clean, user: User
 ) -> None:
-    _, tr, _ = two_servers
-    await sign_in(user)
-    await eventually(lambda: tr in element(user, "add-server").options)
-    user.find(marker="open-add").click()
-    element(user, "add-server").value = tr
-    element(user, "add-start").value = False
+    await open_add_dialog(two_servers, user)
     files = [(f"season {i // 100:02d}/episode {i:04d}.mkv", 1000 + i) for i in range(3000)]
     torrent = make_torrent("td-ui-many-files", files)
     await upload_in_dialog(user, "many.torrent", torrent.data)

@@ -498,15 +498,23 @@ class DetailsPanel:
         elif self._visible(self.peers_tab):
             self._tab_task = asyncio.create_task(self._load_peers(row))
 
-    async def _load_trackers(self, row: dict) -> None:
-        self.trackers_status.set_text("Loading trackers…")
+    async def _fetch(
+        self, row: dict, what: str, status: ui.label, table: ui.table
+    ) -> LocatedTorrent | None:
+        """The torrent with its `what` (trackers or peers); None, said in `status`, if not."""
+        status.set_text(f"Loading {what}…")
         try:
-            located = await self.services.torrents.get(
-                self.user_id, row["info_hash"], row["server_id"], trackers=True
+            return await self.services.torrents.get(
+                self.user_id, row["info_hash"], row["server_id"], **{what: True}
             )
         except UserFacingError as exc:
-            self.trackers.rows = []
-            self.trackers_status.set_text(f"Could not load the trackers: {exc}")
+            table.rows = []
+            status.set_text(f"Could not load the {what}: {exc}")
+            return None
+
+    async def _load_trackers(self, row: dict) -> None:
+        located = await self._fetch(row, "trackers", self.trackers_status, self.trackers)
+        if located is None:
             return
         disables = server_capabilities(located.server).get("tracker_edit") == "add_disable"
         self.tracker_remove.set_text("Disable" if disables else "Remove")
@@ -561,14 +569,8 @@ class DetailsPanel:
         return not failed
 
     async def _load_peers(self, row: dict) -> None:
-        self.peers_status.set_text("Loading peers…")
-        try:
-            located = await self.services.torrents.get(
-                self.user_id, row["info_hash"], row["server_id"], peers=True
-            )
-        except UserFacingError as exc:
-            self.peers.rows = []
-            self.peers_status.set_text(f"Could not load the peers: {exc}")
+        located = await self._fetch(row, "peers", self.peers_status, self.peers)
+        if located is None:
             return
         self.peers.rows = peer_rows(located)
         self.peers.update()
