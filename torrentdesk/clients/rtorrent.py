@@ -1,9 +1,9 @@
 """rTorrent over XML-RPC, by SCGI or by HTTP(S) through a web server.
 
 Anyone who can send XML-RPC to rTorrent can run shell commands (`execute.*`), so every call goes
-through `_call`, which refuses any method (and any `d.`/`f.` sub-command inside a multicall, and
-any command attached to a `load.*`) that is not in `ALLOWED_METHODS`. Method names are never taken
-from users.
+through `_call`, which refuses any method (and any sub-command inside a `d.`/`f.`/`t.`/`p.`
+multicall, and any command attached to a `load.*`) that is not in `ALLOWED_METHODS`. Method names
+are never taken from users.
 
 Verified against Debian's rTorrent 0.9.8 / libtorrent 0.13.8:
 - `d.load_date` is reset on every daemon restart, so `added_at` comes from `d.custom=addtime`
