@@ -55,7 +55,9 @@ class AddServerRequest(_ServerFieldRules):
     username: str | None = None
     password: str | None = Field(default=None, description="stored encrypted, never returned")
     rpc_path: str | None = Field(
-        default=None, description="default /RPC2 (rtorrent over http) or /transmission/rpc"
+        default=None,
+        description="default /RPC2 (rtorrent over http) or /transmission/rpc; none for "
+        "qbittorrent (its Web API is always /api/v2)",
     )
     protocol: str = Field(default="http", description="http | https | scgi (rtorrent only)")
     enabled: bool = True

@@ -67,10 +67,8 @@ from .errors import (
     AuthError,
     ClientError,
     ConnectError,
-    DuplicateTorrent,
     ProtocolError,
     TimeoutError,
-    TorrentNotFound,
 )
 
 DEFAULT_RPC_PATH = "/transmission/rpc"
@@ -555,16 +553,6 @@ class TransmissionClient(BaseTorrentClient):
             return exc.message
         return None
 
-    def _checked_hashes(self, hashes: Sequence[str]) -> tuple[list[str], Failures]:
-        failures: Failures = {}
-        valid: list[str] = []
-        for info_hash in hashes:
-            try:
-                valid.append(self._check_hash(info_hash))
-            except TorrentNotFound as exc:
-                failures[info_hash] = exc
-        return valid, failures
-
     def _on_existing(
         self, hashes: Sequence[str], call: Callable[[transmission_rpc.Client, list[str]], Any]
     ) -> Failures:
@@ -594,24 +582,6 @@ class TransmissionClient(BaseTorrentClient):
 
     def _exists(self, info_hash: str) -> bool:
         return bool(self._present([info_hash]))
-
-    def _check_hash(self, info_hash: str) -> str:
-        value = info_hash.strip().lower() if isinstance(info_hash, str) else ""
-        if not is_info_hash(value):
-            raise TorrentNotFound(
-                self.name,
-                f"no torrent with info hash {info_hash!r}: an info hash is 40 hex characters",
-            )
-        return value
-
-    def _not_found(self, info_hash: str) -> TorrentNotFound:
-        return TorrentNotFound(self.name, f"no torrent with info hash {info_hash} on this server")
-
-    def _duplicate(self, info_hash: str | None, name: str | None) -> DuplicateTorrent:
-        what = f"{name!r} ({info_hash})" if name else str(info_hash)
-        return DuplicateTorrent(
-            self.name, f"torrent {what} is already on this server", info_hash=info_hash
-        )
 
     def _client(self) -> transmission_rpc.Client:
         if self._rpc is None:
