@@ -137,6 +137,21 @@ def _announce_urls(meta: dict) -> tuple[str, ...]:
     texts = (_text(url) for url in urls)
     return tuple(dict.fromkeys(t for t in texts if t))[:MAX_TRACKERS]
 
+def torrent_files(data: bytes) -> list[tuple[str, int]]:
+    """(path, size) of each file of a checked .torrent, in its order (the daemons' file
+    indices); paths relative to the torrent's own folder, as the daemons list them. A
+    single-file torrent's one file is its name."""
+    info = bencodepy.decode(data)[b"info"]
+    name = _text(info.get(b"name.utf-8") or info.get(b"name")) or ""
+    if isinstance(info.get(b"length"), int):
+        return [(name, info[b"length"])]
+    files = []
+    for entry in info[b"files"]:
+        parts = entry.get(b"path.utf-8") or entry.get(b"path") or []
+        path = "/".join(_text(part) or "" for part in parts) if isinstance(parts, list) else ""
+        files.append((path, entry[b"length"]))
+    return files
+
 
 def _info_span(data: bytes) -> tuple[int, int]:
     """Byte range of the top-level `info` value, exactly as written (key order kept), found

@@ -11,6 +11,7 @@ from ..services.errors import (
     ClientError,
     DuplicateTorrent,
     InvalidInput,
+    NotCapable,
     NotFound,
     TimeoutError,
     TorrentNotFound,
@@ -75,6 +76,7 @@ def install_error_handlers(app: FastAPI) -> None:
         InvalidCredentials,
         InvalidInput,
         FetchFailed,
+        NotCapable,
     ):
         app.add_exception_handler(error, _service_error)
     app.add_exception_handler(InvalidTorrentInput, _torrent_input_error)

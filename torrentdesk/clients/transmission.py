@@ -38,13 +38,33 @@ from .base import (
     AddOptions,
     BaseTorrentClient,
     Failures,
+    FileChange,
     FilePriority,
+    PeerInfo,
     QueueMove,
     TorrentFile,
     TorrentInfo,
     TorrentState,
+    TrackerInfo,
+    TrackerResult,
+    TrackerStatus,
     magnet_link,
     tracker_host,
+)
+from .daemon_values import (
+    MAX_ADDRESS_CHARS,
+    MAX_CLIENT_CHARS,
+    MAX_PEERS,
+    MAX_TRACKERS,
+    MAX_URL_CHARS,
+    count,
+    flag,
+    fraction,
+    optional_text,
+    port,
+    rate,
+    text,
+    timestamp,
 )
 from .errors import (
     AuthError,
@@ -337,9 +357,12 @@ class TransmissionClient(BaseTorrentClient):
         # Labels on torrent-add need RPC 17; 3.00 ignores them. So a labelled torrent is added
         # paused, labelled, then started: it never runs without its labels.
         paused = not start or bool(options.labels)
+        # Unwanted files are part of torrent-add itself: nothing of them is ever fetched. An
+        # empty list is never sent (Transmission reads an empty list as every file).
+        unwanted = list(options.unwanted_files) or None
         result = self._call(
             lambda rpc: rpc.add_torrent(
-                torrent, paused=paused, download_dir=options.download_dir
+                torrent, paused=paused, download_dir=options.download_dir, files_unwanted=unwanted
             )
         )
         fields = result.fields
@@ -422,6 +445,135 @@ class TransmissionClient(BaseTorrentClient):
             str(t["announce"]) for t in f.get("trackers") or [] if isinstance(t, dict)
         ]
         return magnet_link(valid, str(f.get("name") or ""), trackers), bool(f.get("isPrivate"))
+
+    # -- inside one torrent --------------------------------------------------------------------
+
+    def set_files(self, info_hash: str, changes: Sequence[FileChange]) -> None:
+        """One torrent-set with only the lists that have ids: an empty `files-wanted` (or
+        `priority-*`) list would mean every file to Transmission."""
+        if not changes:
+            return
+        info_hash = self._check_hash(info_hash)
+        lists: dict[str, list[int]] = {}
+        for change in changes:
+            if change.wanted is not None:
+                key = "files_wanted" if change.wanted else "files_unwanted"
+                lists.setdefault(key, []).append(change.index)
+            if change.priority is not None:
+                lists.setdefault(f"priority_{change.priority}", []).append(change.index)
+        with self._lock:
+            stats = self._torrent_field(info_hash, "fileStats")
+            count_ = len(stats) if isinstance(stats, list) else 0
+            wrong = sorted({c.index for c in changes if not 0 <= c.index < count_})
+            if wrong:
+                raise ClientError(
+                    self.name,
+                    f"torrent {info_hash} has {count_} files: no file index "
+                    f"{', '.join(map(str, wrong))}",
+                )
+            arguments = {key: ids for key, ids in lists.items() if ids}
+            if arguments:
+                self._call(lambda rpc: rpc.change_torrent(info_hash, **arguments))
+
+    def trackers(self, info_hash: str) -> list[TrackerInfo]:
+        info_hash = self._check_hash(info_hash)
+        return [_tracker_info(s) for s in self._tracker_stats(info_hash)]
+
+    def edit_trackers(
+        self, info_hash: str, add: Sequence[str], remove: Sequence[str]
+    ) -> list[TrackerResult]:
+        """Removals first, in one torrent-set (tracker ids are positions: they change after a
+        removal), then each addition on its own so each URL gets its own answer."""
+        info_hash = self._check_hash(info_hash)
+        results: dict[tuple[str, str], TrackerResult] = {}
+        with self._lock:
+            ids = {s.get("announce"): s.get("id") for s in self._tracker_stats(info_hash)}
+            removing = [url for url in remove if url in ids]
+            for url in remove:
+                if url not in ids:
+                    results["remove", url] = TrackerResult(
+                        url, False, "not a tracker of this torrent"
+                    )
+            if removing:
+                outcome = self._refused(
+                    lambda rpc: rpc.change_torrent(
+                        info_hash, tracker_remove=[ids[url] for url in removing]
+                    )
+                )
+                for url in removing:
+                    results["remove", url] = TrackerResult(url, outcome is None, outcome)
+            for url in add:
+                if url in ids and url not in removing:
+                    error: str | None = "already a tracker of this torrent"
+                else:
+                    error = self._refused(
+                        lambda rpc, url=url: rpc.change_torrent(info_hash, tracker_add=[url])
+                    )
+                results["add", url] = TrackerResult(url, error is None, error)
+        return [results["add", u] for u in add] + [results["remove", u] for u in remove]
+
+    def replace_tracker(self, hashes: Sequence[str], old_url: str, new_url: str) -> Failures:
+        """trackerReplace per torrent (its tracker id differs from torrent to torrent); where
+        the new URL is already there the old one is only removed."""
+        valid, failures = self._checked_hashes(hashes)
+        if not valid:
+            return failures
+        with self._lock:
+            rows = self._call(
+                lambda rpc: rpc.get_torrents(ids=valid, arguments=("hashString", "trackerStats"))
+            )
+            stats = {
+                str(t.fields.get("hashString")).lower(): _list(t.fields.get("trackerStats"))
+                for t in rows
+            }
+            for info_hash in valid:
+                if info_hash not in stats:
+                    failures[info_hash] = self._not_found(info_hash)
+                    continue
+                urls = {s.get("announce"): s.get("id") for s in stats[info_hash]}
+                old_id = urls.get(old_url)
+                if not isinstance(old_id, int):
+                    failures[info_hash] = ClientError(
+                        self.name, f"this torrent has no tracker {old_url}; left as it is"
+                    )
+                    continue
+                if new_url in urls:
+                    change = {"tracker_remove": [old_id]}
+                else:
+                    # transmission-rpc 7.0.12 sends tracker_replace as given: a flat list.
+                    change = {"tracker_replace": [old_id, new_url]}
+                error = self._refused(lambda rpc, h=info_hash, c=change: rpc.change_torrent(h, **c))
+                if error is not None:
+                    failures[info_hash] = ClientError(self.name, error)
+        return failures
+
+    def peers(self, info_hash: str) -> list[PeerInfo]:
+        info_hash = self._check_hash(info_hash)
+        peers = _list(self._torrent_field(info_hash, "peers"))[:MAX_PEERS]
+        return [_peer_info(p) for p in peers if isinstance(p, dict)]
+
+    def _tracker_stats(self, info_hash: str) -> list[dict]:
+        stats = _list(self._torrent_field(info_hash, "trackerStats"))[:MAX_TRACKERS]
+        return [s for s in stats if isinstance(s, dict)]
+
+    def _torrent_field(self, info_hash: str, field: str) -> object:
+        """One field of one torrent (a checked hash); TorrentNotFound when it is not there."""
+        rows = self._call(
+            lambda rpc: rpc.get_torrents(ids=[info_hash], arguments=("hashString", field))
+        )
+        for row in rows:
+            if str(row.fields.get("hashString")).lower() == info_hash:
+                return row.fields.get(field)
+        raise self._not_found(info_hash)
+
+    def _refused(self, fn) -> str | None:
+        """Run a change; the daemon refusing it is a message (None: done). A server that does
+        not answer still raises."""
+        try:
+            self._call(fn)
+        except ProtocolError as exc:
+            return exc.message
+        return None
 
     def _on_existing(
         self, hashes: Sequence[str], call: Callable[[transmission_rpc.Client, list[str]], Any]
@@ -862,6 +1014,48 @@ def _files(f: dict[str, Any]) -> list[TorrentFile]:
         progress = done / size if size else 1.0
         out.append(TorrentFile(index, path, size, progress, bool(stat["wanted"]), priority))
     return out
+
+
+def _list(value: object) -> list:
+    return value if isinstance(value, list) else []
+
+
+# trackerStats' announceState: 0 inactive, 1 waiting, 2 queued, 3 active (announcing now).
+_ANNOUNCING = (2, 3)
+
+
+def _tracker_info(stat: dict[str, Any]) -> TrackerInfo:
+    succeeded = flag(stat.get("lastAnnounceSucceeded"))
+    status: TrackerStatus
+    if stat.get("announceState") in _ANNOUNCING:
+        status = "updating"
+    elif flag(stat.get("hasAnnounced")):
+        status = "working" if succeeded else "error"
+    else:
+        status = "not_contacted"
+    message = None if succeeded else optional_text(stat.get("lastAnnounceResult"))
+    return TrackerInfo(
+        url=text(stat.get("announce"), MAX_URL_CHARS),
+        tier=count(stat.get("tier"), 10_000) or 0,
+        status=status,
+        message=message,
+        seeders=count(stat.get("seederCount")),  # -1: not known
+        leechers=count(stat.get("leecherCount")),
+        last_announce=timestamp(stat.get("lastAnnounceTime")),
+    )
+
+
+def _peer_info(peer: dict[str, Any]) -> PeerInfo:
+    return PeerInfo(
+        address=text(peer.get("address"), MAX_ADDRESS_CHARS),
+        port=port(peer.get("port")),
+        client=text(peer.get("clientName"), MAX_CLIENT_CHARS),
+        progress=fraction(peer.get("progress")),
+        download_rate=rate(peer.get("rateToClient")),
+        upload_rate=rate(peer.get("rateToPeer")),
+        encrypted=flag(peer.get("isEncrypted")),
+        incoming=flag(peer.get("isIncoming")),
+    )
 
 
 def _daemon_answered(exc: TransmissionError) -> bool:

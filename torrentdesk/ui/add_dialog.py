@@ -1,12 +1,13 @@
 """Add torrent dialog: magnet links / URLs (one per line) and .torrent files (drag and drop),
 to a chosen server that is remembered, started or paused, with labels and a download directory
-(the server's default offered, the recent ones remembered per server) set before it starts."""
+(the server's default offered, the recent ones remembered per server) set before it starts; a
+.torrent's files in a tree, to untick the ones not to download."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from nicegui import app, run, ui
 from nicegui.events import GenericEventArguments, UploadEventArguments
@@ -14,8 +15,15 @@ from nicegui.events import GenericEventArguments, UploadEventArguments
 from ..services import Services
 from ..services.errors import ClientError, UserFacingError
 from ..services.live import ServerState
-from ..torrent_input import MAX_TORRENT_FILE_SIZE, InvalidTorrentInput, parse_torrent_file
+from ..services.torrents import FileChange
+from ..torrent_input import (
+    MAX_TORRENT_FILE_SIZE,
+    InvalidTorrentInput,
+    parse_torrent_file,
+    torrent_files,
+)
 from . import format as fmt
+from .file_tree import FileEntry, FileTree
 from .torrent_actions import recent_dirs, remember_dir
 
 LAST_SERVER_KEY = "last_server_id"
@@ -29,6 +37,14 @@ class StagedFile:
     data: bytes | None
     error: str | None = None
     title: str | None = None  # the torrent's own name and size, when it parses
+    files: list[FileEntry] = field(default_factory=list)  # its files; unticked: not wanted
+
+    def unwanted(self) -> list[int]:
+        return [f.index for f in self.files if not f.wanted]
+
+    def files_title(self) -> str:
+        wanted = sum(f.wanted for f in self.files)
+        return f"Files: {wanted} of {len(self.files)} to download"
 
 
 class AddTorrentDialog:
@@ -188,7 +204,8 @@ class AddTorrentDialog:
                 self.files.append(StagedFile(file.name, None, str(exc)))
             else:
                 title = f"{meta.name} · {fmt.size(meta.size)}"
-                self.files.append(StagedFile(file.name, data, title=title))
+                entries = [FileEntry(i, p, n) for i, (p, n) in enumerate(torrent_files(data))]
+                self.files.append(StagedFile(file.name, data, title=title, files=entries))
         self._render_files()
         self.upload.reset()
 
@@ -221,6 +238,29 @@ class AddTorrentDialog:
                     ui.button(icon="close", on_click=lambda s=staged: self._unstage(s)).props(
                         "flat round dense size=sm"
                     )
+                if staged.data is not None and len(staged.files) > 1:
+                    self._file_tree(staged)
+
+    def _file_tree(self, staged: StagedFile) -> None:
+        """The .torrent's files, all ticked; what is unticked is not downloaded."""
+        with (
+            ui.expansion(staged.files_title(), icon="account_tree")
+            .props("dense")
+            .classes("w-full td-add-tree")
+            .mark("add-file-tree-toggle") as expansion
+        ):
+            tree = FileTree(lambda changes: None, mark="add-file-tree")
+
+            def changed(changes: list[FileChange]) -> None:
+                by_index = {f.index: f for f in staged.files}
+                for change in changes:
+                    if change.wanted is not None:
+                        by_index[change.index].wanted = change.wanted
+                tree.set_files(staged.files)
+                expansion.set_text(staged.files_title())
+
+            tree.on_change = changed
+            tree.set_files(staged.files)
 
     def _unstage(self, staged: StagedFile) -> None:
         self.files.remove(staged)
@@ -262,7 +302,13 @@ class AddTorrentDialog:
             for staged in files:
                 try:
                     result = await self.services.torrents.upload(
-                        self.user_id, server_id, staged.data, start, labels, directory
+                        self.user_id,
+                        server_id,
+                        staged.data,
+                        start,
+                        labels,
+                        directory,
+                        staged.unwanted(),
                     )
                 except EXPECTED_ERRORS as exc:
                     staged.error = _message(server_name, exc)
