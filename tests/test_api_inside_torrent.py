@@ -71,11 +71,11 @@ def test_details_with_files_trackers_and_peers(api, servers) -> None:
             "leechers": None,
             "last_announce": None,
         }
-        # `peers` stays the count of connected peers; the peers themselves are `peer_list`.
-        assert body["peer_list"] == [] and body["peers"] == 0
-        # Without asking: none of them.
+        # With peers=true the peers themselves (none on loopback) replace their count.
+        assert body["peers"] == []
+        # Without asking: none of them; `peers` is the count of connected peers.
         plain = api.client.get(f"/torrents/{torrent.info_hash}", headers=headers).json()
-        assert not {"files", "trackers", "peer_list"} & plain.keys()
+        assert not {"files", "trackers"} & plain.keys() and plain["peers"] == 0
 
 
 def test_put_files_round_trip_and_bad_input(

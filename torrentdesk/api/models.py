@@ -172,7 +172,10 @@ class TorrentResponse(BaseModel):
     upload_rate: int
     ratio: float
     eta: int | None
-    peers: int
+    peers: int | list[PeerResponse] = Field(
+        description="connected peers: their count, or with peers=true the peers themselves "
+        "(SPEC §10)"
+    )
     seeds: int
     added_at: int
     download_dir: str
@@ -188,9 +191,6 @@ class TorrentResponse(BaseModel):
     queue_position: int | None = Field(description="its place in the daemon's queue, if any")
     files: list[TorrentFileResponse] | None = None
     trackers: list[TrackerResponse] | None = Field(default=None, description="with trackers=true")
-    peer_list: list[PeerResponse] | None = Field(
-        default=None, description="with peers=true (`peers` stays the count of connected peers)"
-    )
     server_id: str
     server_name: str
     server_type: str

@@ -66,11 +66,11 @@ def torrent_response(server: ServerConnection, torrent: TorrentInfo) -> dict:
 
 def _located(located: LocatedTorrent) -> dict:
     row = torrent_response(located.server, located.torrent)
-    # `peers` is already the torrent's count of connected peers: the list is `peer_list`.
-    for name, key in (("trackers", "trackers"), ("peers", "peer_list")):
+    # With peers=true the peers themselves replace their count (SPEC §10).
+    for name in ("trackers", "peers"):
         items = getattr(located, name)
         if items is not None:
-            row[key] = [{field: getattr(i, field) for field in i.__slots__} for i in items]
+            row[name] = [{field: getattr(i, field) for field in i.__slots__} for i in items]
     return row
 
 
