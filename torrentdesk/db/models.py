@@ -67,6 +67,7 @@ def define_entities(db: Database) -> None:
         servers = Set("TorrentServer", cascade_delete=True)
         user_torrents = Set("UserTorrent", cascade_delete=True)
         actions = Set("Action", cascade_delete=True)
+        views = Set("SavedView", cascade_delete=True)
 
     class ApiToken(db.Entity):
         user = Required(User)
@@ -141,3 +142,14 @@ def define_entities(db: Database) -> None:
         at = Required(datetime, default=utcnow, index=True)
         ok = Required(bool)
         detail = Optional(str, nullable=True)
+
+
+    class SavedView(db.Entity):
+        """A user's named view of the table: filters, search, sort and columns (JSON text)."""
+
+        user = Required(User)
+        name = Required(str, 64)
+        state = Required(str)  # JSON, checked by services/views.py
+        updated_at = Required(datetime, default=utcnow)
+        last_used_at = Optional(datetime)  # the latest one is restored on open
+        composite_key(user, name)

@@ -16,6 +16,7 @@ from .server_admin import ServerAdmin
 from .servers import ServerService
 from .torrents import ClientPool, TorrentService
 from .users import UserService
+from .views import ViewService
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,7 @@ class Services:
     audit: AuditService
     history: HistoryService
     live: LiveTorrents
+    views: ViewService
 
     async def start(self) -> None:
         """Start the background polls (when the app serves pages)."""
@@ -58,4 +60,5 @@ def build_services(
         audit=audit,
         history=history,
         live=LiveTorrents(db, servers, torrents, history),
+        views=ViewService(db),
     )

@@ -111,6 +111,14 @@ class FilterPanel:
         self.chosen[name] ^= {key}
         self._changed()
 
+    def set_chosen(self, chosen: dict[str, Iterable[str]]) -> None:
+        """Choose exactly these values (a saved view); servers that are gone are left out."""
+        known = {s.id for s in self.servers}
+        for name in FACETS:
+            values = set(chosen.get(name, ()))
+            self.chosen[name] = values & known if name == "servers" else values
+        self._changed()
+
     def only_server(self, server_id: str) -> None:
         """Show one server's torrents, or all again when it alone was chosen (a chip's click)."""
         servers = self.chosen["servers"]

@@ -58,7 +58,7 @@ class Frame:
                 .mark("user-menu")
             ):
                 ui.label(username).classes("q-ml-xs td-wide-only")
-                with ui.menu().props("auto-close"):
+                with ui.menu().props("auto-close") as self.user_menu:
                     with (
                         ui.menu_item(on_click=lambda: self._toggle_dark(dark))
                         .classes("td-phone-only")
