@@ -124,6 +124,8 @@ def test_a_phone_reaches_every_control(app_url, browser, transmission_clean, tmp
         "Dark mode",
         "Servers",
         "API token",
+        "Open magnet links here…",
+        "Background notifications…",
         "Log out",
     ]
     menu_item(driver, "Dark mode")

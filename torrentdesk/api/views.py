@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, Path, Response
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..services.errors import InvalidInput
 from ..services.views import MAX_NAME, SavedViewInfo, ViewState
@@ -20,6 +20,8 @@ _NOT_FOUND = {404: {"model": ErrorResponse, "description": "no saved view of you
 
 
 class ViewFilters(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     states: list[str] = []
     servers: list[str] = Field(default=[], description="server ids")
     labels: list[str] = Field(default=[], description='"" is "(no label)"')
@@ -33,6 +35,8 @@ class ViewSort(BaseModel):
 
 class ViewBody(BaseModel):
     """A view: the filter panel's choices, the search, the sort and the hidden columns."""
+
+    model_config = ConfigDict(extra="forbid")
 
     filters: ViewFilters = ViewFilters()
     search: str = ""
@@ -49,6 +53,8 @@ class ViewBody(BaseModel):
 
 
 class ViewResponse(ViewBody):
+    model_config = ConfigDict(extra="ignore")
+
     name: str
     updated_at: datetime
     last_used: bool = Field(description="the view restored when a page opens")

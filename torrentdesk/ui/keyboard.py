@@ -68,7 +68,8 @@ class Shortcuts:
             ui.label("Not while typing in a field.").classes("td-muted text-xs")
         ui.on("td_key", self._key)
         with menu:
-            item = ui.menu_item("Keyboard shortcuts  ?", self.dialog.open).mark("menu-shortcuts")
+            item = ui.menu_item("Keyboard shortcuts  ?", self.dialog.open).classes("td-wide-only")
+            item.mark("menu-shortcuts")
         above_separator(menu, item)
 
     async def _key(self, event: GenericEventArguments) -> None:
