@@ -263,6 +263,40 @@
     return true;
   }
 
+  // -- names for what Quasar draws without one (axe-core checks them) --
+
+  // Dialogs take the title on their card; the uploader's pick button and file input, and the
+  // loading bar, get a name. Run when the page changes, at most once a frame.
+  function nameUnnamed() {
+    for (const box of document.querySelectorAll(".q-dialog[role=dialog]:not([aria-label])")) {
+      const title = box.querySelector(".q-card .text-lg");
+      if (title && title.textContent) box.setAttribute("aria-label", title.textContent);
+    }
+    for (const input of document.querySelectorAll(".q-uploader__input:not([aria-label])")) {
+      input.setAttribute("aria-label", "Choose .torrent files");
+      const pick = input.closest("[role=button]");
+      if (pick) {
+        // The input covers the button and does the picking: the button is its frame only.
+        pick.removeAttribute("role");
+        pick.setAttribute("tabindex", "-1");
+        input.setAttribute("tabindex", "0");
+      }
+    }
+    for (const bar of document.querySelectorAll(".q-loading-bar:not([aria-label])")) {
+      bar.setAttribute("aria-label", "Loading");
+    }
+  }
+
+  let naming = false;
+  function scheduleNaming() {
+    if (naming) return;
+    naming = true;
+    requestAnimationFrame(() => {
+      naming = false;
+      nameUnnamed();
+    });
+  }
+
   // -- installing --
 
   function install(ids) {
@@ -282,6 +316,8 @@
     document.addEventListener("dragleave", dragleave);
     document.addEventListener("drop", drop);
     PHONE.addEventListener("change", applyColumns);
+    new MutationObserver(scheduleNaming).observe(document.body, { childList: true, subtree: true });
+    nameUnnamed();
   }
 
   window.torrentdesk_page = {

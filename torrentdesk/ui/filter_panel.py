@@ -87,7 +87,11 @@ class FilterPanel:
                         ui.space()
                         button = self._clear_button("Clear", lambda n=name: self.clear(n))
                         self._clear_buttons[name] = button.mark(f"facets-clear-{name}")
-                    self._lists[name] = ui.list().props("dense").classes("td-facet-list w-full")
+                    self._lists[name] = (
+                        ui.list()
+                        .props(f'dense role=group aria-label="{TITLES[name]}"')
+                        .classes("td-facet-list w-full")
+                    )
         self._show_clear_buttons()
 
     @staticmethod
@@ -206,7 +210,7 @@ class FilterPanel:
             for key, text, color in values:
                 with (
                     ui.item(on_click=lambda n=name, k=key: self.toggle_value(n, k))
-                    .props("aria-pressed=false")
+                    .props("aria-pressed=false role=button")
                     .classes("td-facet")
                     .mark(f"facet-{name}") as element
                 ):

@@ -46,6 +46,7 @@ class Shortcuts:
         menu: ui.menu,
     ) -> None:
         self.handlers = {"add": on_add, "toggle": on_toggle, "remove": on_remove}
+        TextElement(tag="h1", text="Torrents").classes("td-sr-only")  # the page's heading
         # Where the browser says which row the arrows reached, for screen readers.
         ui.element("div").classes("td-live td-sr-only").props('aria-live="polite"')
         with (

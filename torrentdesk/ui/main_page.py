@@ -388,7 +388,7 @@ class TorrentsPage:
 
 
 def register(services: Services) -> None:
-    @ui.page("/", title="torrentdesk", favicon=FAVICON)
+    @ui.page("/", title="torrentdesk", favicon=FAVICON, language="en-US")
     async def index(client: Client) -> RedirectResponse | None:
         user_id = current_user_id()
         if user_id is None:  # the middleware redirects first; this is a second lock
