@@ -85,6 +85,13 @@ def selected(driver) -> str:
     return driver.find_element(By.CSS_SELECTOR, ".td-bulk").text
 
 
+def chosen(driver) -> list[str]:
+    """The ids of the selected rows, as the grid holds them."""
+    return driver.execute_script(
+        "return getElement(torrentdesk_page.state.gridId).api.getSelectedNodes().map(n => n.id)"
+    )
+
+
 def user_menu_item(driver, text: str) -> None:
     driver.find_element(By.CSS_SELECTOR, ".td-user-menu").click()
     click_text(driver, text, tag="div")
@@ -190,16 +197,15 @@ def test_magnet_handler_keyboard_drop_and_notifications(browser, transmission_cl
             press(driver, Keys.ESCAPE)
             wait(driver, lambda d: "selected" not in selected(d))
             press(driver, Keys.ARROW_DOWN)
-            wait(driver, lambda d: "1 selected" in selected(d))
-            first = driver.execute_script(
-                "return document.querySelector('.ag-center-cols-container .ag-row-selected')"
-                ".getAttribute('row-id')")
+            wait(driver, lambda d: len(chosen(d)) == 1)
+            first = chosen(driver)
             press(driver, Keys.ARROW_DOWN)
-            wait(driver, lambda d: d.execute_script(
-                "return document.querySelector('.ag-center-cols-container .ag-row-selected')"
-                ".getAttribute('row-id')") != first)
-            assert "1 selected" in selected(driver)
-            press(driver, Keys.SHIFT, Keys.ARROW_UP)
+            wait(driver, lambda d: len(chosen(d)) == 1 and chosen(d) != first)
+            second = chosen(driver)
+            ActionChains(driver).key_down(Keys.SHIFT).send_keys(Keys.ARROW_UP).key_up(
+                Keys.SHIFT
+            ).perform()
+            wait(driver, lambda d: set(chosen(d)) == set(first + second))
             wait(driver, lambda d: "2 selected" in selected(d))
             press(driver, Keys.DELETE)
             card = dialog(driver, "td-remove-dialog")
