@@ -389,8 +389,8 @@ def test_the_phone_layout(browser, transmission_clean, tmp_path):  # noqa: F811
             By.CSS_SELECTOR, ".td-filter-panel") if e.is_displayed()])[-1]
         wait(driver, lambda _: box(driver, drawer)["left"] >= 0)
         shot(driver, "phone-filters")
-        driver.find_element(By.CSS_SELECTOR, ".q-drawer__backdrop").click() if \
-            driver.find_elements(By.CSS_SELECTOR, ".q-drawer__backdrop") else None
+        backdrop = driver.find_element(By.CSS_SELECTOR, ".q-drawer__backdrop")
+        driver.execute_script("arguments[0].click()", backdrop)  # beside the drawer
         wait(driver, lambda d: not [e for e in d.find_elements(
             By.CSS_SELECTOR, ".td-filter-panel") if e.is_displayed()])
 
@@ -400,6 +400,8 @@ def test_the_phone_layout(browser, transmission_clean, tmp_path):  # noqa: F811
         driver.find_element(By.CSS_SELECTOR, '.td-bulk button[aria-label="More"]').click()
         sheet = wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".q-menu.td-sheet"))[-1]
         wait(driver, lambda _: abs(box(driver, sheet)["bottom"] - PHONE["height"]) < 2)
+        settled = "return getComputedStyle(arguments[0]).opacity === '1'"
+        wait(driver, lambda d: d.execute_script(settled, sheet))  # faded in
         placed = box(driver, sheet)
         assert placed["left"] == 0 and abs(placed["right"] - PHONE["width"]) < 2, placed
         shot(driver, "phone-sheet")

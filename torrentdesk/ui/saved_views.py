@@ -145,6 +145,9 @@ class SavedViews:
     def sync_browser(self) -> None:
         """Send the sort and the hidden columns (again, e.g. once the browser is connected)."""
         self.grid.run_grid_method("applyColumnState", column_state(self.sort, self.columns))
+        self._send_hidden()
+
+    def _send_hidden(self) -> None:
         self.grid.client.run_javascript(
             f"window.torrentdesk_page && torrentdesk_page.setHidden({json.dumps(self.hidden)})"
         )
@@ -263,7 +266,7 @@ class SavedViews:
             hidden.append(column)
         if tuple(hidden) != self.hidden:
             self.hidden = tuple(hidden)
-            self.sync_browser()
+            self._send_hidden()  # the sort stays as the user clicked it
 
 
 def default_sort(column_defs: list[dict]) -> tuple[tuple[str, str], ...]:
