@@ -91,7 +91,7 @@ def dark(driver) -> bool:
 
 
 def select_row(driver, info_hash: str) -> None:
-    tap(driver, f'.ag-center-cols-container .ag-row[row-id$="{info_hash}"] [col-id="name"]')
+    tap(driver, f'.ag-center-cols-container .ag-row[row-id$="{info_hash}"] [col-id="phone"]')
     wait(driver, lambda d: "1 selected" in d.find_element(By.CSS_SELECTOR, ".td-bulk").text)
 
 

@@ -11,7 +11,7 @@ from nicegui import ui
 from nicegui.elements.mixins.text_element import TextElement
 from nicegui.events import GenericEventArguments
 
-from .page_script import above_separator
+from .page_script import above_separator, dialog_title
 
 # (keys, what they do): the help dialog, the README's table and the browser's handler agree.
 SHORTCUTS = (
@@ -53,12 +53,7 @@ class Shortcuts:
             ui.dialog() as self.dialog,
             ui.card().classes("td-dialog td-shortcuts-dialog w-[440px]"),
         ):
-            with ui.row().classes("w-full items-center"):
-                ui.label("Keyboard shortcuts").classes("text-lg font-medium")
-                ui.space()
-                ui.button(icon="close", on_click=self.dialog.close).props(
-                    'flat round dense aria-label="Close"'
-                )
+            dialog_title("Keyboard shortcuts", self.dialog.close)
             with ui.element("table").classes("td-shortcuts").mark("shortcuts"):
                 for keys, text in SHORTCUTS:
                     with ui.element("tr"):

@@ -40,6 +40,14 @@ def install(grid: ui.aggrid, upload: ui.upload) -> None:
     grid.client.run_javascript(f"window.torrentdesk_page && torrentdesk_page.install({ids})")
 
 
+def dialog_title(text: str, close) -> None:
+    """A dialog's first row: its title and a named close button."""
+    with ui.row().classes("w-full items-center no-wrap"):
+        ui.label(text).classes("text-lg font-medium")
+        ui.space()
+        ui.button(icon="close", on_click=close).props('flat round dense aria-label="Close"')
+
+
 def above_separator(menu: ui.menu, *items: ui.element) -> None:
     """Move menu items a page adds to the user menu above its separator (and Log out)."""
     for item in items:

@@ -13,6 +13,7 @@ from ..services import Services
 from ..services.errors import UserFacingError
 from ..services.views import MAX_NAME, SavedViewInfo, ViewState
 from .filter_panel import FilterPanel
+from .page_script import dialog_title
 
 PHONE_COLUMN = "phone"  # the phone list's one column (ui/from_outside.py adds it)
 
@@ -238,12 +239,7 @@ class SavedViews:
             ui.dialog() as self.columns_dialog,
             ui.card().classes("td-dialog td-columns-dialog w-[320px]"),
         ):
-            with ui.row().classes("w-full items-center"):
-                ui.label("Columns").classes("text-lg font-medium")
-                ui.space()
-                ui.button(icon="close", on_click=self.columns_dialog.close).props(
-                    'flat round dense aria-label="Close"'
-                )
+            dialog_title("Columns", self.columns_dialog.close)
             self.column_boxes: dict[str, ui.checkbox] = {}
             with ui.column().classes("gap-0"):
                 for column, header in self.columns.items():
