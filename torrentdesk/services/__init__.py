@@ -17,6 +17,7 @@ from .servers import ServerService
 from .torrents import ClientPool, TorrentService
 from .transfers import TransferService
 from .users import UserService
+from .views import ViewService
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,7 @@ class Services:
     history: HistoryService
     live: LiveTorrents
     transfers: TransferService
+    views: ViewService
 
     async def start(self) -> None:
         """Start the background polls and carry on unfinished transfers (when the app
@@ -64,4 +66,5 @@ def build_services(
         history=history,
         live=LiveTorrents(db, servers, torrents, history),
         transfers=TransferService(db, torrents, audit),
+        views=ViewService(db),
     )

@@ -72,7 +72,9 @@ class AddTorrentDialog:
             with ui.row().classes("w-full items-center"):
                 ui.label("Add torrents").classes("text-lg font-medium")
                 ui.space()
-                ui.button(icon="close", on_click=self.dialog.close).props("flat round dense")
+                ui.button(icon="close", on_click=self.dialog.close).props(
+                    'flat round dense aria-label="Close"'
+                )
             self.server = (
                 ui.select({}, label="Server", on_change=self._server_chosen)
                 .props("outlined dense")
@@ -235,9 +237,10 @@ class AddTorrentDialog:
                             )
                         elif staged.title:
                             ui.label(staged.title).classes("td-muted text-xs td-ellipsis")
-                    ui.button(icon="close", on_click=lambda s=staged: self._unstage(s)).props(
-                        "flat round dense size=sm"
-                    )
+                    unstage = ui.button(
+                        icon="close", on_click=lambda s=staged: self._unstage(s)
+                    ).props("flat round dense size=sm")
+                    unstage.props["aria-label"] = f"Leave out {staged.filename}"
                 if staged.data is not None and len(staged.files) > 1:
                     self._file_tree(staged)
 

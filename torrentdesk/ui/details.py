@@ -390,6 +390,8 @@ class DetailsPanel:
         self.panels.set_visibility(self.open)
         self.toggle.props(f"icon={'expand_more' if self.open else 'expand_less'}")
         self.toggle_tip.set_text("Hide the details" if self.open else "Show the details")
+        self.toggle.props["aria-label"] = self.toggle_tip.text
+        self.toggle.props["aria-expanded"] = "true" if self.open else "false"
 
     # -- selection --
 

@@ -18,7 +18,9 @@ class TokenDialog:
             with ui.row().classes("w-full items-center"):
                 ui.label("API tokens").classes("text-lg font-medium")
                 ui.space()
-                ui.button(icon="close", on_click=self.dialog.close).props("flat round dense")
+                ui.button(icon="close", on_click=self.dialog.close).props(
+                    'flat round dense aria-label="Close"'
+                )
             ui.label(
                 "A token lets scripts use the REST API (see /docs) as you: send it as "
                 "'Authorization: Bearer <token>'. It is shown only once; keep it secret."
@@ -30,7 +32,9 @@ class TokenDialog:
                     .classes("grow td-mono")
                     .mark("token-value")
                 )
-                ui.button(icon="content_copy", on_click=self._copy).props("flat dense").mark(
+                ui.button(icon="content_copy", on_click=self._copy).props(
+                    'flat dense aria-label="Copy the token"'
+                ).mark(
                     "token-copy"
                 ).tooltip("Copy")
             self.token_row.set_visibility(False)
