@@ -53,18 +53,18 @@ from .base import (
     magnet_link,
     tracker_host,
 )
-from .daemon_values import (
+from .sanitize import (
     MAX_ADDRESS_CHARS,
     MAX_CLIENT_CHARS,
     MAX_PEERS,
     MAX_TRACKERS,
     MAX_URL_CHARS,
-    count,
     flag,
     fraction,
+    known_count,
     port,
     rate,
-    text,
+    shown_text,
     timestamp,
 )
 from .scgi import HttpTransport, ScgiTransport
@@ -787,7 +787,7 @@ class RTorrentClient(BaseTorrentClient):
             )
         except errors.TorrentNotFound:
             raise self._not_found(info_hash) from None
-        note = text(message, 500) if str(message).startswith(_TRACKER_MESSAGE) else None
+        note = shown_text(message, 500) if str(message).startswith(_TRACKER_MESSAGE) else None
         return [_to_tracker(row, note) for row in _rows(rows, len(_TRACKER_FIELDS), MAX_TRACKERS)]
 
     def edit_trackers(
@@ -832,9 +832,7 @@ class RTorrentClient(BaseTorrentClient):
         )
         plans: dict[str, list[tuple[str, tuple[object, ...]]]] = {}
         for info_hash, (rows,) in listed.items():
-            trackers = [
-                (text(u, MAX_URL_CHARS), count(g) or 0, flag(e)) for u, g, e in _rows(rows, 3)
-            ]
+            trackers = _tracker_rows(rows)
             old = [i for i, (u, _, _) in enumerate(trackers) if u == old_url]
             if not old:
                 failures[info_hash] = errors.ClientError(
@@ -871,7 +869,7 @@ class RTorrentClient(BaseTorrentClient):
             )
         except errors.TorrentNotFound:
             raise self._not_found(info_hash) from None
-        return [(text(u, MAX_URL_CHARS), count(g) or 0, flag(e)) for u, g, e in _rows(rows, 3)]
+        return _tracker_rows(rows)
 
     def default_download_dir(self) -> str:
         return str(self._call("directory.default", ""))
@@ -1056,6 +1054,14 @@ def _to_info(row: Sequence) -> TorrentInfo:
     )
 
 
+def _tracker_rows(rows: object) -> list[tuple[str, int, bool]]:
+    """(url, group, enabled) of each row of a `t.url=, t.group=, t.is_enabled=` t.multicall."""
+    return [
+        (shown_text(url, MAX_URL_CHARS), known_count(group) or 0, flag(enabled))
+        for url, group, enabled in _rows(rows, 3)
+    ]
+
+
 def _rows(value: object, width: int, limit: int = MAX_TRACKERS) -> list[list]:
     """A multicall's rows of `width` values; anything else is left out."""
     if not isinstance(value, list):
@@ -1077,7 +1083,7 @@ def _to_tracker(row: list, note: str | None) -> TrackerInfo:
         complete,
         incomplete,
     ) = row
-    succeeded, failed = count(successes) or 0, count(failures) or 0
+    succeeded, failed = known_count(successes) or 0, known_count(failures) or 0
     last_success, last_failure = timestamp(success_last) or 0, timestamp(failed_last) or 0
     status: TrackerStatus
     if not flag(enabled):
@@ -1092,12 +1098,12 @@ def _to_tracker(row: list, note: str | None) -> TrackerInfo:
         status = "not_contacted"
     scraped = bool(succeeded or timestamp(scrape_last))
     return TrackerInfo(
-        url=text(url, MAX_URL_CHARS),
-        tier=count(group, 10_000) or 0,
+        url=shown_text(url, MAX_URL_CHARS),
+        tier=known_count(group, 10_000) or 0,
         status=status,
         message=(note or "the last announce failed") if status == "error" else None,
-        seeders=count(complete) if scraped else None,
-        leechers=count(incomplete) if scraped else None,
+        seeders=known_count(complete) if scraped else None,
+        leechers=known_count(incomplete) if scraped else None,
         last_announce=max(last_success, last_failure) or None,
     )
 
@@ -1105,9 +1111,9 @@ def _to_tracker(row: list, note: str | None) -> TrackerInfo:
 def _to_peer(row: list) -> PeerInfo:
     address, peer_port, client, percent, down, up, encrypted, incoming = row
     return PeerInfo(
-        address=text(address, MAX_ADDRESS_CHARS),
+        address=shown_text(address, MAX_ADDRESS_CHARS),
         port=port(peer_port),
-        client=text(client, MAX_CLIENT_CHARS),
+        client=shown_text(client, MAX_CLIENT_CHARS),
         progress=fraction(percent / 100 if isinstance(percent, int | float) else None),
         download_rate=rate(down),
         upload_rate=rate(up),

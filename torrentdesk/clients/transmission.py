@@ -51,27 +51,27 @@ from .base import (
     magnet_link,
     tracker_host,
 )
-from .daemon_values import (
-    MAX_ADDRESS_CHARS,
-    MAX_CLIENT_CHARS,
-    MAX_PEERS,
-    MAX_TRACKERS,
-    MAX_URL_CHARS,
-    count,
-    flag,
-    fraction,
-    optional_text,
-    port,
-    rate,
-    text,
-    timestamp,
-)
 from .errors import (
     AuthError,
     ClientError,
     ConnectError,
     ProtocolError,
     TimeoutError,
+)
+from .sanitize import (
+    MAX_ADDRESS_CHARS,
+    MAX_CLIENT_CHARS,
+    MAX_PEERS,
+    MAX_TRACKERS,
+    MAX_URL_CHARS,
+    flag,
+    fraction,
+    known_count,
+    optional_text,
+    port,
+    rate,
+    shown_text,
+    timestamp,
 )
 
 DEFAULT_RPC_PATH = "/transmission/rpc"
@@ -1035,21 +1035,21 @@ def _tracker_info(stat: dict[str, Any]) -> TrackerInfo:
         status = "not_contacted"
     message = None if succeeded else optional_text(stat.get("lastAnnounceResult"))
     return TrackerInfo(
-        url=text(stat.get("announce"), MAX_URL_CHARS),
-        tier=count(stat.get("tier"), 10_000) or 0,
+        url=shown_text(stat.get("announce"), MAX_URL_CHARS),
+        tier=known_count(stat.get("tier"), 10_000) or 0,
         status=status,
         message=message,
-        seeders=count(stat.get("seederCount")),  # -1: not known
-        leechers=count(stat.get("leecherCount")),
+        seeders=known_count(stat.get("seederCount")),  # -1: not known
+        leechers=known_count(stat.get("leecherCount")),
         last_announce=timestamp(stat.get("lastAnnounceTime")),
     )
 
 
 def _peer_info(peer: dict[str, Any]) -> PeerInfo:
     return PeerInfo(
-        address=text(peer.get("address"), MAX_ADDRESS_CHARS),
+        address=shown_text(peer.get("address"), MAX_ADDRESS_CHARS),
         port=port(peer.get("port")),
-        client=text(peer.get("clientName"), MAX_CLIENT_CHARS),
+        client=shown_text(peer.get("clientName"), MAX_CLIENT_CHARS),
         progress=fraction(peer.get("progress")),
         download_rate=rate(peer.get("rateToClient")),
         upload_rate=rate(peer.get("rateToPeer")),
