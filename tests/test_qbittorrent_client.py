@@ -425,7 +425,10 @@ def test_trackers_edit_and_replace(client: QBittorrentClient) -> None:
     ) == {}
     other = make_torrent("untouched", tracker="http://127.0.0.1:12/announce")
     client.add_torrent(other.meta, start=False)
-    assert client.replace_tracker([other.info_hash], "http://absent/", "http://x/") == {}
+    # A torrent without the old URL is left as it is, and says so.
+    missing = client.replace_tracker([other.info_hash], "http://absent/", "http://x/")
+    assert "has no tracker http://absent/; left as it is" in str(missing[other.info_hash])
+    assert [t.url for t in client.trackers(other.info_hash)] == ["http://127.0.0.1:12/announce"]
     assert [t.url for t in client.trackers(torrent.info_hash)] == [
         "http://127.0.0.1:9/announce",
         "http://127.0.0.1:11/announce",

@@ -319,7 +319,8 @@ class BaseTorrentClient(ABC):
         raise self._incapable("edit trackers")
 
     def replace_tracker(self, hashes: Sequence[str], old_url: str, new_url: str) -> Failures:
-        """Replace `old_url` by `new_url` on each torrent that has it (others are left alone)."""
+        """Replace `old_url` by `new_url` on each torrent; one that lacks `old_url` is left
+        as it is and fails with that reason (a mistyped URL must not read as done)."""
         raise self._incapable("replace trackers")
 
     def peers(self, info_hash: str) -> list[PeerInfo]:

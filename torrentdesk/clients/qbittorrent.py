@@ -608,10 +608,15 @@ class QBittorrentClient(BaseTorrentClient):
                         )
                     )
                 except ProtocolError as exc:
-                    # 409: the old URL is not there (left alone) or the new one already is.
+                    # 409: the old URL is not there, or the new one already is.
                     urls = {t.url for t in self.trackers(info_hash)}
-                    if old_url in urls:
-                        failures[info_hash] = exc
+                    failures[info_hash] = (
+                        exc
+                        if old_url in urls
+                        else ClientError(
+                            self.name, f"this torrent has no tracker {old_url}; left as it is"
+                        )
+                    )
         return failures
 
     def peers(self, info_hash: str) -> list[PeerInfo]:
