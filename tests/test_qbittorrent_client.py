@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.daemons.common import http_files, require_tool, wait_until
+from tests.daemons.common import require_tool, wait_until
 from tests.daemons.fakes import black_hole, closed_port, garbage_reply
 from tests.daemons.qbittorrent import QBittorrentDaemon, running_qbittorrent
 from tests.torrent_factory import (
@@ -37,7 +37,7 @@ from torrentdesk.clients import (
 )
 from torrentdesk.clients import qbittorrent as qbittorrent_module
 from torrentdesk.clients.base import FileChange, ServerConnection, SpeedLimits
-from torrentdesk.torrent_input import InvalidTorrentInput, parse_magnet, parse_torrent_file
+from torrentdesk.torrent_input import parse_magnet, parse_torrent_file
 
 pytestmark = pytest.mark.daemon
 
@@ -178,20 +178,6 @@ def test_add_magnet_hex_and_base32(client: QBittorrentClient) -> None:
     assert (stopped.name, stopped.size) == ("hex name", None)  # no metadata: size unknown
     assert (fetching.name, fetching.size, fetching.progress) == ("b32name", None, 0.0)
     assert {t.info_hash for t in client.list_torrents()} == {hex_hash, b32_hash}
-
-
-def test_add_torrent_url_is_fetched_by_qbittorrent(client: QBittorrentClient) -> None:
-    torrent = make_torrent("from url")
-    with http_files({"/file.torrent": (200, torrent.data)}) as base:
-        added = client.add_torrent_url(f"{base}/file.torrent", start=False)
-        assert added == AddedTorrent(torrent.info_hash, "from url")
-        # Fetched in the background: a duplicate (or a 404) shows nothing new, hash unknown.
-        client.timeout = 2
-        assert client.add_torrent_url(f"{base}/file.torrent?again") == AddedTorrent(None, None)
-        assert client.add_torrent_url(f"{base}/missing.torrent") == AddedTorrent(None, None)
-    assert [t.info_hash for t in client.list_torrents()] == [torrent.info_hash]
-    with pytest.raises(InvalidTorrentInput, match="http"):
-        client.add_torrent_url("ftp://127.0.0.1/x.torrent")
 
 
 def test_duplicates_are_refused(client: QBittorrentClient) -> None:

@@ -61,11 +61,6 @@ class AsyncTorrentClient:
     ) -> AddedTorrent:
         return await self._call(self.client.add_magnet, magnet, start, options)
 
-    async def add_torrent_url(
-        self, url: str, start: bool = True, options: AddOptions = NO_OPTIONS
-    ) -> AddedTorrent:
-        return await self._call(self.client.add_torrent_url, url, start, options)
-
     async def start(self, hashes: Sequence[str]) -> Failures:
         return await self._call(self.client.start, hashes)
 

@@ -238,12 +238,6 @@ class BaseTorrentClient(ABC):
     ) -> AddedTorrent:
         """Add a checked magnet link; raises DuplicateTorrent if already there."""
 
-    @abstractmethod
-    def add_torrent_url(
-        self, url: str, start: bool = True, options: AddOptions = NO_OPTIONS
-    ) -> AddedTorrent:
-        """Have the server fetch a .torrent from a checked http(s) URL."""
-
     # Verbs take many hashes (transmission-rpc's and Flood's way): one daemon round trip for
     # the lot where the daemon allows it, a failure per hash that did not work.
 

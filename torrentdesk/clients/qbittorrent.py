@@ -46,7 +46,6 @@ from ..torrent_input import (
     TorrentMetainfo,
     is_info_hash,
     parse_torrent_file,
-    parse_torrent_url,
 )
 from .base import (
     DEFAULT_TIMEOUT,
@@ -362,23 +361,6 @@ class QBittorrentClient(BaseTorrentClient):
             AddedTorrent(magnet.info_hash, magnet.name), start, options, urls=magnet.uri
         )
 
-    def add_torrent_url(
-        self, url: str, start: bool = True, options: AddOptions = NO_OPTIONS
-    ) -> AddedTorrent:
-        """qBittorrent fetches the file in the background: the hash is the one torrent that
-        shows up within the timeout, else unknown (a duplicate also shows nothing new)."""
-        url = parse_torrent_url(url)
-        with self._lock, self._deadline():
-            before = self._hashes()
-            reply = self._call(lambda lib: lib.torrents_add(urls=url, **_add_args(start, options)))
-            self._refused(reply, url)
-            found = self._wait(lambda: self._hashes() - before, give_up=True)
-            if not found or len(found) != 1:
-                return AddedTorrent(None, None)
-            (info_hash,) = found
-            [info] = self.list_torrents(info_hash=info_hash)
-            return AddedTorrent(info_hash, info.name)
-
     def _add(self, added: AddedTorrent, start: bool, options: AddOptions, **source) -> AddedTorrent:
         """Add paused when files must be left out first, so nothing unwanted is fetched."""
         info_hash = added.info_hash
@@ -412,7 +394,7 @@ class QBittorrentClient(BaseTorrentClient):
                 f"qBittorrent refused to add {what!r} — check its log for why",
             )
 
-    def _wait(self, found: Callable[[], Any], give_up: bool = False) -> Any:
+    def _wait(self, found: Callable[[], Any]) -> Any:
         """Poll `found()` until it returns something, within the call's deadline."""
         while True:
             value = found()
@@ -420,8 +402,6 @@ class QBittorrentClient(BaseTorrentClient):
                 return value
             left = (self._lib.deadline if self._lib else time.monotonic()) - time.monotonic()
             if left < 0.15:
-                if give_up:
-                    return value
                 raise TimeoutError(
                     self.name,
                     f"qBittorrent took the torrent but did not list it within "

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import NoReturn
 from urllib.parse import quote, unquote
 
-from ..torrent_input import MagnetLink, TorrentMetainfo, is_info_hash, parse_torrent_url
+from ..torrent_input import MagnetLink, TorrentMetainfo, is_info_hash
 from . import errors, sanitize, xmlrpc_reply
 from .base import (
     DEFAULT_TIMEOUT,
@@ -512,14 +512,6 @@ class RTorrentClient(BaseTorrentClient):
             "rTorrent drops magnet links without a tracker (tr=) unless DHT is enabled",
         )
         return AddedTorrent(magnet.info_hash, magnet.name or name)
-
-    def add_torrent_url(
-        self, url: str, start: bool = True, options: AddOptions = NO_OPTIONS
-    ) -> AddedTorrent:
-        url = parse_torrent_url(url)  # only http(s): a bare path would load a file on the host
-        commands = self._load_commands(options)
-        self._call("load.start" if start else "load.normal", "", url, *commands)
-        return AddedTorrent(None, None)
 
     def _load_commands(self, options: AddOptions) -> list[str]:
         """The add time, and the options as quoted load commands: labels URL-encoded down to

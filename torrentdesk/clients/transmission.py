@@ -29,7 +29,7 @@ from transmission_rpc.error import (
     TransmissionTimeoutError,
 )
 
-from ..torrent_input import MagnetLink, TorrentMetainfo, is_info_hash, parse_torrent_url
+from ..torrent_input import MagnetLink, TorrentMetainfo, is_info_hash
 from . import sanitize, transport
 from .base import (
     DEFAULT_TIMEOUT,
@@ -335,25 +335,7 @@ class TransmissionClient(BaseTorrentClient):
                 raise self._duplicate(magnet.info_hash, magnet.name)
             return self._add(_spaces_escaped_in_dn(magnet.uri), start, options)
 
-    def add_torrent_url(
-        self, url: str, start: bool = True, options: AddOptions = NO_OPTIONS
-    ) -> AddedTorrent:
-        url = parse_torrent_url(url)
-        with self._lock:
-            # The hash is unknown until the daemon has fetched the file, and transmission-rpc 7
-            # does not say whether the reply was "torrent-added" or "torrent-duplicate": compare
-            # with the hashes present before the add.
-            rows = self._call(lambda rpc: rpc.get_torrents(arguments=("hashString",)))
-            before = {str(t.fields.get("hashString", "")).lower() for t in rows}
-            return self._add(url, start, options, refuse=before)
-
-    def _add(
-        self,
-        torrent: bytes | str,
-        start: bool,
-        options: AddOptions,
-        refuse: set[str] = frozenset(),  # type: ignore[assignment]
-    ) -> AddedTorrent:
+    def _add(self, torrent: bytes | str, start: bool, options: AddOptions) -> AddedTorrent:
         # Labels on torrent-add need RPC 17; 3.00 ignores them. So a labelled torrent is added
         # paused, labelled, then started: it never runs without its labels.
         paused = not start or bool(options.labels)
@@ -373,8 +355,6 @@ class TransmissionClient(BaseTorrentClient):
             )
         name = fields.get("name")
         added = AddedTorrent(info_hash.lower(), sanitize.text(name, sanitize.MAX_NAME))
-        if added.info_hash in refuse:
-            raise self._duplicate(added.info_hash, added.name)
         if options.labels:
             self._call(lambda rpc: rpc.change_torrent(added.info_hash, labels=list(options.labels)))
             if start:
