@@ -56,6 +56,7 @@ from .url_fetch import fetch_torrent
 
 # ServerConnection and TorrentInfo travel up to the API as what a located torrent is made of.
 __all__ = [
+    "AddedTorrent",
     "AmbiguousTorrent",
     "FileChange",
     "LocatedTorrent",
@@ -272,6 +273,7 @@ class TorrentService:
         start: bool = True,
         labels: Sequence[str] = (),
         download_dir: str | None = None,
+        unwanted_files: Sequence[int] = (),
     ) -> tuple[RuleChoice, list[AddResult]]:
         """An add that names no server: the first matching rule picks the servers, adds its
         labels and, unless the add gives one, its directory. No match is bad input."""
@@ -284,7 +286,7 @@ class TorrentService:
             )
         directory = download_dir if download_dir is not None else choice.download_dir
         results = await self.add_to_servers(
-            user_id, choice.server_ids, source, start, choice.labels, directory
+            user_id, choice.server_ids, source, start, choice.labels, directory, unwanted_files
         )
         return choice, results
 
