@@ -22,7 +22,10 @@ from .base import (
     BaseTorrentClient,
     Failures,
     QueueMove,
+    SessionInfo,
+    SpeedLimits,
     TorrentInfo,
+    TorrentLimits,
 )
 from .errors import ClientError, TimeoutError
 
@@ -89,6 +92,20 @@ class AsyncTorrentClient:
 
     async def queue_move(self, hashes: Sequence[str], where: QueueMove) -> Failures:
         return await self._call(self.client.queue_move, hashes, where)
+
+    async def set_torrent_limits(
+        self, hashes: Sequence[str], download: int | None, upload: int | None
+    ) -> Failures:
+        return await self._call(self.client.set_torrent_limits, hashes, download, upload)
+
+    async def torrent_limits(self, info_hash: str) -> TorrentLimits:
+        return await self._call(self.client.torrent_limits, info_hash)
+
+    async def session(self) -> SessionInfo:
+        return await self._call(self.client.session)
+
+    async def set_speed_limits(self, limits: SpeedLimits) -> None:
+        return await self._call(self.client.set_speed_limits, limits)
 
     async def default_download_dir(self) -> str:
         return await self._call(self.client.default_download_dir)

@@ -80,6 +80,7 @@ def _rtorrent_capabilities(version: str) -> Capabilities:
         "move_data": False,  # no rTorrent RPC moves data: a move only relocates
         "free_space": "approximate",
         "alt_speed": "emulated",  # switching the global limits, remembered by torrentdesk
+        "alt_unlimited": True,  # an alternative limit may be null (unlimited)
         "torrent_limits": False,
         "queue": False,
         "recheck": True,
@@ -98,6 +99,7 @@ def _transmission_capabilities(version: str) -> Capabilities:
         "move_data": True,
         "free_space": "exact",
         "alt_speed": "native",
+        "alt_unlimited": False,  # alt-speed-down/up are always a number of kB/s
         "torrent_limits": True,
         "queue": number >= (2, 40),  # queue-move-* since RPC 14
         "recheck": True,

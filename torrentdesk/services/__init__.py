@@ -14,6 +14,7 @@ from .live import LiveTorrents
 from .secrets import SecretStore
 from .server_admin import ServerAdmin
 from .servers import ServerService
+from .speed import SpeedService
 from .torrents import ClientPool, TorrentService
 from .users import UserService
 
@@ -28,6 +29,7 @@ class Services:
     audit: AuditService
     history: HistoryService
     live: LiveTorrents
+    speed: SpeedService
 
     async def start(self) -> None:
         """Start the background polls (when the app serves pages)."""
@@ -58,4 +60,5 @@ def build_services(
         audit=audit,
         history=history,
         live=LiveTorrents(db, servers, torrents, history),
+        speed=SpeedService(db, servers, audit, torrents.pool),
     )
