@@ -8,8 +8,16 @@ Measured on this machine (opentracker 0.0~git20210823, Transmission 3.00, rTorre
   the list (SIGHUP).
 - Started as root it chroots into `-d` and drops to `nobody`, then opens the whitelist there:
   the folder must be world-traversable and the file world-readable (pytest's tmp dirs are 0700).
-- Both daemons bound to 127.0.0.1 announce that address and accept peers on it: Transmission
-  seeds to rTorrent and rTorrent to Transmission over loopback.
+- opentracker hands every peer its own address too, and Transmission keeps one peer per IP
+  address: with both daemons on 127.0.0.1 its connection to itself now and then took the place
+  of the other daemon's. So each daemon of a swarm has its own loopback address (the shared
+  rTorrent fixture's peers use 127.0.0.2, Transmission's 127.0.0.1).
+- Transmission drops loopback addresses a tracker gives it (it connects to none of them) but
+  accepts loopback peers that connect to it; rTorrent connects to what the tracker gives. So
+  Transmission seeding to rTorrent works as is (rTorrent announces after the seeder and
+  connects), and rTorrent seeding to Transmission needs rTorrent to announce again once the
+  tracker lists Transmission (`download_on_transmission` does). Data flows 10-15 s after the
+  peers meet (Transmission's rechoke round).
 """
 
 from __future__ import annotations
@@ -64,6 +72,17 @@ class Tracker:
         url = f"http://127.0.0.1:{self.port}/scrape?info_hash={escaped}"
         with urllib.request.urlopen(url, timeout=5) as reply:
             return reply.read()
+
+    def wait_for(self, info_hash: str, seeders: int = 0, leechers: int = 0) -> None:
+        """Until the tracker knows at least that many seeders and leechers of the torrent: a
+        peer announcing before the seeder did would hear of nobody, and announce again only
+        after the tracker's interval (~30 min)."""
+        wanted = (seeders, leechers)
+        wait_until(
+            lambda: all(n >= w for n, w in zip(self.peers(info_hash), wanted, strict=True)),
+            timeout=15,
+            message=f"{seeders} seeder(s) and {leechers} leecher(s) at the tracker",
+        )
 
     def peers(self, info_hash: str) -> tuple[int, int]:
         """(seeders, leechers) the tracker knows for the torrent."""
@@ -128,18 +147,20 @@ def make_seed(directory: Path, name: str, size: int, announce: str) -> SeedData:
     return SeedData(data, hashlib.sha1(bencodepy.encode(info)).hexdigest(), name, size, directory)
 
 
-def seed_on_transmission(daemon, seed: SeedData) -> None:
-    """Add the torrent to a TransmissionDaemon over its data and wait until it seeds (it
-    announces to the tracker as it starts)."""
+def seed_on_transmission(daemon, seed: SeedData, tracker: Tracker) -> None:
+    """Add the torrent to a TransmissionDaemon over its data; wait until it seeds and the
+    tracker lists it as a seeder."""
     with daemon.raw() as raw:
         raw.add_torrent(seed.data, download_dir=str(seed.directory))
     wait_until(
         lambda: daemon.field(seed.info_hash, "status") == 6, timeout=30, message="seeding"
     )
+    tracker.wait_for(seed.info_hash, seeders=1)
 
 
-def seed_on_rtorrent(daemon, seed: SeedData) -> None:
-    """Load and start the torrent in an RTorrentDaemon over its data; wait until it seeds."""
+def seed_on_rtorrent(daemon, seed: SeedData, tracker: Tracker) -> None:
+    """Load and start the torrent in an RTorrentDaemon over its data; wait until it seeds
+    and the tracker lists it as a seeder."""
     daemon.rpc(
         "load.raw_start", "", xmlrpc.client.Binary(seed.data),
         f'd.directory.set="{seed.directory}"',
@@ -149,6 +170,7 @@ def seed_on_rtorrent(daemon, seed: SeedData) -> None:
         timeout=30,
         message="seeding",
     )
+    tracker.wait_for(seed.info_hash, seeders=1)
 
 
 def download_on_rtorrent(daemon, seed: SeedData) -> None:
@@ -156,9 +178,15 @@ def download_on_rtorrent(daemon, seed: SeedData) -> None:
     daemon.rpc("load.raw_start", "", xmlrpc.client.Binary(seed.data))
 
 
-def download_on_transmission(daemon, seed: SeedData) -> None:
+def download_on_transmission(daemon, seed: SeedData, tracker: Tracker, seeder) -> None:
+    """Add the torrent (no data) to a TransmissionDaemon to fetch it from an RTorrentDaemon
+    `seeder`. Transmission drops loopback addresses a tracker gives it, so the seeder must
+    connect to it: once the tracker lists the leecher, the seeder announces again and hears
+    of it."""
     with daemon.raw() as raw:
         raw.add_torrent(seed.data)
+    tracker.wait_for(seed.info_hash, seeders=1, leechers=1)
+    seeder.rpc("d.tracker_announce", seed.info_hash.upper())
 
 
 def rtorrent_done(daemon, info_hash: str) -> bool:
