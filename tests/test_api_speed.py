@@ -49,11 +49,16 @@ def rtorrent_limits(daemon) -> tuple[int, int]:
 
 @pytest.fixture
 def limits_reset(transmission_clean, rtorrent_clean):
-    """The shared daemons back to unlimited, without slow mode, after the test."""
+    """The shared daemons back to unlimited, without slow mode (Transmission's slow-mode
+    limits at their defaults), after the test."""
     yield transmission_clean, rtorrent_clean
     with transmission_clean.raw() as raw:
         raw.set_session(
-            speed_limit_down_enabled=False, speed_limit_up_enabled=False, alt_speed_enabled=False
+            speed_limit_down_enabled=False,
+            speed_limit_up_enabled=False,
+            alt_speed_enabled=False,
+            alt_speed_down=50,  # Transmission's defaults (kB/s)
+            alt_speed_up=50,
         )
     for setter in ("throttle.global_down.max_rate.set", "throttle.global_up.max_rate.set"):
         rtorrent_clean.rpc(setter, "", 0)

@@ -17,7 +17,7 @@ from typing import Any
 
 from pony.orm import Database, db_session
 
-from ..clients import ServerConnection, SessionInfo, SpeedLimits, server_kind
+from ..clients import ServerConnection, SessionInfo, SpeedLimits, TorrentLimits, server_kind
 from .actions import check_speed_limit, describe_limits
 from .audit import AuditService
 from .errors import InvalidInput, UserFacingError
@@ -25,7 +25,14 @@ from .servers import ServerService
 from .torrents import ClientPool
 
 # The session and its limits travel up to the API and the UI as these plain dataclasses.
-__all__ = ["LIMIT_KEYS", "ServerOutcome", "SessionInfo", "SpeedLimits", "SpeedService"]
+__all__ = [
+    "LIMIT_KEYS",
+    "ServerOutcome",
+    "SessionInfo",
+    "SpeedLimits",
+    "SpeedService",
+    "TorrentLimits",
+]
 
 LIMIT_KEYS = ("download", "upload", "alt_download", "alt_upload", "alt_enabled")
 SESSION_MAX_AGE = 3.0  # seconds a session read for the pages is shared between them
@@ -119,6 +126,15 @@ class SpeedService:
 
         results = await asyncio.gather(*(one(c) for c in connections))
         return {c.id: r for c, r in zip(connections, results, strict=True)}
+
+    async def torrent_limits(
+        self, user_id: int, server_id: str, info_hash: str
+    ) -> TorrentLimits | None:
+        """One torrent's own limits; None on a server type without them (rTorrent)."""
+        connection = await asyncio.to_thread(self._servers.connection, user_id, server_id)
+        if _capabilities(connection).get("torrent_limits") is False:
+            return None
+        return await self._pool.get(connection).torrent_limits(info_hash)
 
     async def set_limits(
         self, user_id: int, server_id: str, changes: dict[str, Any]

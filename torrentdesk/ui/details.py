@@ -14,6 +14,7 @@ from ..services import Services
 from ..services.errors import UserFacingError
 from ..services.live import ServerState
 from . import format as fmt
+from .speed import pair_text
 
 MAX_POINTS = 360  # more points than pixels is only bytes on the wire
 LIVE_POINT_EVERY = 5.0
@@ -149,6 +150,7 @@ class DetailsPanel:
         self.row: dict | None = None
         self.values: dict[str, ui.label] = {}
         self._files_task: asyncio.Task | None = None
+        self._limits_task: asyncio.Task | None = None
         self.chart_server: str | None = None
         self.chart_hours = 1
         self.last_live_point = 0.0
@@ -223,6 +225,10 @@ class DetailsPanel:
                             .classes("td-speed-title td-ellipsis")
                             .mark("recent-title")
                         )
+                        self.limits_label = (
+                            ui.label("").classes("td-muted text-xs td-ellipsis")
+                            .mark("detail-limits")
+                        )
                         self.recent_chart = _speed_chart("recent-chart")
                     with ui.element("div").classes("td-speed-part"):
                         with ui.row().classes("items-center gap-2 no-wrap"):
@@ -288,6 +294,7 @@ class DetailsPanel:
         if self._files_task is not None:
             self._files_task.cancel()
         self._files_task = asyncio.create_task(self._load_files(row))
+        self._start_limits()
 
     def update_row(self, row: dict) -> None:
         """Live values of the shown torrent (from the page's change stream)."""
@@ -343,7 +350,35 @@ class DetailsPanel:
     async def _tab_changed(self) -> None:
         if self._speed_visible():
             self._draw_recent()
+            self._start_limits()
             await self.load_chart()
+
+    def _start_limits(self) -> None:
+        """The shown torrent's own limits, read from its server when the Speed tab shows."""
+        if self._limits_task is not None:
+            self._limits_task.cancel()
+        row = self.row
+        if row is None or not self._speed_visible():
+            self.limits_label.set_text("")
+            return
+        self._limits_task = asyncio.create_task(self._load_limits(row))
+
+    async def _load_limits(self, row: dict) -> None:
+        self.limits_label.set_text("Limits: …")
+        try:
+            limits = await self.services.speed.torrent_limits(
+                self.user_id, row["server_id"], row["info_hash"]
+            )
+        except asyncio.CancelledError:
+            raise
+        except UserFacingError as exc:
+            self.limits_label.set_text(f"Could not read its limits: {exc}")
+            return
+        if limits is None:
+            text = "Limits: its server limits whole servers only (see Servers → speed)"
+        else:
+            text = f"Limits: {pair_text(limits.download, limits.upload)}"
+        self.limits_label.set_text(text)
 
     def _draw_recent(self) -> None:
         """The selected torrent's speed over the last minutes, while the Speed tab shows."""

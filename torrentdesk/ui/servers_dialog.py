@@ -26,6 +26,7 @@ from ..services.servers import (
     check_rpc_path,
     server_kind,
 )
+from .speed import ServerSessions, ServerSpeedDialog
 from .theme import server_colors
 
 # A new server's type: the environment pre-fills it (SPEC §2).
@@ -487,9 +488,12 @@ class ServerForm:
 
 
 class ServersDialog:
-    def __init__(self, services: Services, user_id: int) -> None:
+    def __init__(
+        self, services: Services, user_id: int, sessions: ServerSessions | None = None
+    ) -> None:
         self.services = services
         self.user_id = user_id
+        self.sessions = sessions
         self.admin = services.server_admin
         self.views: list[ServerView] = []
         self.states: dict[str, ServerState] = {}
@@ -497,6 +501,7 @@ class ServersDialog:
         self.testing: set[str] = set()
         self.listeners: list[Callable[[list[ServerView]], None]] = []
         self.form = ServerForm(self.admin, user_id, self._saved)
+        self.speed = ServerSpeedDialog(services, user_id, self._limits_saved)
         with (
             ui.dialog() as self.dialog,
             ui.card().classes("td-dialog td-servers-dialog w-[760px] max-w-full"),
@@ -630,6 +635,9 @@ class ServersDialog:
             if view.id in self.testing:
                 test.props("loading")
                 test.disable()
+            speed = ui.button(icon="speed", on_click=lambda v=view: self.speed.open(v))
+            speed.props("flat round dense").tooltip("Session and speed limits")
+            speed.mark(f"server-speed-{view.name}").set_enabled(view.enabled)
             ui.button(icon="edit", on_click=lambda v=view: self.form.open_edit(v)).props(
                 "flat round dense"
             ).tooltip("Edit").mark(f"server-edit-{view.name}")
@@ -651,6 +659,10 @@ class ServersDialog:
             self.testing.discard(view.id)
         self.test_results[view.id] = result
         await self.reload()
+
+    async def _limits_saved(self) -> None:
+        if self.sessions is not None:
+            await self.sessions.refresh(max_age=0)
 
     async def _delete(self, view: ServerView) -> None:
         self.confirm_text.set_text(f"Remove “{view.name}” ({describe_address(view)})?")
