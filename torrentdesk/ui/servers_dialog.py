@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from nicegui import run, ui
+from nicegui import background_tasks, run, ui
 
 from ..config import server_defaults
 from ..services import Services
@@ -537,6 +537,8 @@ class ServersDialog:
         self._render()
         for listener in self.listeners:
             listener(self.views)
+        if self.sessions is not None:  # a server added or changed: its session too
+            background_tasks.create(self.sessions.refresh(), name="read sessions")
 
     def update_states(self, states: list[ServerState]) -> None:
         changed = False

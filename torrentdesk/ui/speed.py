@@ -29,15 +29,15 @@ Session = SessionInfo | UserFacingError  # a server's session, or why there is n
 
 
 class ServerSessions:
-    """The sessions of the user's enabled servers, read now and every SESSION_REFRESH seconds
-    while the page is open; each listener gets them after every read."""
+    """The sessions of the user's enabled servers, read every SESSION_REFRESH seconds while the
+    page is open (and when the servers list loads); each listener gets them after every read."""
 
     def __init__(self, services: Services, user_id: int) -> None:
         self.services = services
         self.user_id = user_id
         self.latest: dict[str, Session] = {}
         self.listeners: list[Callable[[dict[str, Session]], None]] = []
-        self.timer = ui.timer(SESSION_REFRESH, self.refresh)
+        self.timer = ui.timer(SESSION_REFRESH, self.refresh, immediate=False)
 
     async def refresh(self, max_age: float | None = None) -> None:
         kwargs = {} if max_age is None else {"max_age": max_age}
@@ -120,7 +120,7 @@ class SlowModeSwitch:
             ui.icon("slow_motion_video", size="20px").classes("td-slow-icon")
             self.switch = (
                 ui.switch(on_change=self._changed)
-                .props('dense color=amber keep-color aria-label="Slow mode"')
+                .props('dense color=amber aria-label="Slow mode"')
                 .mark("slow-mode")
             )
             with self.switch:
