@@ -11,10 +11,9 @@ from nicegui.testing import User
 
 from tests.daemons.fakes import closed_port
 from tests.test_api_speed import limits_reset, rtorrent_limits, transmission_settings
-from tests.test_ui_actions import NotifyWithCaptions
+from tests.test_ui_actions import NotifyWithCaptions, two_torrents
 from tests.test_ui_torrents import select
-from tests.torrent_factory import make_torrent
-from tests.ui_fixtures import element, eventually, sign_in, the_grid
+from tests.ui_fixtures import element, eventually, sign_in
 from torrentdesk.ui import format as fmt
 
 pytestmark = pytest.mark.daemon
@@ -155,12 +154,7 @@ async def test_limits_menu_entry_limits_torrents_and_greys_for_rtorrent(
 ) -> None:
     user_id, tr, rt = speed_servers
     await known(ui_app, user_id, tr, rt)
-    a, b = make_torrent("td-limit-tr"), make_torrent("td-limit-rt")
-    await ui_app.services.torrents.upload(user_id, tr, a.data, start=False)
-    await ui_app.services.torrents.upload(user_id, rt, b.data, start=False)
-    await sign_in(user)
-    ids = [f"{tr}:{a.info_hash}", f"{rt}:{b.info_hash}"]
-    await eventually(lambda: set(ids) <= set(ui_app.spy.rows(the_grid(user))), message="rows")
+    ids, tr_hash, _ = await two_torrents(ui_app, speed_servers, user)
 
     await select(user, ids[1])  # rTorrent alone: greyed, with the reason
     items = [e for e in user.find(marker="action-limits").elements]
@@ -178,9 +172,9 @@ async def test_limits_menu_entry_limits_torrents_and_greys_for_rtorrent(
     element(user, "torrent-limit-download").value = 300  # KiB/s = 307 200 B/s
     user.find(marker="limits-apply").click()
     await user.should_see("Limited 1 torrent")
-    assert transmission_clean.field(a.info_hash, "downloadLimit") == 307  # kB/s, K = 1000
-    assert transmission_clean.field(a.info_hash, "downloadLimited") is True
-    assert transmission_clean.field(a.info_hash, "uploadLimited") is False
+    assert transmission_clean.field(tr_hash, "downloadLimit") == 307  # kB/s, K = 1000
+    assert transmission_clean.field(tr_hash, "downloadLimited") is True
+    assert transmission_clean.field(tr_hash, "uploadLimited") is False
 
     # The Speed tab shows the torrent's own limits, as the daemon holds them.
     await select(user, ids[0])

@@ -78,14 +78,12 @@ class Target:
     info_hash: str
 
 
-@dataclass(frozen=True, slots=True)
-class TargetResult:
-    """One target's outcome: `error` is the exception (a ClientError or ServiceError) that
-    says why it failed, None when it worked."""
+class Outcome:
+    """What came of one thing done: `error` is the exception (a ClientError or ServiceError)
+    that says why it failed, None when it worked."""
 
-    server_id: str
-    info_hash: str
-    error: Exception | None = None
+    __slots__ = ()
+    error: Exception | None
 
     @property
     def ok(self) -> bool:
@@ -94,6 +92,15 @@ class TargetResult:
     @property
     def message(self) -> str | None:
         return None if self.error is None else str(self.error)
+
+
+@dataclass(frozen=True, slots=True)
+class TargetResult(Outcome):
+    """One target's outcome."""
+
+    server_id: str
+    info_hash: str
+    error: Exception | None = None
 
 
 @dataclass(frozen=True, slots=True)

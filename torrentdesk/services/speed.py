@@ -18,7 +18,7 @@ from typing import Any
 from pony.orm import Database, db_session
 
 from ..clients import ServerConnection, SessionInfo, SpeedLimits, TorrentLimits, server_kind
-from .actions import check_speed_limit, describe_limits
+from .actions import Outcome, check_speed_limit, describe_limits
 from .audit import AuditService
 from .errors import InvalidInput, UserFacingError
 from .servers import ServerService
@@ -39,21 +39,12 @@ SESSION_MAX_AGE = 3.0  # seconds a session read for the pages is shared between 
 
 
 @dataclass(frozen=True, slots=True)
-class ServerOutcome:
-    """What switching slow mode did on one server: `error` says why it failed (None: it
-    worked)."""
+class ServerOutcome(Outcome):
+    """What switching slow mode did on one server."""
 
     server_id: str
     server_name: str
     error: Exception | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-    @property
-    def message(self) -> str | None:
-        return None if self.error is None else str(self.error)
 
 
 def check_limit_changes(changes: dict[str, Any]) -> dict[str, Any]:
