@@ -26,7 +26,8 @@ from .errors import (
     TimeoutError,
     TorrentNotFound,
 )
-from .registry import SERVER_KINDS, Capabilities, ServerKind, server_kind
+from .qbittorrent import QBittorrentClient
+from .registry import SERVER_KINDS, Capabilities, ServerKind, server_kind, server_type_labels
 from .rtorrent import RTorrentClient
 from .transmission import TransmissionClient
 from .units import MAX_SPEED_LIMIT
@@ -47,6 +48,7 @@ __all__ = [
     "DuplicateTorrent",
     "Failures",
     "ProtocolError",
+    "QBittorrentClient",
     "RTorrentClient",
     "ServerConnection",
     "ServerKind",
@@ -60,6 +62,7 @@ __all__ = [
     "TransmissionClient",
     "get_client",
     "server_kind",
+    "server_type_labels",
 ]
 
 

@@ -16,6 +16,7 @@ from .server_admin import ServerAdmin
 from .servers import ServerService
 from .speed import SpeedService
 from .torrents import ClientPool, TorrentService
+from .transfers import TransferService
 from .users import UserService
 
 
@@ -30,12 +31,16 @@ class Services:
     history: HistoryService
     live: LiveTorrents
     speed: SpeedService
+    transfers: TransferService
 
     async def start(self) -> None:
-        """Start the background polls (when the app serves pages)."""
+        """Start the background polls and carry on unfinished transfers (when the app
+        serves)."""
         await self.live.start()
+        await self.transfers.resume()
 
     async def stop(self) -> None:
+        await self.transfers.stop()
         await self.live.stop()
         self.close()
 
@@ -61,4 +66,5 @@ def build_services(
         history=history,
         live=LiveTorrents(db, servers, torrents, history),
         speed=SpeedService(db, servers, audit, torrents.pool),
+        transfers=TransferService(db, torrents, audit),
     )
