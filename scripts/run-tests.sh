@@ -5,12 +5,14 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 source "$ROOT/scripts/common.sh"
 
-# Real daemons for the client tests; Chromium for the end-to-end UI tests; Xvfb, Qt WebEngine's
+# Real daemons for the client tests, and opentracker for their loopback swarm
+# (tests/daemons/swarm.py); Chromium for the end-to-end UI tests; Xvfb, Qt WebEngine's
 # libraries and ImageMagick (screenshots) for the native window; Node.js runs the browser's
 # filter script beside the Python one (tests/test_filter_agreement.py); npm brings axe-core (the
-# accessibility checks in Chromium); xdg-utils' xdg-mime takes `torrentdesk install-desktop`.
-DEBIAN_TOOLS=(transmission-daemon rtorrent nginx-light chromium chromium-driver xvfb xauth
-  qbittorrent-nox imagemagick nodejs npm xdg-utils "${QT_WEBENGINE_LIBS[@]}")
+# accessibility checks in Chromium); xdg-utils' xdg-mime takes `torrentdesk install-desktop`;
+# opentracker is the tracker of the tests' two-daemon swarm.
+DEBIAN_TOOLS=(transmission-daemon rtorrent opentracker nginx-light chromium chromium-driver xvfb
+  xauth qbittorrent-nox imagemagick nodejs npm xdg-utils "${QT_WEBENGINE_LIBS[@]}")
 if ! apt_install_missing "${DEBIAN_TOOLS[@]}"; then
   if [ "${CI:-}" = true ]; then
     echo "CI: could not install ${DEBIAN_TOOLS[*]}; the tests cannot run" >&2

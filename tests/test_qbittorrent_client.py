@@ -36,7 +36,7 @@ from torrentdesk.clients import (
     server_kind,
 )
 from torrentdesk.clients import qbittorrent as qbittorrent_module
-from torrentdesk.clients.base import FileChange, ServerConnection, SpeedLimits
+from torrentdesk.clients.base import FileChange, ServerConnection, SpeedLimits, TorrentLimits
 from torrentdesk.torrent_input import parse_magnet, parse_torrent_file
 
 pytestmark = pytest.mark.daemon
@@ -434,6 +434,7 @@ def test_torrent_limits_session_and_slow_mode(
     assert client.set_torrent_limits([torrent.info_hash], 50_000, None) == {}
     row = daemon.torrent(torrent.info_hash)
     assert (row["dl_limit"], row["up_limit"]) in ((50_000, 0), (50_000, -1))
+    assert client.torrent_limits(torrent.info_hash) == TorrentLimits(50_000, None)
     client.set_speed_limits(SpeedLimits(1_000_000, None, 20_000, 30_000, alt_enabled=True))
     session = client.session()
     # qBittorrent keeps whole KiB/s: the nearest one.

@@ -5,10 +5,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 
 from ..services import servers as rules
-from ..services.actions import MAX_TARGETS, check_download_dir, check_labels, check_tracker_url
+from ..services.actions import (
+    MAX_TARGETS,
+    check_download_dir,
+    check_labels,
+    check_speed_limit,
+    check_tracker_url,
+)
 from ..services.errors import InvalidInput
 from ..services.servers import SERVER_TYPES
 from ..torrent_input import InvalidTorrentInput, parse_magnet, parse_torrent_url
@@ -333,6 +347,9 @@ class ActionTarget(BaseModel):
     info_hash: str = Field(description="40 hex characters")
 
 
+LIMIT_FIELD = "bytes/s from 1 to 2^30 (1 GiB/s); null or left out: unlimited"
+
+
 class TorrentActionRequest(_TorrentOptionRules):
     action: Literal[
         "start",
@@ -344,6 +361,7 @@ class TorrentActionRequest(_TorrentOptionRules):
         "add_labels",
         "remove_labels",
         "move",
+        "set_limits",
         "queue_top",
         "queue_up",
         "queue_down",
@@ -361,6 +379,13 @@ class TorrentActionRequest(_TorrentOptionRules):
         description="move: the daemon moves the files too (servers whose capabilities say "
         "move_data false only relocate, with move_data false)",
     )
+    download_limit: StrictInt | None = Field(default=None, description=f"set_limits: {LIMIT_FIELD}")
+    upload_limit: StrictInt | None = Field(default=None, description=f"set_limits: {LIMIT_FIELD}")
+
+    @field_validator("download_limit", "upload_limit")
+    @classmethod
+    def _check_limit(cls, value, info):
+        return _rule(check_speed_limit, value, info.field_name)
 
     old_url: str | None = Field(default=None, description="replace_tracker: the announce URL")
     new_url: str | None = Field(default=None, description="replace_tracker: what replaces it")
@@ -415,6 +440,68 @@ class ActionResponse(BaseModel):
     server_id: str | None
     info_hash: str | None
     detail: str | None
+
+
+class SpeedLimitsModel(BaseModel):
+    download: int | None = Field(description="bytes/s; null: unlimited")
+    upload: int | None
+    alt_download: int | None = Field(description="slow mode's download limit")
+    alt_upload: int | None
+    alt_enabled: bool = Field(description="slow mode is on")
+
+
+class FreeSpaceModel(BaseModel):
+    path: str
+    bytes: int
+
+
+class SessionResponse(BaseModel):
+    download_rate: int = Field(description="bytes/s, the whole server")
+    upload_rate: int
+    downloaded_total: int = Field(description="bytes since the daemon started")
+    uploaded_total: int
+    free_space: FreeSpaceModel | None = Field(
+        description="exact or approximate by the server's `free_space` capability; null: unknown"
+    )
+    download_dir: str
+    limits: SpeedLimitsModel
+
+
+class LimitChanges(BaseModel):
+    """Only the keys given change; a limit's null is unlimited."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    download: StrictInt | None = Field(default=None, description=LIMIT_FIELD)
+    upload: StrictInt | None = Field(default=None, description=LIMIT_FIELD)
+    alt_download: StrictInt | None = Field(default=None, description=LIMIT_FIELD)
+    alt_upload: StrictInt | None = Field(default=None, description=LIMIT_FIELD)
+    alt_enabled: StrictBool = Field(default=False, description="slow mode on or off")
+
+    @field_validator("download", "upload", "alt_download", "alt_upload")
+    @classmethod
+    def _check_limit(cls, value, info):
+        return _rule(check_speed_limit, value, info.field_name)
+
+
+class UpdateSessionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    limits: LimitChanges
+
+
+class AltSpeedRequest(BaseModel):
+    enabled: StrictBool
+
+
+class ServerResultResponse(BaseModel):
+    server_id: str
+    ok: bool
+    error: str | None = Field(description="why this server failed, naming it")
+
+
+class AltSpeedResponse(BaseModel):
+    results: list[ServerResultResponse]
 
 
 class AddResultResponse(BaseModel):

@@ -88,6 +88,14 @@ class SpeedLimits:
 
 
 @dataclass(slots=True, frozen=True)
+class TorrentLimits:
+    """One torrent's own limits in bytes/s, None = unlimited."""
+
+    download: int | None = None
+    upload: int | None = None
+
+
+@dataclass(slots=True, frozen=True)
 class FreeSpace:
     path: str
     bytes: int
@@ -324,6 +332,10 @@ class BaseTorrentClient(ABC):
         self, hashes: Sequence[str], download: int | None, upload: int | None
     ) -> Failures:
         """Per-torrent limits in bytes/s, None = unlimited (`torrent_limits` capability)."""
+        raise self._incapable("limit single torrents")
+
+    def torrent_limits(self, info_hash: str) -> TorrentLimits:
+        """One torrent's own limits, as the daemon holds them (`torrent_limits` capability)."""
         raise self._incapable("limit single torrents")
 
     def session(self) -> SessionInfo:

@@ -63,6 +63,7 @@ from .base import (
     SpeedLimits,
     TorrentFile,
     TorrentInfo,
+    TorrentLimits,
     TorrentState,
     TrackerInfo,
     TrackerResult,
@@ -616,6 +617,16 @@ class QBittorrentClient(BaseTorrentClient):
             lib.torrents_set_upload_limit(limit=_limit_out(upload), torrent_hashes=ids)
 
         return self._on_existing(hashes, limit)
+
+    def torrent_limits(self, info_hash: str) -> TorrentLimits:
+        rows, failures = self._present_rows([info_hash])
+        if failures:
+            raise next(iter(failures.values()))
+        (row,) = rows.values()
+        try:  # bytes/s, 0 or -1 for none
+            return TorrentLimits(_limit_in(row["dl_limit"]), _limit_in(row["up_limit"]))
+        except (KeyError, TypeError):
+            raise self._bad_torrent_data() from None
 
     def session(self) -> SessionInfo:
         """Free space is maindata's `free_space_on_disk`: the default save path's disk only."""

@@ -44,7 +44,10 @@ from .base import (
     Failures,
     FileChange,
     FilePriority,
+    FreeSpace,
     PeerInfo,
+    SessionInfo,
+    SpeedLimits,
     TorrentFile,
     TorrentInfo,
     TrackerInfo,
@@ -68,6 +71,7 @@ from .sanitize import (
     timestamp,
 )
 from .scgi import HttpTransport, ScgiTransport
+from .units import RTORRENT_UNIT, reported_count, to_units
 
 # rTorrent's fault for a download it does not have: "Could not find info-hash."
 _FAULT_NOT_FOUND = -501
@@ -136,9 +140,25 @@ _MULTICALL_FILE_FIELDS = tuple(f"{name}=" for name in _FILE_FIELDS)
 _MULTICALL_TRACKER_FIELDS = tuple(f"{name}=" for name in _TRACKER_FIELDS)
 _MULTICALL_PEER_FIELDS = tuple(f"{name}=" for name in _PEER_FIELDS)
 
+# The free space an open torrent's files see (0 for a closed one), and where it sits: the
+# only free-space figure rTorrent has (no command takes a path).
+_FREE_SPACE_FIELDS = ("d.free_diskspace", "d.directory")
+
+# The whole server's figures (global commands, target ""), in SessionInfo's order.
+_SESSION_CALLS = (
+    "throttle.global_down.rate",
+    "throttle.global_up.rate",
+    "throttle.global_down.total",
+    "throttle.global_up.total",
+    "throttle.global_down.max_rate",
+    "throttle.global_up.max_rate",
+    "directory.default",
+)
+_LIMIT_SETTERS = ("throttle.global_down.max_rate.set", "throttle.global_up.max_rate.set")
+
 # Sub-commands allowed inside a multicall ("d.name=", "f.path="): only the fields we read.
 _MULTICALL_COMMANDS: frozenset[str] = frozenset(
-    {name for name, _ in _TORRENT_FIELDS} | set(_FILE_FIELDS)
+    {name for name, _ in _TORRENT_FIELDS} | set(_FILE_FIELDS) | set(_FREE_SPACE_FIELDS)
 )
 # Each multicall method and the sub-commands it may carry.
 _MULTICALL_ALLOWED: dict[str, frozenset[str]] = {
@@ -185,6 +205,9 @@ ALLOWED_METHODS: frozenset[str] = frozenset(
         "d.update_priorities",
         "d.tracker.insert",  # hash, group, announce URL: plain values
         "t.is_enabled.set",  # "HASH:t<i>", 0 | 1
+        # The global limits (bytes/s, 0 = unlimited) and the session's rates and totals.
+        *_SESSION_CALLS,
+        *_LIMIT_SETTERS,
         # Only `rm -f -- <file>` and `rmdir -- <dir>` of a removed torrent's own files and the
         # folders they leave empty: enforced in `_check_allowed`.
         "execute.nothrow",
@@ -865,6 +888,66 @@ class RTorrentClient(BaseTorrentClient):
 
     def default_download_dir(self) -> str:
         return str(self._call("directory.default", ""))
+
+    # -- the session ------------------------------------------------------------------------
+
+    def session(self) -> SessionInfo:
+        """Rates and totals since the daemon started, the default directory and the global
+        limits. rTorrent has no alternative limits: the services keep and switch them."""
+        values = self._multicall([(method, ("",)) for method in _SESSION_CALLS])
+        try:
+            down_rate, up_rate, down_total, up_total, down_max, up_max = (
+                reported_count(v) for v in values[:6]
+            )
+        except ValueError:
+            raise errors.ProtocolError(
+                self.name, "rTorrent's throttle figures are not whole numbers"
+            ) from None
+        directory = values[6]
+        if not isinstance(directory, str):
+            raise errors.ProtocolError(self.name, "rTorrent's directory.default is not text")
+        return SessionInfo(
+            down_rate,
+            up_rate,
+            down_total,
+            up_total,
+            self._free_space(directory),
+            directory,
+            SpeedLimits(down_max or None, up_max or None),
+        )
+
+    def _free_space(self, directory: str) -> FreeSpace | None:
+        """Approximate: what the started torrents inside the default directory see on their
+        filesystem (rTorrent asks the filesystem of each open torrent's files; no command
+        takes a path, and a shell command is never sent). None when none is open there."""
+        root = directory.rstrip("/") or "/"
+        if not _is_normalized_abs_path(root):
+            return None
+        rows = self._call(
+            "d.multicall2", "", "started", *(f"{field}=" for field in _FREE_SPACE_FIELDS)
+        )
+        seen = [
+            row[0]
+            for row in (rows if isinstance(rows, list) else [])
+            if isinstance(row, list)
+            and len(row) == 2
+            and isinstance(row[0], int)
+            and not isinstance(row[0], bool)
+            and row[0] > 0
+            and isinstance(row[1], str)
+            and (row[1] == root or row[1].startswith(root + "/"))
+        ]
+        return FreeSpace(root, max(seen)) if seen else None
+
+    def set_speed_limits(self, limits: SpeedLimits) -> None:
+        """The global limits rTorrent should apply now: the alternative pair while slow mode
+        is on (emulated: rTorrent has one pair), else the normal one."""
+        if limits.alt_enabled:
+            pair = (limits.alt_download, limits.alt_upload)
+        else:
+            pair = (limits.download, limits.upload)
+        rates = [0 if v is None else to_units(v, RTORRENT_UNIT) * RTORRENT_UNIT for v in pair]
+        self._multicall([(s, ("", rate)) for s, rate in zip(_LIMIT_SETTERS, rates, strict=True)])
 
     def version(self) -> str:
         client, library = self._multicall(

@@ -40,10 +40,14 @@ from .base import (
     Failures,
     FileChange,
     FilePriority,
+    FreeSpace,
     PeerInfo,
     QueueMove,
+    SessionInfo,
+    SpeedLimits,
     TorrentFile,
     TorrentInfo,
+    TorrentLimits,
     TorrentState,
     TrackerInfo,
     TrackerResult,
@@ -73,6 +77,7 @@ from .sanitize import (
     shown_text,
     timestamp,
 )
+from .units import TRANSMISSION_UNIT, reported_count, to_units
 
 DEFAULT_RPC_PATH = "/transmission/rpc"
 
@@ -119,6 +124,7 @@ LIST_FIELDS = (
 )
 FILE_FIELDS = ("files", "fileStats")
 _TRACKER_FIELDS = ("hashString", "trackers")
+_LIMIT_FIELDS = ("hashString", "downloadLimit", "downloadLimited", "uploadLimit", "uploadLimited")
 
 # torrent-get's `"format": "table"` (RPC 16, Transmission 3.00): `torrents` is a row of field
 # names, then one list of values per torrent. Less JSON for the daemon to write and for us to
@@ -413,6 +419,101 @@ class TransmissionClient(BaseTorrentClient):
 
     def queue_move(self, hashes: Sequence[str], where: QueueMove) -> Failures:
         return self._on_existing(hashes, lambda rpc, ids: getattr(rpc, f"queue_{where}")(ids))
+
+    # -- limits and the session ---------------------------------------------------------------
+
+    def set_torrent_limits(
+        self, hashes: Sequence[str], download: int | None, upload: int | None
+    ) -> Failures:
+        arguments = {
+            "download_limited": download is not None,
+            "upload_limited": upload is not None,
+        }
+        if download is not None:
+            arguments["download_limit"] = to_units(download, TRANSMISSION_UNIT)
+        if upload is not None:
+            arguments["upload_limit"] = to_units(upload, TRANSMISSION_UNIT)
+        return self._on_existing(hashes, lambda rpc, ids: rpc.change_torrent(ids, **arguments))
+
+    def torrent_limits(self, info_hash: str) -> TorrentLimits:
+        info_hash = self._check_hash(info_hash)
+        rows = self._call(lambda rpc: rpc.get_torrents(ids=[info_hash], arguments=_LIMIT_FIELDS))
+        fields = next(
+            (t.fields for t in rows if str(t.fields.get("hashString")).lower() == info_hash), None
+        )
+        if fields is None:
+            raise self._not_found(info_hash)
+        try:
+            return TorrentLimits(
+                _limit(fields["downloadLimited"], fields["downloadLimit"]),
+                _limit(fields["uploadLimited"], fields["uploadLimit"]),
+            )
+        except (KeyError, ValueError):
+            raise self._unexpected("the torrent's limits") from None
+
+    def session(self) -> SessionInfo:
+        stats, settings = self._call(lambda rpc: (rpc.session_stats(), rpc.get_session()))
+        stats, settings = stats.fields, settings.fields
+        try:
+            current = stats["current-stats"]  # since the daemon started, as rTorrent's totals
+            directory = settings["download-dir"]
+            if not isinstance(directory, str):
+                raise ValueError("download-dir is not text")
+            limits = SpeedLimits(
+                _limit(settings["speed-limit-down-enabled"], settings["speed-limit-down"]),
+                _limit(settings["speed-limit-up-enabled"], settings["speed-limit-up"]),
+                _limit(True, settings["alt-speed-down"]),
+                _limit(True, settings["alt-speed-up"]),
+                settings["alt-speed-enabled"] is True,
+            )
+            info = SessionInfo(
+                reported_count(stats["downloadSpeed"]),
+                reported_count(stats["uploadSpeed"]),
+                reported_count(current["downloadedBytes"]),
+                reported_count(current["uploadedBytes"]),
+                None,
+                directory,
+                limits,
+            )
+        except (KeyError, TypeError, ValueError):
+            raise self._unexpected("the session") from None
+        info.free_space = self._free_space(directory)
+        return info
+
+    def _free_space(self, path: str) -> FreeSpace | None:
+        """free-space (RPC 15) of the download directory; None where the daemon cannot tell
+        (an older daemon, a directory that does not exist yet)."""
+        try:
+            free = self._call(lambda rpc: rpc.free_space(path))
+            return None if free is None else FreeSpace(path, reported_count(free))
+        except (ClientError, ValueError):
+            return None
+
+    def set_speed_limits(self, limits: SpeedLimits) -> None:
+        if limits.alt_download is None or limits.alt_upload is None:
+            raise ClientError(
+                self.name,
+                "Transmission's alternative (slow mode) limits cannot be unlimited: give each "
+                "a number",
+            )
+        arguments: dict[str, Any] = {
+            "speed_limit_down_enabled": limits.download is not None,
+            "speed_limit_up_enabled": limits.upload is not None,
+            "alt_speed_down": to_units(limits.alt_download, TRANSMISSION_UNIT),
+            "alt_speed_up": to_units(limits.alt_upload, TRANSMISSION_UNIT),
+            "alt_speed_enabled": limits.alt_enabled,
+        }
+        if limits.download is not None:
+            arguments["speed_limit_down"] = to_units(limits.download, TRANSMISSION_UNIT)
+        if limits.upload is not None:
+            arguments["speed_limit_up"] = to_units(limits.upload, TRANSMISSION_UNIT)
+        self._call(lambda rpc: rpc.set_session(**arguments))
+
+    def _unexpected(self, what: str) -> ProtocolError:
+        return ProtocolError(
+            self.name,
+            f"unexpected values in {what} reply — check that {self._url()} is Transmission's RPC",
+        )
 
     def magnet_of(self, info_hash: str) -> tuple[str, bool]:
         fields = ("hashString", "name", "isPrivate", "trackers")
@@ -904,6 +1005,13 @@ def _torrent_id(value: object) -> int:
     if type(value) is not int:
         raise TypeError("a torrent id is not an integer")
     return value
+
+
+def _limit(enabled: object, kilobytes: object) -> int | None:
+    """A Transmission limit (whole kB/s, K = 1000) in bytes/s; None when it is off."""
+    if not isinstance(enabled, bool):
+        raise ValueError(f"a limit's switch is not true or false: {enabled!r}")
+    return reported_count(kilobytes) * TRANSMISSION_UNIT if enabled else None
 
 
 def _labels(value: object) -> list[str]:

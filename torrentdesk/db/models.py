@@ -111,6 +111,7 @@ def define_entities(db: Database) -> None:
         events = Set("TorrentEvent", cascade_delete=True)
         user_torrents = Set("UserTorrent", cascade_delete=True)
         statuses = Set("Status", cascade_delete=True)
+        speed_memory = Optional("SpeedMemory", cascade_delete=True)
         actions = Set("Action")  # the audit log outlives the server: set to null on delete
 
     class Torrent(db.Entity):
@@ -145,6 +146,18 @@ def define_entities(db: Database) -> None:
         active_count = Required(int)
         reachable = Required(bool)
         composite_index(server, at)
+
+    class SpeedMemory(db.Entity):
+        """A server's normal and alternative ("slow mode") global limits in bytes/s (null:
+        unlimited), where the daemon has one pair only (rTorrent): torrentdesk remembers both
+        and sets the daemon's limits to the pair that applies."""
+
+        server = PrimaryKey(TorrentServer)
+        download = Optional(int, size=64, nullable=True)
+        upload = Optional(int, size=64, nullable=True)
+        alt_download = Optional(int, size=64, nullable=True)
+        alt_upload = Optional(int, size=64, nullable=True)
+        alt_enabled = Required(bool, default=False)
 
     class Action(db.Entity):
         """The audit log of every change."""

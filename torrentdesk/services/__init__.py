@@ -14,6 +14,7 @@ from .live import LiveTorrents
 from .secrets import SecretStore
 from .server_admin import ServerAdmin
 from .servers import ServerService
+from .speed import SpeedService
 from .torrents import ClientPool, TorrentService
 from .transfers import TransferService
 from .users import UserService
@@ -30,6 +31,7 @@ class Services:
     audit: AuditService
     history: HistoryService
     live: LiveTorrents
+    speed: SpeedService
     transfers: TransferService
     views: ViewService
 
@@ -65,6 +67,7 @@ def build_services(
         audit=audit,
         history=history,
         live=LiveTorrents(db, servers, torrents, history),
+        speed=SpeedService(db, servers, audit, torrents.pool),
         transfers=TransferService(db, torrents, audit),
         views=ViewService(db),
     )

@@ -20,6 +20,7 @@ from .layout import frame
 from .notifications import Notifier
 from .page_script import add_phone_column, install, load_page_script
 from .saved_views import SavedViews, default_sort
+from .speed import Session, session_lines
 from .theme import FAVICON, NO_COLOR, server_colors
 from .torrent_actions import TorrentActions, known_labels
 from .torrent_grid import TorrentGrid
@@ -63,8 +64,10 @@ class TorrentsPage:
         self.recent = RecentSpeeds()
         self.notifier = Notifier()
         self.views: list[ServerView] = []
+        self.sessions: dict[str, Session] = {}  # each server's session, for its chip
         self.selected: list[str] = []
-        self._chip_signature: tuple = ()
+        # server id -> its chip as drawn: (what it shows, its element, its tooltip, its state)
+        self._chips: dict[str, tuple[tuple, ui.element, ui.tooltip, ServerState]] = {}
 
         with frame(services, user_id) as shared:
             self.frame = shared
@@ -145,6 +148,7 @@ class TorrentsPage:
         self._daily_paths(shared)
 
         shared.servers_dialog.listeners.append(self._servers_listed)
+        shared.sessions.listeners.append(self._sessions_read)
         shared.servers_dialog.update_states(list(self.states.values()))
         self._servers_changed()
         self._update_selection_ui()
@@ -276,25 +280,52 @@ class TorrentsPage:
         self.views = views
         self.grid.set_colors(server_colors(views))
         self._panel_servers()
-        self._chip_signature = ()
         self._render_chips()
+        self._update_chip_tips()
         self.empty.set_visibility(not views)
 
+    def _sessions_read(self, sessions: dict[str, Session]) -> None:
+        self.sessions = sessions
+        self._update_chip_tips()
+
+    def _chip_tip(self, state: ServerState) -> str:
+        """A chip's tooltip: the server's status and, while it answers, its session (rates,
+        totals, free space, default directory, limits)."""
+        session = self.sessions.get(state.id) if state.status == "connected" else None
+        if session is None:
+            return chip_tooltip(state)
+        capabilities = next((v.capabilities for v in self.views if v.id == state.id), {})
+        return "\n".join([chip_tooltip(state), *session_lines(session, capabilities)])
+
+    def _update_chip_tips(self) -> None:
+        for _, _, tip, state in self._chips.values():
+            text = self._chip_tip(state)
+            if tip.text != text:
+                tip.set_text(text)
+
     def _render_chips(self) -> None:
+        """Each server's chip in name order. Only the chip of a server whose news changed is
+        drawn again: a page gets the bytes of that one chip, not of every chip."""
         colors = server_colors(self.views)
         states = sorted(self.states.values(), key=lambda s: s.name.lower())
-        signature = tuple(
-            (s.id, s.name, s.status, s.error, s.count, colors.get(s.id)) for s in states
-        )
-        if signature == self._chip_signature:
-            return
-        self._chip_signature = signature
-        self.chips.clear()
-        with self.chips:
-            for state in states:
-                self._chip(state, colors.get(state.id, NO_COLOR))
+        for gone in self._chips.keys() - {s.id for s in states}:
+            self._chips.pop(gone)[1].delete()
+        for index, state in enumerate(states):
+            color = colors.get(state.id, NO_COLOR)
+            shows = (state.name, state.status, state.error, state.count, color)
+            chip = self._chips.get(state.id)
+            if chip is None or chip[0] != shows:
+                if chip is not None:
+                    chip[1].delete()
+                with self.chips:
+                    element, tip = self._chip(state, color)
+            else:
+                element, tip = chip[1], chip[2]
+            self._chips[state.id] = (shows, element, tip, state)
+            if self.chips.default_slot.children.index(element) != index:
+                element.move(target_index=index)
 
-    def _chip(self, state: ServerState, color: str) -> None:
+    def _chip(self, state: ServerState, color: str) -> tuple[ui.element, ui.tooltip]:
         """Dot by status (green connected, red error, grey unknown), the name in the server's
         color on one line, its torrent count, a short message; the whole story in the tooltip."""
         status = state.status
@@ -303,7 +334,7 @@ class TorrentsPage:
             .classes(f"td-chip td-chip--{status}")
             .style(f"--td-server-color:{color}")
             .mark(f"chip-{state.name}")
-            .on("click", lambda s=state: self.filter_panel.only_server(s.id))
+            .on("click", lambda s=state: self.filter_panel.only_server(s.id)) as chip
         ):
             ui.element("span").classes(f"td-dot td-dot--{status}").mark(f"chip-dot-{state.name}")
             ui.label(state.name).classes("td-chip-name")
@@ -314,7 +345,9 @@ class TorrentsPage:
                 )
             elif status == "unknown":
                 ui.label("connecting…").classes("td-chip-note")
-            ui.tooltip(chip_tooltip(state)).props("max-width=440px").mark(f"chip-tip-{state.name}")
+            tip = ui.tooltip(self._chip_tip(state)).props("max-width=440px").classes("td-lines")
+            tip.mark(f"chip-tip-{state.name}")
+        return chip, tip
 
     def _update_totals(self) -> None:
         totals = self.totals
@@ -360,6 +393,7 @@ class TorrentsPage:
         self.selection_label.set_text(f"{count} selected" if count else "")
         for button in (self.start_button, self.stop_button, self.remove_button, self.more_button):
             button.set_enabled(count > 0)
+        self.actions.selection_changed()
 
     # -- actions --
 

@@ -16,6 +16,7 @@ ICONS = {
     "torrent_finished": "download_done",
     "action_done": "check_circle",
     "action_failed": "error",
+    "slow_mode": "slow_motion_video",
 }
 REMEMBERED = 200  # keys of notices already shown: enough to catch a repeat
 # Also a system notification while the page's tab is hidden (assets/torrentdesk-page.js; the
