@@ -15,23 +15,25 @@ BUSY_TIMEOUT_SECONDS = 10.0
 
 # Step N upgrades a database at version N-1 to N, in raw SQL, before the entities are mapped.
 # `generate_mapping(create_tables=True)` only creates missing tables, so every column change
-# to an existing table needs a step here.
+# to an existing table needs a step here. Each runs in its own transaction on both backends;
+# write table names in lower case (Pony lowercases them on PostgreSQL; SQLite ignores case)
+# and types both know (VARCHAR(n), TEXT, INTEGER, BIGINT, BOOLEAN, TIMESTAMP).
 def _add_server_version(db: Database) -> None:
-    db.execute('ALTER TABLE "TorrentServer" ADD COLUMN "version" VARCHAR(200)')
+    db.execute('ALTER TABLE "torrentserver" ADD COLUMN "version" VARCHAR(200)')
 
 
 def _add_server_colors(db: Database) -> None:
     """Each server keeps a colour. Existing ones get the colours they were drawn in (the
     palette in name order, per user), now stored."""
-    db.execute('ALTER TABLE "TorrentServer" ADD COLUMN "color" VARCHAR(16)')
-    servers = db.select('"id", "user" FROM "TorrentServer" ORDER BY "user", "name", "created_at"')
+    db.execute('ALTER TABLE "torrentserver" ADD COLUMN "color" VARCHAR(16)')
+    servers = db.select('"id", "user" FROM "torrentserver" ORDER BY "user", "name", "created_at"')
     used: dict[int, list[str]] = {}
     for server_id, user_id in servers:
         taken = used.setdefault(user_id, [])
         color = least_used_color(taken)
         taken.append(color)
         db.execute(
-            'UPDATE "TorrentServer" SET "color" = $color WHERE "id" = $server_id',
+            'UPDATE "torrentserver" SET "color" = $color WHERE "id" = $server_id',
             {"color": color, "server_id": server_id},
         )
 
