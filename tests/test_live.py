@@ -22,10 +22,9 @@ pytestmark = pytest.mark.daemon
 
 
 @pytest.fixture
-def services(tmp_path):
-    built = build_services(
-        open_database(f"sqlite:///{tmp_path / 'td.sqlite'}"), SecretStore(tmp_path), timeout=2
-    )
+def services(tmp_path, db_url):
+    """On SQLite and on PostgreSQL (`db_url`)."""
+    built = build_services(open_database(db_url), SecretStore(tmp_path), timeout=2)
     built.live.fast_interval = 1.0
     built.users.create("alice", "password-123")
     built.users.create("bob", "password-123")
