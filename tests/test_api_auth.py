@@ -77,6 +77,7 @@ def test_bad_credentials_are_401(api):
     for body in (
         {"username": "alice", "password": "wrong-pass"},
         {"username": "nobody", "password": "password-123"},
+        {"username": "ali\x00ce", "password": "password-123"},  # no NUL in PostgreSQL text
     ):
         response = api.client.post("/auth/token", json=body)
         assert response.status_code == 401

@@ -114,3 +114,14 @@ def test_a_failed_write_forgets_what_it_thought_it_wrote(setup, monkeypatch):
     monkeypatch.undo()
     torrents.remember_list(server_id, [info(1), info(2)])
     assert set(rows(db, server_id)) == {f"{1:040x}", f"{2:040x}"}
+
+
+def test_a_name_with_a_nul_is_stored_on_both_backends(setup):
+    """PostgreSQL text cannot hold NUL: a daemon's torrent name with one is stored with U+FFFD
+    in its place there, instead of failing the server's whole snapshot."""
+    services, server_id, _, db = setup
+    services.torrents.remember_list(server_id, [info(1, name="bad\x00name"), info(2)])
+    [(name,)] = query(db, "SELECT name FROM Torrent WHERE info_hash = $h", {"h": f"{1:040x}"})
+    postgres = db.provider.dialect != "SQLite"
+    assert name == ("bad\ufffdname" if postgres else "bad\x00name")
+    assert set(rows(db, server_id)) == {f"{1:040x}", f"{2:040x}"}

@@ -93,6 +93,7 @@ def _bind(db: Database, url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("postgres", "postgresql"):
         raise ValueError(f"unsupported database URL scheme {parts.scheme!r}")
+    _text_without_nul()
     db.bind(
         provider="postgres",
         user=unquote(parts.username or ""),
@@ -101,6 +102,26 @@ def _bind(db: Database, url: str) -> None:
         port=parts.port or 5432,
         database=parts.path.lstrip("/"),
     )
+
+
+def _text_without_nul() -> None:
+    """PostgreSQL text cannot hold NUL (psycopg2 raises before sending), SQLite's can. A NUL
+    typed by a user or sent by a daemon (a torrent's name) is stored as U+FFFD instead of
+    failing the request with a 500, or a server's whole snapshot: for every str psycopg2 sends,
+    Pony's queries and the raw SQL of services alike. A lookup by such a value finds nothing,
+    as it should."""
+    try:
+        from psycopg2.extensions import QuotedString, register_adapter
+    except ImportError:
+        raise RuntimeError(
+            "PostgreSQL needs psycopg2: pip install 'torrentdesk[postgres]' "
+            "(or psycopg2-binary) into torrentdesk's environment"
+        ) from None
+
+    def adapt(text: str) -> QuotedString:
+        return QuotedString(text.replace("\x00", "\ufffd") if "\x00" in text else text)
+
+    register_adapter(str, adapt)
 
 
 def _stored_version(db: Database) -> int | None:

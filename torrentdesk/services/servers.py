@@ -33,6 +33,7 @@ MAX_NAME_LENGTH = 100
 MAX_VERSION_LENGTH = 200
 _SERVER_ID = re.compile(r"[0-9A-Za-z-]{1,36}")
 _UNSAFE_HOST = re.compile(r"[\s\x00-\x1f\x7f/\\?#@]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class InvalidField(InvalidInput):
@@ -52,7 +53,15 @@ def check_name(name: str) -> str:
         raise InvalidField("name", "a server needs a name")
     if len(name) > MAX_NAME_LENGTH:
         raise InvalidField("name", f"a server name has at most {MAX_NAME_LENGTH} characters")
+    if _CONTROL.search(name):  # PostgreSQL cannot store a NUL; no name needs any of them
+        raise InvalidField("name", "a server name may not contain control characters")
     return name
+
+
+def check_username(username: str | None) -> str | None:
+    if username and _CONTROL.search(username):
+        raise InvalidField("username", "the username may not contain control characters")
+    return username
 
 
 def check_server_type(server_type: str) -> str:
@@ -358,7 +367,7 @@ def _checked(new: ServerFields) -> dict:
         "protocol": protocol,
         "host": check_host(new.host),
         "port": check_port(new.port),
-        "username": new.username or None,
+        "username": check_username(new.username) or None,
         "password": new.password or None,
         "rpc_path": rpc_path or default_rpc_path(server_type, protocol),
         "enabled": bool(new.enabled),
