@@ -7,9 +7,10 @@ source "$ROOT/scripts/common.sh"
 
 # Real daemons for the client tests; Chromium for the end-to-end UI tests; Xvfb, Qt WebEngine's
 # libraries and ImageMagick (screenshots) for the native window; Node.js runs the browser's
-# filter script beside the Python one (tests/test_filter_agreement.py).
+# filter script beside the Python one (tests/test_filter_agreement.py); PostgreSQL: the database
+# tests run on it too, in a temporary cluster (tests/daemons/postgres.py).
 DEBIAN_TOOLS=(transmission-daemon rtorrent nginx-light chromium chromium-driver xvfb xauth
-  imagemagick nodejs "${QT_WEBENGINE_LIBS[@]}")
+  imagemagick nodejs postgresql "${QT_WEBENGINE_LIBS[@]}")
 if ! apt_install_missing "${DEBIAN_TOOLS[@]}"; then
   if [ "${CI:-}" = true ]; then
     echo "CI: could not install ${DEBIAN_TOOLS[*]}; the tests cannot run" >&2
@@ -17,7 +18,7 @@ if ! apt_install_missing "${DEBIAN_TOOLS[@]}"; then
   fi
   echo "warning: could not install ${DEBIAN_TOOLS[*]}; tests needing them will be skipped" >&2
 fi
-ensure_venv test
+ensure_venv test,postgres
 cd "$ROOT"
 "$VENV/bin/ruff" check torrentdesk tests
 exec "$VENV/bin/python" -m pytest -ra "$@"
