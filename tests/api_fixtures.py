@@ -53,12 +53,20 @@ class Api:
         return response.json()
 
 
+def allow_loopback_servers(services: Services) -> None:
+    """The test daemons listen on 127.0.0.1, which only admins may add by default (SPEC §14):
+    the tests' installs let everyone, as an admin can (tests/test_admin_settings.py checks
+    the default)."""
+    services.settings.save({"users_may_add_loopback_servers": True})
+
+
 @pytest.fixture
 def api(tmp_path, db_url) -> Iterator[Api]:
     """On SQLite and on PostgreSQL (`db_url`)."""
     data_dir = tmp_path / "data"
     db = open_database(db_url)
     services = build_services(db, SecretStore(data_dir), timeout=API_TIMEOUT)
+    allow_loopback_servers(services)
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)  # as NiceGUI makes its app
     install_api(app, services)
     with TestClient(app) as client:

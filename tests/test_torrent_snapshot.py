@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 from pony.orm import db_session
 
-from tests.api_fixtures import query
+from tests.api_fixtures import allow_loopback_servers, query
 from torrentdesk.clients import TorrentInfo
 from torrentdesk.db import open_database
 from torrentdesk.services import build_services
@@ -27,6 +27,7 @@ def setup(tmp_path, db_url):
     """On SQLite and on PostgreSQL (`db_url`): the snapshot is raw SQL."""
     db = open_database(db_url)
     services = build_services(db, SecretStore(tmp_path / "data"))
+    allow_loopback_servers(services)
     user = services.users.create("alice", "password-123")
     fields = ServerFields("tr", "transmission", "127.0.0.1", 1)
     server = services.servers.create(user.id, fields)

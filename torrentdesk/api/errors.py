@@ -10,6 +10,7 @@ from ..services.errors import (
     AlreadyExists,
     ClientError,
     DuplicateTorrent,
+    Forbidden,
     InvalidInput,
     NotFound,
     TimeoutError,
@@ -47,6 +48,8 @@ async def _service_error(_: Request, exc: Exception) -> JSONResponse:
         return _detail(404, str(exc))
     if isinstance(exc, AlreadyExists):
         return _detail(409, str(exc))
+    if isinstance(exc, Forbidden):
+        return _detail(403, str(exc))
     if isinstance(exc, TooManyAttempts):
         return JSONResponse(
             {"detail": str(exc)}, status_code=429, headers={"Retry-After": str(exc.retry_after)}
@@ -67,6 +70,7 @@ def install_error_handlers(app: FastAPI) -> None:
     for error in (
         NotFound,
         AlreadyExists,
+        Forbidden,
         AmbiguousTorrent,
         TooManyAttempts,
         InvalidCredentials,

@@ -131,6 +131,12 @@ def define_entities(db: Database) -> None:
         reachable = Required(bool)
         composite_index(server, at)
 
+    class AdminSetting(db.Entity):
+        """One admin setting (SPEC §14; services/settings.py): a missing row is its default."""
+
+        key = PrimaryKey(str, 64)
+        value = Required(str, 200)  # JSON
+
     class Action(db.Entity):
         """The audit log of every change."""
 

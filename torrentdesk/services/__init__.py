@@ -14,6 +14,7 @@ from .live import LiveTorrents
 from .secrets import SecretStore
 from .server_admin import ServerAdmin
 from .servers import ServerService
+from .settings import SettingsService
 from .torrents import ClientPool, TorrentService
 from .users import UserService
 
@@ -28,6 +29,7 @@ class Services:
     audit: AuditService
     history: HistoryService
     live: LiveTorrents
+    settings: SettingsService
 
     async def start(self) -> None:
         """Start the background polls (when the app serves pages)."""
@@ -46,7 +48,8 @@ def build_services(
 ) -> Services:
     users = UserService(db)
     audit = AuditService(db)
-    servers = ServerService(db, secrets, timeout=timeout)
+    settings = SettingsService(db, audit)
+    servers = ServerService(db, secrets, settings, timeout=timeout)
     torrents = TorrentService(db, servers, audit, ClientPool())
     history = HistoryService(db)
     return Services(
@@ -58,4 +61,5 @@ def build_services(
         audit=audit,
         history=history,
         live=LiveTorrents(db, servers, torrents, history),
+        settings=settings,
     )

@@ -26,6 +26,7 @@ __all__ = ["SERVER_KINDS", "ServerKind", "server_kind"]
 from ..db import as_utc, least_used_color, utcnow
 from .errors import InvalidInput, NotFound
 from .secrets import SecretStore
+from .settings import AddressNotAllowed, SettingsService
 
 SERVER_TYPES = tuple(SERVER_KINDS)
 PROTOCOLS = tuple(sorted({p for kind in SERVER_KINDS.values() for p in kind.protocol_names}))
@@ -169,9 +170,16 @@ class TestResult:
 
 
 class ServerService:
-    def __init__(self, db: Database, secrets: SecretStore, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        secrets: SecretStore,
+        settings: SettingsService,
+        timeout: float = 10.0,
+    ) -> None:
         self._db = db
         self._secrets = secrets
+        self._settings = settings
         self.timeout = timeout
         # Called with the server id after a server is added, edited or removed (from any
         # thread); the live poller listens here.
@@ -181,6 +189,7 @@ class ServerService:
 
     def create(self, user_id: int, new: ServerFields) -> ServerView:
         values = _checked(new)
+        self._check_address(user_id, values["host"])
         with db_session:
             user = self._db.User.get(id=user_id)
             if user is None:
@@ -223,6 +232,8 @@ class ServerService:
                 merged.rpc_path = None  # follow the new type/protocol's default
             values = _checked(merged)
             values.pop("password")
+            if values["host"] != server.host:
+                self._check_address(user_id, values["host"])
             server.set(**values)
             password = changes.get("password")
             if password is not None:
@@ -255,6 +266,7 @@ class ServerService:
         """A connection to values not saved yet (a form's); with `stored_password_of` a
         password of None means that server's stored one, as an edit would keep it."""
         values = _checked(draft)
+        self._check_address(user_id, values["host"])
         password = draft.password
         if password is None and stored_password_of is not None:
             with db_session:
@@ -321,6 +333,14 @@ class ServerService:
             client.close()
         latency = round((time.perf_counter() - started) * 1000, 1)
         return TestResult(True, "connected", version, latency, None)
+
+    def _check_address(self, user_id: int, host: str) -> None:
+        """Whether this user may add a server on `host` (the admin settings, SPEC §14): checked
+        when a server is added, its host changed, or values are tested before saving."""
+        try:
+            self._settings.check_address(host, "server", self._settings.is_admin(user_id))
+        except AddressNotAllowed as exc:
+            raise InvalidField("host", str(exc)) from None
 
     def _notify(self, server_id: str) -> None:
         for listener in self.listeners:

@@ -1,5 +1,6 @@
 """The shared frame of signed-in pages: header with totals, dark-mode toggle and the user menu
-(Servers, API token, Log out), in the manner of NiceGUI's examples/modularization.
+(Servers, API token, Admin settings for admins, Log out), in the manner of NiceGUI's
+examples/modularization.
 
 On phones the header collapses (assets/torrentdesk.css, "Phones"): elements marked
 `td-wide-only` hide and `td-phone-only` ones show, so the dark-mode toggle moves into the menu."""
@@ -9,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from nicegui import app, ui
+from nicegui import app, run, ui
 
 from ..services import Services
 from ..services.totals import Totals
 from . import format as fmt
+from .admin_dialog import AdminSettingsDialog
 from .auth import USERNAME, sign_out
 from .servers_dialog import ServersDialog
 from .theme import DARK_KEY, FAVICON, setup_page
@@ -29,6 +31,7 @@ class Frame:
         dark = setup_page()
         self.servers_dialog = ServersDialog(services, user_id)
         self.token_dialog = TokenDialog(services, user_id)
+        self.admin_dialog: AdminSettingsDialog | None = None  # built by load() for admins
         with ui.header().classes("td-header items-center no-wrap"):
             with ui.row().classes("items-center gap-2 no-wrap"):
                 ui.image(FAVICON).classes("w-7 h-7")
@@ -67,8 +70,23 @@ class Frame:
                         self.dark_item = ui.item_section(self._dark_item_text(dark.value))
                     ui.menu_item("Servers", on_click=self.servers_dialog.open).mark("menu-servers")
                     ui.menu_item("API token", on_click=self.token_dialog.open).mark("menu-token")
+                    self.admin_item = ui.menu_item(
+                        "Admin settings", on_click=self._open_admin_settings
+                    ).mark("menu-admin")
+                    self.admin_item.set_visibility(False)  # until load() finds an admin
                     ui.separator()
                     ui.menu_item("Log out", on_click=sign_out).mark("menu-logout")
+
+    async def load(self) -> None:
+        """What the frame shows from the database, before the page is sent."""
+        if await run.io_bound(self.services.settings.is_admin, self.user_id):
+            with ui.context.client.layout:
+                self.admin_dialog = AdminSettingsDialog(self.services, self.user_id)
+            self.admin_item.set_visibility(True)
+
+    async def _open_admin_settings(self) -> None:
+        if self.admin_dialog is not None:
+            await self.admin_dialog.open()
 
     def set_totals(self, shown: Totals, overall: Totals | None = None) -> None:
         """The header's figures: of the rows shown, and with a filter on, of all beside them
