@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from nicegui.testing import User
 
-from tests.ui_fixtures import PASSWORD, eventually, sign_in
+from tests.ui_fixtures import PASSWORD, element, eventually, sign_in
 from torrentdesk.services.settings import AddressNotAllowed, address_kind
 
 DEFAULTS = {
@@ -210,3 +210,23 @@ async def test_a_non_admin_has_no_admin_settings_entry(ui_app, user: User) -> No
     await user.should_see(marker="menu-token")
     await user.should_not_see(marker="menu-admin")
     await user.should_not_see("Admin settings")
+
+
+async def test_the_servers_form_says_why_a_non_admin_cannot_add_a_loopback_server(
+    ui_app, user: User
+) -> None:
+    ui_app.services.settings.save(DEFAULTS)
+    ui_app.add_user("alice")
+    await sign_in(user)
+    user.find(marker="menu-servers").click()
+    await user.should_see(marker="server-add")
+    user.find(marker="server-add").click()
+    await user.should_see(marker="server-name")
+    element(user, "server-name").value = "my own"
+    element(user, "server-host").value = "127.0.0.1"
+    element(user, "server-port").value = 9091
+    user.find(marker="server-save").click()
+    host = element(user, "server-host")
+    error = await eventually(lambda: host.error, message="an error on the host field")
+    assert error.startswith("127.0.0.1 is an address of this machine (loopback): only an admin")
+    assert ui_app.services.servers.list(1) == []
