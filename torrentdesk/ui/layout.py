@@ -72,7 +72,7 @@ class Frame:
                     ui.menu_item("API token", on_click=self.token_dialog.open).mark("menu-token")
                     self.admin_item = ui.menu_item(
                         "Admin settings", on_click=self._open_admin_settings
-                    ).mark("menu-admin")
+                    ).classes("text-no-wrap").mark("menu-admin")
                     self.admin_item.set_visibility(False)  # until load() finds an admin
                     ui.separator()
                     ui.menu_item("Log out", on_click=sign_out).mark("menu-logout")
