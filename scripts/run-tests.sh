@@ -10,7 +10,7 @@ source "$ROOT/scripts/common.sh"
 # filter script beside the Python one (tests/test_filter_agreement.py); PostgreSQL: the database
 # tests run on it too, in a temporary cluster (tests/daemons/postgres.py).
 DEBIAN_TOOLS=(transmission-daemon rtorrent nginx-light chromium chromium-driver xvfb xauth
-  imagemagick nodejs postgresql "${QT_WEBENGINE_LIBS[@]}")
+  qbittorrent-nox imagemagick nodejs postgresql "${QT_WEBENGINE_LIBS[@]}")
 if ! apt_install_missing "${DEBIAN_TOOLS[@]}"; then
   if [ "${CI:-}" = true ]; then
     echo "CI: could not install ${DEBIAN_TOOLS[*]}; the tests cannot run" >&2

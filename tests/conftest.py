@@ -1,6 +1,7 @@
 pytest_plugins = [
     "tests.daemons.rtorrent",
     "tests.daemons.transmission",
+    "tests.daemons.qbittorrent",
     "tests.daemons.postgres",
     "tests.api_fixtures",
     "tests.ui_fixtures",

@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import bencodepy
 
 MAX_TORRENT_FILE_SIZE = 10 * 1024 * 1024
+MAX_TRACKERS = 200  # more announce URLs than any real torrent has; the rest are ignored
 _HEX_HASH = re.compile(r"[0-9a-fA-F]{40}")
 _BASE32_HASH = re.compile(r"[A-Za-z2-7]{32}")
 
@@ -27,6 +28,7 @@ class MagnetLink:
     uri: str
     info_hash: str  # 40 lowercase hex
     name: str | None
+    trackers: tuple[str, ...] = ()  # its `tr` announce URLs
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,8 @@ class TorrentMetainfo:
     size: int
     file_count: int
     data: bytes = field(repr=False, default=b"")
+    trackers: tuple[str, ...] = ()  # `announce`, then `announce-list` in tier order
+    private: bool = False
 
 
 def is_info_hash(value: str) -> bool:
@@ -50,15 +54,16 @@ def parse_magnet(uri: str) -> MagnetLink:
     if parts.scheme.lower() != "magnet":
         raise InvalidTorrentInput("not a magnet link: it must start with 'magnet:?'")
     params = parse_qs(parts.query)
+    trackers = tuple(dict.fromkeys(params.get("tr", [])))[:MAX_TRACKERS]
     for topic in params.get("xt", []):
         if not topic.lower().startswith("urn:btih:"):
             continue
         value = topic[len("urn:btih:") :]
         if _HEX_HASH.fullmatch(value):
-            return MagnetLink(uri.strip(), value.lower(), _first(params.get("dn")))
+            return MagnetLink(uri.strip(), value.lower(), _first(params.get("dn")), trackers)
         if _BASE32_HASH.fullmatch(value):
             info_hash = base64.b32decode(value.upper()).hex()
-            return MagnetLink(uri.strip(), info_hash, _first(params.get("dn")))
+            return MagnetLink(uri.strip(), info_hash, _first(params.get("dn")), trackers)
         raise InvalidTorrentInput(
             "the magnet link's btih hash must be 40 hex or 32 base32 characters"
         )
@@ -104,8 +109,24 @@ def parse_torrent_file(data: bytes) -> TorrentMetainfo:
         )
     start, end = _info_span(data)
     return TorrentMetainfo(
-        hashlib.sha1(data[start:end]).hexdigest(), name, size, file_count, bytes(data)
+        hashlib.sha1(data[start:end]).hexdigest(),
+        name,
+        size,
+        file_count,
+        bytes(data),
+        _announce_urls(meta),
+        info.get(b"private") == 1,
     )
+
+
+def _announce_urls(meta: dict) -> tuple[str, ...]:
+    """The announce URLs in the order clients try them (BEP 12: announce-list wins)."""
+    urls = [meta.get(b"announce")]
+    tiers = meta.get(b"announce-list")
+    if isinstance(tiers, list):
+        urls += [url for tier in tiers if isinstance(tier, list) for url in tier]
+    texts = (_text(url) for url in urls)
+    return tuple(dict.fromkeys(t for t in texts if t))[:MAX_TRACKERS]
 
 
 def _info_span(data: bytes) -> tuple[int, int]:

@@ -18,6 +18,7 @@ from ..services.errors import (
 )
 from ..services.servers import InvalidField
 from ..services.torrents import AmbiguousTorrent
+from ..services.url_fetch import FetchFailed
 from ..torrent_input import InvalidTorrentInput
 
 
@@ -56,6 +57,8 @@ async def _service_error(_: Request, exc: Exception) -> JSONResponse:
         )
     if isinstance(exc, InvalidCredentials):
         return _detail(401, str(exc))
+    if isinstance(exc, FetchFailed):
+        return _detail(502, str(exc))
     if isinstance(exc, InvalidField):
         return _validation(exc.field, str(exc))
     return _validation("body", str(exc))  # any other InvalidInput
@@ -75,6 +78,7 @@ def install_error_handlers(app: FastAPI) -> None:
         TooManyAttempts,
         InvalidCredentials,
         InvalidInput,
+        FetchFailed,
     ):
         app.add_exception_handler(error, _service_error)
     app.add_exception_handler(InvalidTorrentInput, _torrent_input_error)

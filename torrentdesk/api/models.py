@@ -57,7 +57,9 @@ class AddServerRequest(_ServerFieldRules):
     username: str | None = None
     password: str | None = Field(default=None, description="stored encrypted, never returned")
     rpc_path: str | None = Field(
-        default=None, description="default /RPC2 (rtorrent over http) or /transmission/rpc"
+        default=None,
+        description="default /RPC2 (rtorrent over http) or /transmission/rpc; none for "
+        "qbittorrent (its Web API is always /api/v2)",
     )
     protocol: str = Field(default="http", description="http | https | scgi (rtorrent only)")
     enabled: bool = True
@@ -205,12 +207,25 @@ DOWNLOAD_DIR_FIELD = "an absolute directory on the server; left out: the server'
 
 class AddTorrentRequest(_TorrentOptionRules):
     uri: str = Field(
-        description="a magnet link (hex or base32 btih) or an http(s) URL of a .torrent"
+        description="a magnet link (hex or base32 btih) or an http(s) URL of a .torrent "
+        "(fetched by torrentdesk itself)"
     )
-    server_id: str
+    server_id: str | None = Field(default=None, description="one server")
+    server_ids: list[str] | None = Field(
+        default=None,
+        max_length=100,
+        description="several servers at once (a result per server); with neither, the first "
+        "matching add rule picks",
+    )
     start: bool = True
     labels: list[str] = Field(default_factory=list, description=LABELS_FIELD)
     download_dir: str | None = Field(default=None, description=DOWNLOAD_DIR_FIELD)
+
+    @model_validator(mode="after")
+    def _one_way_to_name_servers(self):
+        if self.server_id is not None and self.server_ids:
+            raise ValueError("give server_id or server_ids, not both")
+        return self
 
     @field_validator("uri")
     @classmethod
@@ -301,3 +316,80 @@ class ActionResponse(BaseModel):
     server_id: str | None
     info_hash: str | None
     detail: str | None
+
+
+class AddResultResponse(BaseModel):
+    server_id: str
+    ok: bool
+    info_hash: str | None
+    name: str | None
+    error: str | None
+
+
+class AddResultsResponse(BaseModel):
+    results: list[AddResultResponse]
+
+
+class RuleMatch(BaseModel):
+    label: str | None = Field(default=None, description="the add carries this label")
+    tracker: str | None = Field(default=None, description="a tracker host (or its domain)")
+    name_regex: str | None = Field(default=None, description="searched in the name, any case")
+    min_size: int | None = Field(default=None, description="bytes; unknown sizes never match")
+    max_size: int | None = None
+
+
+class Rule(BaseModel):
+    match: RuleMatch = Field(default_factory=RuleMatch)
+    target: dict[Literal["server_ids", "most_free_space"], list[str]] = Field(
+        description='{"server_ids": [id, …]} or {"most_free_space": [id, …]}'
+    )
+    labels: list[str] = Field(default_factory=list, description=LABELS_FIELD)
+    download_dir: str | None = Field(default=None, description=DOWNLOAD_DIR_FIELD)
+
+
+class RulePreviewRequest(BaseModel):
+    uri: str = Field(max_length=65536, description="a magnet link or an http(s) .torrent URL")
+    labels: list[str] = Field(default_factory=list, max_length=64)
+
+
+class RulePreviewResponse(BaseModel):
+    rule: int | None = Field(description="index of the first matching rule, or null")
+    server_ids: list[str]
+    labels: list[str]
+    download_dir: str | None
+
+
+class TransferRequest(BaseModel):
+    server_id: str = Field(description="where the torrent is now")
+    info_hash: str = Field(pattern=r"^[0-9a-fA-F]{40}$")
+    to_server_id: str
+    mode: Literal["copy", "move"] = "copy"
+    download_dir: str | None = Field(default=None, max_length=4096)
+    same_storage: bool = False
+    allow_magnet: bool = Field(
+        default=False, description="rebuild a private torrent from a magnet link if need be"
+    )
+
+    @field_validator("download_dir")
+    @classmethod
+    def _check_download_dir(cls, path):
+        return path if path is None else _rule(check_download_dir, path)
+
+
+class TransferResponse(BaseModel):
+    id: str
+    server_id: str
+    to_server_id: str
+    info_hash: str
+    name: str | None
+    mode: Literal["copy", "move"]
+    same_storage: bool
+    state: Literal["queued", "running", "done", "failed", "cancelled"]
+    step: str
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class CancelledTransferResponse(TransferResponse):
+    left: str = Field(description="what the transfer had already done on the target")

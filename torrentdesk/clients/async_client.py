@@ -22,6 +22,7 @@ from .base import (
     BaseTorrentClient,
     Failures,
     QueueMove,
+    SessionInfo,
     TorrentInfo,
 )
 from .errors import ClientError, TimeoutError
@@ -89,6 +90,15 @@ class AsyncTorrentClient:
 
     async def queue_move(self, hashes: Sequence[str], where: QueueMove) -> Failures:
         return await self._call(self.client.queue_move, hashes, where)
+
+    async def metainfo_of(self, info_hash: str) -> bytes | None:
+        return await self._call(self.client.metainfo_of, info_hash)
+
+    async def magnet_of(self, info_hash: str) -> tuple[str, bool]:
+        return await self._call(self.client.magnet_of, info_hash)
+
+    async def session(self) -> SessionInfo:
+        return await self._call(self.client.session)
 
     async def default_download_dir(self) -> str:
         return await self._call(self.client.default_download_dir)

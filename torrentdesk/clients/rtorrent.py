@@ -45,6 +45,7 @@ from .base import (
     FilePriority,
     TorrentFile,
     TorrentInfo,
+    magnet_link,
     tracker_host,
 )
 from .scgi import HttpTransport, ScgiTransport
@@ -118,7 +119,10 @@ ALLOWED_METHODS: frozenset[str] = frozenset(
         "d.custom1.set",
         "d.directory.set",
         "d.is_multi_file",
-        "t.url",  # of a torrent's first tracker, "HASH:t0"
+        "t.url",  # of one tracker, "HASH:t<i>"
+        "d.name",
+        "d.is_private",
+        "d.tracker_size",
         # Only `rm -f -- <file>` and `rmdir -- <dir>` of a removed torrent's own files and the
         # folders they leave empty: enforced in `_check_allowed`.
         "execute.nothrow",
@@ -512,6 +516,21 @@ class RTorrentClient(BaseTorrentClient):
         return self._on_each(
             list(labels), lambda target: [("d.custom1.set", (target, wanted[target]))]
         )[1]
+
+    def magnet_of(self, info_hash: str) -> tuple[str, bool]:
+        values, failures = self._on_each(
+            [info_hash],
+            lambda t: [("d.name", (t,)), ("d.is_private", (t,)), ("d.tracker_size", (t,))],
+        )
+        for error in failures.values():
+            raise error
+        name, private, count = values[info_hash]
+        target = info_hash.upper()
+        urls = self._multicall_each(
+            [("t.url", (f"{target}:t{i}",)) for i in range(min(int(count), 200))]
+        )
+        trackers = [url for url in urls if isinstance(url, str) and url]
+        return magnet_link(info_hash.lower(), str(name), trackers), bool(private)
 
     def move(self, hashes: Sequence[str], download_dir: str, move_data: bool) -> Failures:
         """rTorrent only relocates: no RPC of it moves data. Each torrent is stopped and

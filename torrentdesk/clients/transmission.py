@@ -41,16 +41,15 @@ from .base import (
     TorrentFile,
     TorrentInfo,
     TorrentState,
+    magnet_link,
     tracker_host,
 )
 from .errors import (
     AuthError,
     ClientError,
     ConnectError,
-    DuplicateTorrent,
     ProtocolError,
     TimeoutError,
-    TorrentNotFound,
 )
 
 DEFAULT_RPC_PATH = "/transmission/rpc"
@@ -403,15 +402,17 @@ class TransmissionClient(BaseTorrentClient):
     def queue_move(self, hashes: Sequence[str], where: QueueMove) -> Failures:
         return self._on_existing(hashes, lambda rpc, ids: getattr(rpc, f"queue_{where}")(ids))
 
-    def _checked_hashes(self, hashes: Sequence[str]) -> tuple[list[str], Failures]:
-        failures: Failures = {}
-        valid: list[str] = []
-        for info_hash in hashes:
-            try:
-                valid.append(self._check_hash(info_hash))
-            except TorrentNotFound as exc:
-                failures[info_hash] = exc
-        return valid, failures
+    def magnet_of(self, info_hash: str) -> tuple[str, bool]:
+        fields = ("hashString", "name", "isPrivate", "trackers")
+        valid = self._check_hash(info_hash)
+        rows = self._call(lambda rpc: rpc.get_torrents(ids=[valid], arguments=fields))
+        if not rows:
+            raise self._not_found(valid)
+        f = rows[0].fields
+        trackers = [
+            str(t["announce"]) for t in f.get("trackers") or [] if isinstance(t, dict)
+        ]
+        return magnet_link(valid, str(f.get("name") or ""), trackers), bool(f.get("isPrivate"))
 
     def _on_existing(
         self, hashes: Sequence[str], call: Callable[[transmission_rpc.Client, list[str]], Any]
@@ -442,24 +443,6 @@ class TransmissionClient(BaseTorrentClient):
 
     def _exists(self, info_hash: str) -> bool:
         return bool(self._present([info_hash]))
-
-    def _check_hash(self, info_hash: str) -> str:
-        value = info_hash.strip().lower() if isinstance(info_hash, str) else ""
-        if not is_info_hash(value):
-            raise TorrentNotFound(
-                self.name,
-                f"no torrent with info hash {info_hash!r}: an info hash is 40 hex characters",
-            )
-        return value
-
-    def _not_found(self, info_hash: str) -> TorrentNotFound:
-        return TorrentNotFound(self.name, f"no torrent with info hash {info_hash} on this server")
-
-    def _duplicate(self, info_hash: str | None, name: str | None) -> DuplicateTorrent:
-        what = f"{name!r} ({info_hash})" if name else str(info_hash)
-        return DuplicateTorrent(
-            self.name, f"torrent {what} is already on this server", info_hash=info_hash
-        )
 
     def _client(self) -> transmission_rpc.Client:
         if self._rpc is None:

@@ -16,6 +16,7 @@ from .server_admin import ServerAdmin
 from .servers import ServerService
 from .settings import SettingsService
 from .torrents import ClientPool, TorrentService
+from .transfers import TransferService
 from .users import UserService
 
 
@@ -30,12 +31,16 @@ class Services:
     history: HistoryService
     live: LiveTorrents
     settings: SettingsService
+    transfers: TransferService
 
     async def start(self) -> None:
-        """Start the background polls (when the app serves pages)."""
+        """Start the background polls and carry on unfinished transfers (when the app
+        serves)."""
         await self.live.start()
+        await self.transfers.resume()
 
     async def stop(self) -> None:
+        await self.transfers.stop()
         await self.live.stop()
         self.close()
 
@@ -51,6 +56,9 @@ def build_services(
     settings = SettingsService(db, audit)
     servers = ServerService(db, secrets, settings, timeout=timeout)
     torrents = TorrentService(db, servers, audit, ClientPool())
+    torrents.url_fetch_allows_private = (
+        lambda: settings.current().url_fetch_may_reach_local_networks
+    )
     history = HistoryService(db)
     return Services(
         users=users,
@@ -62,4 +70,5 @@ def build_services(
         history=history,
         live=LiveTorrents(db, servers, torrents, history),
         settings=settings,
+        transfers=TransferService(db, torrents, audit),
     )

@@ -26,7 +26,14 @@ from ..clients import (
     server_kind,
 )
 from ..db import utcnow
-from ..torrent_input import is_info_hash, parse_magnet, parse_torrent_file, parse_torrent_url
+from ..torrent_input import (
+    MagnetLink,
+    TorrentMetainfo,
+    is_info_hash,
+    parse_magnet,
+    parse_torrent_file,
+    parse_torrent_url,
+)
 from .actions import (
     ACTIONS,
     MAX_TARGETS,
@@ -38,10 +45,15 @@ from .actions import (
 )
 from .audit import AuditService
 from .errors import InvalidInput, NotCapable, NotFound, ServiceError, UserFacingError
-from .servers import ServerService
+from .metainfo import MetainfoStore
+from .rules import AddCandidate, RuleChoice, RuleService
+from .servers import InvalidField, ServerService
+from .url_fetch import fetch_torrent
 
 # ServerConnection and TorrentInfo travel up to the API as what a located torrent is made of.
 __all__ = ["AmbiguousTorrent", "LocatedTorrent", "ServerConnection", "TorrentInfo", "torrent_row"]
+
+TorrentSource = MagnetLink | TorrentMetainfo
 
 ROW_FIELDS = tuple(name for name in TorrentInfo.__slots__ if name != "files")
 
@@ -77,6 +89,20 @@ class ServerTorrents:
     @property
     def status(self) -> str:
         return "error" if self.error else "connected"
+
+
+@dataclass(frozen=True, slots=True)
+class AddResult:
+    """One server's part of an add to several servers."""
+
+    server_id: str
+    info_hash: str | None
+    name: str | None
+    error: UserFacingError | None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +146,11 @@ class TorrentService:
         self._servers = servers
         self._audit = audit
         self.pool = pool
+        self.metainfo = MetainfoStore(db)
+        self.rules = RuleService(db)
+        # Whether URL adds may fetch from loopback/link-local/private addresses (SPEC §14's
+        # admin setting; the services wire it to the settings store).
+        self.url_fetch_allows_private: Callable[[], bool] = lambda: False
         # Each server's snapshot rows as this process last wrote them (see remember_list).
         self._snapshots: dict[str, dict[str, tuple[str, int]]] = {}
         self._snapshot_lock = threading.Lock()
@@ -145,27 +176,10 @@ class TorrentService:
         labels: Sequence[str] = (),
         download_dir: str | None = None,
     ) -> AddedTorrent:
-        """Add a magnet link or an http(s) URL of a .torrent, with its labels and directory
-        set before it starts."""
-        options = add_options(labels, download_dir)
-        uri = uri.strip()
-        if uri.lower().startswith("magnet:"):
-            magnet = parse_magnet(uri)
-            return await self._add(
-                user_id,
-                server_id,
-                magnet.info_hash,
-                magnet.name,
-                lambda client: client.add_magnet(magnet, start, options),
-            )
-        url = parse_torrent_url(uri)
-        return await self._add(
-            user_id,
-            server_id,
-            None,
-            None,
-            lambda client: client.add_torrent_url(url, start, options),
-        )
+        """Add a magnet link or an http(s) URL of a .torrent (fetched by the app itself) to
+        one server, with its labels and directory set before it starts."""
+        source = await self.source_of(uri)
+        return await self._add(user_id, server_id, source, start, add_options(labels, download_dir))
 
     async def upload(
         self,
@@ -178,15 +192,87 @@ class TorrentService:
     ) -> AddedTorrent:
         """Add a .torrent file's bytes: checked (and parsed) once, before anything reaches
         the server."""
+        meta = await asyncio.to_thread(parse_torrent_file, data)
+        return await self._add(user_id, server_id, meta, start, add_options(labels, download_dir))
+
+    async def add_to_servers(
+        self,
+        user_id: int,
+        server_ids: Sequence[str],
+        source: TorrentSource,
+        start: bool = True,
+        labels: Sequence[str] = (),
+        download_dir: str | None = None,
+    ) -> list[AddResult]:
+        """One torrent to several servers at once: a result per server, in the order given;
+        one server's failure never stops the others."""
         options = add_options(labels, download_dir)
-        meta = parse_torrent_file(data)
-        return await self._add(
-            user_id,
-            server_id,
-            meta.info_hash,
-            meta.name,
-            lambda client: client.add_torrent(meta, start, options),
+        server_ids = list(dict.fromkeys(server_ids))
+        if not server_ids:
+            raise InvalidInput("name at least one server in server_ids")
+
+        async def add_one(server_id: str) -> AddResult:
+            try:
+                added = await self._add(user_id, server_id, source, start, options)
+            except UserFacingError as exc:
+                return AddResult(server_id, source.info_hash, source.name, exc)
+            return AddResult(server_id, added.info_hash, added.name, None)
+
+        return list(await asyncio.gather(*(add_one(s) for s in server_ids)))
+
+    async def add_by_rules(
+        self,
+        user_id: int,
+        source: TorrentSource,
+        start: bool = True,
+        labels: Sequence[str] = (),
+        download_dir: str | None = None,
+    ) -> tuple[RuleChoice, list[AddResult]]:
+        """An add that names no server: the first matching rule picks the servers, adds its
+        labels and, unless the add gives one, its directory. No match is bad input."""
+        choice = await self.preview(user_id, source, labels)
+        if choice.rule is None:
+            raise InvalidField(
+                "server_id",
+                "no server given and none of your add rules matches this torrent: name a "
+                "server (server_id or server_ids) or add a rule that matches it",
+            )
+        directory = download_dir if download_dir is not None else choice.download_dir
+        results = await self.add_to_servers(
+            user_id, choice.server_ids, source, start, choice.labels, directory
         )
+        return choice, results
+
+    async def preview(
+        self, user_id: int, source: TorrentSource, labels: Sequence[str] = ()
+    ) -> RuleChoice:
+        """What the add rules would do with this torrent (the add dialog shows it live)."""
+        candidate = AddCandidate(
+            source.name,
+            source.size if isinstance(source, TorrentMetainfo) else None,
+            source.trackers,
+            tuple(check_labels(list(labels))),
+        )
+        return await self.rules.choose(
+            user_id, candidate, lambda server_id: self.free_space(user_id, server_id)
+        )
+
+    async def free_space(self, user_id: int, server_id: str) -> int | None:
+        """Free bytes where the server puts new torrents; None when it cannot tell."""
+        try:
+            connection = await asyncio.to_thread(self._servers.connection, user_id, server_id)
+            session = await self.pool.get(connection).session()
+        except UserFacingError:
+            return None
+        return None if session.free_space is None else session.free_space.bytes
+
+    async def source_of(self, uri: str) -> TorrentSource:
+        """A magnet link as it is; an http(s) URL fetched and parsed by the app (SPEC §11)."""
+        uri = uri.strip()
+        if uri.lower().startswith("magnet:"):
+            return parse_magnet(uri)
+        url = parse_torrent_url(uri)
+        return await fetch_torrent(url, await asyncio.to_thread(self.url_fetch_allows_private))
 
     async def default_download_dir(self, user_id: int, server_id: str) -> str | None:
         """Where the server puts torrents added without a directory; None if it cannot say."""
@@ -320,17 +406,31 @@ class TorrentService:
         await asyncio.to_thread(self.remember_list, connection.id, torrents)
         return ServerTorrents(connection, torrents, None)
 
-    async def _add(self, user_id, server_id, info_hash, name, call) -> AddedTorrent:
+    async def _add(
+        self, user_id: int, server_id: str, source: TorrentSource, start: bool, options: AddOptions
+    ) -> AddedTorrent:
         connection = await asyncio.to_thread(self._servers.connection, user_id, server_id)
+        client = self.pool.get(connection)
         try:
-            added = await call(self.pool.get(connection))
+            if isinstance(source, TorrentMetainfo):
+                added = await client.add_torrent(source, start, options)
+            else:
+                added = await client.add_magnet(source, start, options)
         except ClientError as exc:
             await asyncio.to_thread(
-                self._audit.record, user_id, "torrent.add", False, server_id, info_hash, str(exc)
+                self._audit.record,
+                user_id,
+                "torrent.add",
+                False,
+                server_id,
+                source.info_hash,
+                str(exc),
             )
             raise
         # Our parsed name first: Transmission leaves a magnet's '+' undecoded in `dn`.
-        added = AddedTorrent(added.info_hash or info_hash, name or added.name)
+        added = AddedTorrent(added.info_hash or source.info_hash, source.name or added.name)
+        if isinstance(source, TorrentMetainfo):
+            await asyncio.to_thread(self.metainfo.keep, user_id, source)
         await asyncio.to_thread(self._remember_added, user_id, server_id, added)
         self._notify(server_id)
         return added

@@ -17,9 +17,11 @@ from ..services.totals import Totals
 from . import format as fmt
 from .admin_dialog import AdminSettingsDialog
 from .auth import USERNAME, sign_out
+from .rules_dialog import RulesDialog
 from .servers_dialog import ServersDialog
 from .theme import DARK_KEY, FAVICON, setup_page
 from .token_dialog import TokenDialog
+from .transfers import TransfersList
 
 
 class Frame:
@@ -32,6 +34,8 @@ class Frame:
         self.servers_dialog = ServersDialog(services, user_id)
         self.token_dialog = TokenDialog(services, user_id)
         self.admin_dialog: AdminSettingsDialog | None = None  # built by load() for admins
+        self.transfers = TransfersList(services, user_id)
+        self.rules_dialog = RulesDialog(services, user_id)
         with ui.header().classes("td-header items-center no-wrap"):
             with ui.row().classes("items-center gap-2 no-wrap"):
                 ui.image(FAVICON).classes("w-7 h-7")
@@ -69,6 +73,8 @@ class Frame:
                     ):
                         self.dark_item = ui.item_section(self._dark_item_text(dark.value))
                     ui.menu_item("Servers", on_click=self.servers_dialog.open).mark("menu-servers")
+                    ui.menu_item("Transfers", on_click=self.transfers.open).mark("menu-transfers")
+                    ui.menu_item("Add rules", on_click=self.rules_dialog.open).mark("menu-rules")
                     ui.menu_item("API token", on_click=self.token_dialog.open).mark("menu-token")
                     self.admin_item = ui.menu_item(
                         "Admin settings", on_click=self._open_admin_settings

@@ -13,6 +13,7 @@ from ..services.actions import Target
 from ..services.errors import UserFacingError
 from ..services.notices import action_results
 from .notifications import Notifier
+from .transfers import TransferDialog
 
 RECENT_DIRS_KEY = "recent_dirs"  # per server id, most recent first
 MAX_RECENT_DIRS = 8
@@ -67,6 +68,7 @@ class TorrentActions:
         self.storage = app.storage.user
         self._build_labels_dialog()
         self._build_move_dialog()
+        self.transfer_dialog = TransferDialog(services, user_id)
 
     # -- the menu --
 
@@ -82,6 +84,7 @@ class TorrentActions:
         ui.separator()
         item("Labels…", self.open_labels).mark("action-labels")
         item("Move…", self.open_move).mark("action-move")
+        item("Copy or move to server…", self.open_transfer).mark("action-transfer")
         with ui.menu_item("Queue", auto_close=False).mark("action-queue"):
             with ui.item_section().props("side"):
                 ui.icon("keyboard_arrow_right")
@@ -239,6 +242,17 @@ class TorrentActions:
         if await self.run("move", "Moved", params):
             for server_id in servers:
                 remember_dir(self.storage, server_id, directory)
+
+    # -- to another server --
+
+    async def open_transfer(self) -> None:
+        targets = [
+            (server_id, info_hash, self.rows.get(row_id, {}).get("name") or info_hash)
+            for row_id in self._selected_or_warn()
+            for server_id, info_hash in [split_row_id(row_id)]
+        ]
+        if targets:
+            await self.transfer_dialog.open(targets)
 
     def _server_names(self) -> dict[str, str]:
         names: dict[str, str] = {}
