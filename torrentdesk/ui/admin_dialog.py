@@ -8,6 +8,7 @@ from nicegui import run, ui
 from ..services import Services
 from ..services.errors import Forbidden
 from ..services.settings import DESCRIPTIONS, SETTING_NAMES
+from .theme import dialog_header
 
 
 class AdminSettingsDialog:
@@ -18,14 +19,12 @@ class AdminSettingsDialog:
             ui.dialog().mark("admin-dialog") as self.dialog,
             ui.card().classes("td-dialog w-[560px] max-w-full"),
         ):
-            with ui.row().classes("w-full items-center"):
-                ui.label("Admin settings").classes("text-lg font-medium")
-                ui.space()
-                ui.button(icon="close", on_click=self.dialog.close).props("flat round dense")
-            ui.label(
+            dialog_header(
+                "Admin settings",
+                self.dialog,
                 "They apply to everyone on this torrentdesk. Admins may always add servers "
-                "anywhere."
-            ).classes("td-muted")
+                "anywhere.",
+            )
             self.switches = {
                 name: ui.switch(DESCRIPTIONS[name]).mark(f"admin-{name}") for name in SETTING_NAMES
             }
