@@ -127,6 +127,7 @@ def test_one_list_across_servers_with_server_badges(api, alice):
         "status": "connected",
         "error": None,
         "count": 1,
+        "dropped": 0,
     }
     assert servers[rt["id"]]["count"] == 1 and servers[rt["id"]]["status"] == "connected"
 

@@ -629,7 +629,7 @@ def _http(status: str, body: bytes, extra: str = "") -> bytes:
         (_http("200 OK", b"<html>hi</html>"), ProtocolError, "login reply is not qBittorrent's"),
         (_http("500 Oops", b""), ProtocolError, "HTTP 500"),
         (_http("404 Not Found", b"nope"), ProtocolError, "HTTP 404"),
-        (_http("403 Forbidden", b"Forbidden"), AuthError, "HTTP 403: Forbidden"),
+        (_http("403 Forbidden", b"secret-in-body"), AuthError, "refused (HTTP 403) — check"),
         (_http("200 OK", b"Ok.")[:-2], ProtocolError, "qBittorrent"),
     ],
     ids=["not-http", "html", "http-500", "http-404", "http-403", "cut-off"],
@@ -641,6 +641,8 @@ def test_garbage_replies(reply, error, expected, caplog: pytest.LogCaptureFixtur
     assert isinstance(info.value, error), info.value
     assert_names_server(info.value)
     assert expected in str(info.value)
+    # A remote body is never shown (it may be another service's secrets).
+    assert not any(word in str(info.value) for word in ("secret-in-body", "nope", "<html>"))
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 

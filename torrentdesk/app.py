@@ -9,6 +9,7 @@ import signal
 from . import native
 from .config import Settings, ensure_data_dir
 from .db import open_database
+from .runfile import LocalControl, local_url
 from .services import Services, build_services
 from .services.secrets import SecretStore
 
@@ -81,6 +82,11 @@ def serve(
     else:
         port = port or DEFAULT_PORT
         print(f"torrentdesk: serving on http://{host}:{port} (API docs at /docs)", flush=True)
+    # `torrentdesk add` finds this run here (its URL and a key for a local token).
+    control = LocalControl(settings.data_dir)
+    app.state.local_control = control
+    app.on_startup(lambda: control.write(local_url(host, port)))
+    app.on_shutdown(control.remove)
     # Uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal: make both
     # end as Ctrl+C does, so a service manager sees a clean exit.
     signal.signal(signal.SIGTERM, signal.default_int_handler)

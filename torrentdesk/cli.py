@@ -7,6 +7,8 @@ import getpass
 import sys
 
 from . import __version__
+from .cli_add import add_parsers
+from .cli_add import run as run_add
 from .config import DATA_DIR_ENV, DB_URL_ENV, ensure_data_dir, load_settings
 from .db import open_database
 from .services.errors import ServiceError
@@ -74,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     passwd.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
+    add_parsers(commands, storage)  # add, install-desktop (cli_add.py)
     return parser
 
 
@@ -87,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     ensure_data_dir(settings)
     if args.command == "user":
         return _user_command(args, UserService(open_database(settings.db_url)))
+    if args.command in ("add", "install-desktop"):
+        return run_add(args, settings)
     from . import native
     from .app import serve
 

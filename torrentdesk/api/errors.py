@@ -12,6 +12,7 @@ from ..services.errors import (
     DuplicateTorrent,
     Forbidden,
     InvalidInput,
+    NotCapable,
     NotFound,
     TimeoutError,
     TorrentNotFound,
@@ -79,6 +80,7 @@ def install_error_handlers(app: FastAPI) -> None:
         InvalidCredentials,
         InvalidInput,
         FetchFailed,
+        NotCapable,
     ):
         app.add_exception_handler(error, _service_error)
     app.add_exception_handler(InvalidTorrentInput, _torrent_input_error)

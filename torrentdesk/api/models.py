@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from ..services import servers as rules
-from ..services.actions import MAX_TARGETS, check_download_dir, check_labels
+from ..services.actions import MAX_TARGETS, check_download_dir, check_labels, check_tracker_url
 from ..services.errors import InvalidInput
 from ..services.servers import SERVER_TYPES
 from ..torrent_input import InvalidTorrentInput, parse_magnet, parse_torrent_url
@@ -139,6 +139,27 @@ class TorrentFileResponse(BaseModel):
     priority: Literal["low", "normal", "high"]
 
 
+class TrackerResponse(BaseModel):
+    url: str
+    tier: int
+    status: Literal["working", "updating", "not_contacted", "error", "disabled"]
+    message: str | None = Field(description="the tracker's last error or warning")
+    seeders: int | None = Field(description="null: not known (not scraped)")
+    leechers: int | None
+    last_announce: int | None = Field(description="unix seconds, null: never")
+
+
+class PeerResponse(BaseModel):
+    address: str
+    port: int
+    client: str
+    progress: float = Field(description="0.0-1.0, like a torrent's")
+    download_rate: int = Field(description="bytes/s we receive from this peer")
+    upload_rate: int = Field(description="bytes/s we send to this peer")
+    encrypted: bool
+    incoming: bool
+
+
 class TorrentResponse(BaseModel):
     info_hash: str
     name: str = Field(description="a magnet still fetching its metadata shows its dn name")
@@ -153,7 +174,10 @@ class TorrentResponse(BaseModel):
     upload_rate: int
     ratio: float
     eta: int | None
-    peers: int
+    peers: int | list[PeerResponse] = Field(
+        description="connected peers: their count, or with peers=true the peers themselves "
+        "(SPEC §10)"
+    )
     seeds: int
     added_at: int
     download_dir: str
@@ -168,6 +192,7 @@ class TorrentResponse(BaseModel):
     tracker: str | None = Field(description="the host of its first tracker")
     queue_position: int | None = Field(description="its place in the daemon's queue, if any")
     files: list[TorrentFileResponse] | None = None
+    trackers: list[TrackerResponse] | None = Field(default=None, description="with trackers=true")
     server_id: str
     server_name: str
     server_type: str
@@ -180,6 +205,10 @@ class ServerListingResponse(BaseModel):
     status: Literal["connected", "error"]
     error: str | None
     count: int
+    dropped: int = Field(
+        0, description="torrents it listed that were left out: an invalid info hash or fields "
+        "that cannot be read",
+    )
 
 
 class TorrentListResponse(BaseModel):
@@ -240,6 +269,67 @@ class AddTorrentRequest(_TorrentOptionRules):
         return value.strip()
 
 
+MAX_FILE_CHANGES = 100_000
+MAX_TRACKER_URLS = 100
+
+
+class FileChangeRequest(BaseModel):
+    index: int = Field(ge=0, le=10_000_000, description="the file's index in the torrent")
+    wanted: bool | None = Field(default=None, description="download it or not; left out: as is")
+    priority: Literal["low", "normal", "high"] | None = Field(
+        default=None,
+        description="left out: as is; the server's levels are its file_priorities capability "
+        "(rTorrent has no low)",
+    )
+
+    @model_validator(mode="after")
+    def _changes_something(self):
+        if self.wanted is None and self.priority is None:
+            raise ValueError(f"file {self.index}: give wanted, priority or both")
+        return self
+
+
+class FilesRequest(BaseModel):
+    files: list[FileChangeRequest] = Field(min_length=1, max_length=MAX_FILE_CHANGES)
+
+
+def _tracker_urls(urls: list[str]) -> list[str]:
+    return [_rule(check_tracker_url, url) for url in urls]
+
+
+class TrackersRequest(BaseModel):
+    add: list[str] = Field(
+        default_factory=list, max_length=MAX_TRACKER_URLS, description="announce URLs to add"
+    )
+    remove: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_TRACKER_URLS,
+        description="announce URLs to remove (disabled where the server cannot remove them)",
+    )
+
+    @field_validator("add", "remove")
+    @classmethod
+    def _check_urls(cls, urls: list[str]) -> list[str]:
+        return _tracker_urls(urls)
+
+    @model_validator(mode="after")
+    def _something_to_do(self):
+        if not self.add and not self.remove:
+            raise ValueError("give trackers to add or remove")
+        return self
+
+
+class TrackerResultResponse(BaseModel):
+    url: str
+    ok: bool
+    error: str | None
+    disabled: bool = Field(description="it could not be removed, so it was disabled (rTorrent)")
+
+
+class TrackersResponse(BaseModel):
+    results: list[TrackerResultResponse]
+
+
 class ActionTarget(BaseModel):
     server_id: str
     info_hash: str = Field(description="40 hex characters")
@@ -260,6 +350,7 @@ class TorrentActionRequest(_TorrentOptionRules):
         "queue_up",
         "queue_down",
         "queue_bottom",
+        "replace_tracker",
     ]
     targets: list[ActionTarget] = Field(max_length=MAX_TARGETS)
     delete_data: bool = Field(default=False, description="remove: also delete the data")
@@ -273,12 +364,22 @@ class TorrentActionRequest(_TorrentOptionRules):
         "move_data false only relocate, with move_data false)",
     )
 
+    old_url: str | None = Field(default=None, description="replace_tracker: the announce URL")
+    new_url: str | None = Field(default=None, description="replace_tracker: what replaces it")
+
+    @field_validator("old_url", "new_url")
+    @classmethod
+    def _check_tracker(cls, url: str | None) -> str | None:
+        return url if url is None else _rule(check_tracker_url, url)
+
     @model_validator(mode="after")
     def _needs_its_parameters(self):
         if self.action.endswith("_labels") and self.labels is None:
             raise ValueError(f"{self.action} needs labels")
         if self.action == "move" and self.download_dir is None:
             raise ValueError("move needs download_dir")
+        if self.action == "replace_tracker" and (self.old_url is None or self.new_url is None):
+            raise ValueError("replace_tracker needs old_url and new_url")
         return self
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 import orjson
@@ -12,7 +12,13 @@ from fastapi.responses import JSONResponse
 
 from ..services.actions import Target
 from ..services.errors import InvalidInput
-from ..services.torrents import LocatedTorrent, ServerConnection, TorrentInfo, torrent_row
+from ..services.torrents import (
+    FileChange,
+    LocatedTorrent,
+    ServerConnection,
+    TorrentInfo,
+    torrent_row,
+)
 from ..torrent_input import MAX_TORRENT_FILE_SIZE, parse_torrent_file
 from .deps import ServicesDep, UserDep
 from .models import (
@@ -23,10 +29,13 @@ from .models import (
     AddTorrentRequest,
     AmbiguousResponse,
     ErrorResponse,
+    FilesRequest,
     TorrentActionRequest,
     TorrentActionResponse,
     TorrentListResponse,
     TorrentResponse,
+    TrackersRequest,
+    TrackersResponse,
 )
 
 router = APIRouter(prefix="/torrents", tags=["torrents"], responses={401: {"model": ErrorResponse}})
@@ -56,7 +65,13 @@ def torrent_response(server: ServerConnection, torrent: TorrentInfo) -> dict:
 
 
 def _located(located: LocatedTorrent) -> dict:
-    return torrent_response(located.server, located.torrent)
+    row = torrent_response(located.server, located.torrent)
+    # With peers=true the peers themselves replace their count (SPEC §10).
+    for name in ("trackers", "peers"):
+        items = getattr(located, name)
+        if items is not None:
+            row[name] = [{field: getattr(i, field) for field in i.__slots__} for i in items]
+    return row
 
 
 @router.get(
@@ -83,6 +98,7 @@ async def list_torrents(
                 "status": part.status,
                 "error": str(part.error) if part.error else None,
                 "count": len(part.torrents),
+                "dropped": part.dropped,
             }
             for part in listing
         ],
@@ -91,6 +107,14 @@ async def list_torrents(
         return Response(orjson.dumps(content), media_type="application/json")
     except (orjson.JSONEncodeError, TypeError):  # e.g. a lone surrogate in a name
         return content  # FastAPI's own path decides, as before
+
+
+@dataclass(frozen=True, slots=True)
+class _AddOptions:
+    start: bool
+    labels: list[str]
+    download_dir: str | None
+    unwanted_files: list[int] = field(default_factory=list)
 
 
 _ADD_RESPONSES = {
@@ -118,14 +142,25 @@ async def add_torrent(
         )
         return {"info_hash": added.info_hash, "server_id": body.server_id, "name": added.name}
     source = await torrents.source_of(body.uri)
-    return await _add_many(services, user.id, body.server_ids, source, body)
+    options = _AddOptions(body.start, body.labels, body.download_dir)
+    return await _add_many(services, user.id, body.server_ids, source, options)
 
 
-async def _add_many(services, user_id: int, server_ids, source, options) -> Response:
+async def _add_many(
+    services, user_id: int, server_ids: list[str] | None, source, options: _AddOptions
+) -> Response:
+    """Several servers, or the first matching rule's: 201 with a result per server, 502
+    with the same body when none took it."""
     torrents = services.torrents
     if server_ids:
         results = await torrents.add_to_servers(
-            user_id, server_ids, source, options.start, options.labels, options.download_dir
+            user_id,
+            server_ids,
+            source,
+            options.start,
+            options.labels,
+            options.download_dir,
+            options.unwanted_files,
         )
     else:
         _, results = await torrents.add_by_rules(
@@ -167,6 +202,10 @@ async def upload_torrent(
     start: bool = True,
     labels: Annotated[list[str], Query(description=f"repeat for each; {LABELS_FIELD}")] = (),
     download_dir: Annotated[str | None, Query(description=DOWNLOAD_DIR_FIELD)] = None,
+    unwanted_files: Annotated[
+        list[int],
+        Query(description="indices of the .torrent's files not to download; repeat for each"),
+    ] = (),
 ) -> dict | Response:
     data = await file.read(MAX_TORRENT_FILE_SIZE + 1)
     if len(data) > MAX_TORRENT_FILE_SIZE:
@@ -174,21 +213,14 @@ async def upload_torrent(
     many = [*server_ids, *form_server_ids]
     if server_id is not None and not many:
         added = await services.torrents.upload(
-            user.id, server_id, data, start, labels, download_dir
+            user.id, server_id, data, start, labels, download_dir, unwanted_files
         )
         return {"info_hash": added.info_hash, "server_id": server_id, "name": added.name}
     if len(many) > 100:
         raise InvalidInput("at most 100 servers in server_ids")
     source = await asyncio.to_thread(parse_torrent_file, data)
-    options = _AddOptions(start, list(labels), download_dir)
+    options = _AddOptions(start, list(labels), download_dir, list(unwanted_files))
     return await _add_many(services, user.id, many, source, options)
-
-
-@dataclass(frozen=True, slots=True)
-class _AddOptions:
-    start: bool
-    labels: list[str]
-    download_dir: str | None
 
 
 def _too_large() -> Response:
@@ -223,8 +255,46 @@ async def get_torrent(
     services: ServicesDep,
     server_id: ServerIdQuery = None,
     files: bool = False,
+    trackers: bool = False,
+    peers: bool = False,
 ) -> dict:
-    return _located(await services.torrents.get(user.id, info_hash, server_id, files))
+    return _located(
+        await services.torrents.get(user.id, info_hash, server_id, files, trackers, peers)
+    )
+
+
+@router.put("/{info_hash}/files", responses=_LOCATE_ERRORS, **_ROW_OPTIONS)
+async def set_files(
+    info_hash: InfoHash,
+    body: FilesRequest,
+    user: UserDep,
+    services: ServicesDep,
+    server_id: ServerIdQuery = None,
+) -> dict:
+    """Wanted and priority of some files (the others are left as they are); the torrent
+    with its files as they are now."""
+    changes = [FileChange(f.index, f.wanted, f.priority) for f in body.files]
+    return _located(await services.torrents.set_files(user.id, info_hash, changes, server_id))
+
+
+@router.post("/{info_hash}/trackers", response_model=TrackersResponse, responses=_LOCATE_ERRORS)
+async def edit_trackers(
+    info_hash: InfoHash,
+    body: TrackersRequest,
+    user: UserDep,
+    services: ServicesDep,
+    server_id: ServerIdQuery = None,
+) -> dict:
+    """Add and remove announce URLs; a result per URL. A tracker the server cannot remove
+    (rTorrent: those of the .torrent) is disabled: `ok` and `disabled` true."""
+    results = await services.torrents.edit_trackers(
+        user.id, info_hash, body.add, body.remove, server_id
+    )
+    return {
+        "results": [
+            {"url": r.url, "ok": r.ok, "error": r.error, "disabled": r.disabled} for r in results
+        ]
+    }
 
 
 @router.post("/{info_hash}/start", responses=_LOCATE_ERRORS, **_ROW_OPTIONS)

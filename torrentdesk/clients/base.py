@@ -154,7 +154,7 @@ def tracker_host(url: str) -> str | None:
         host = urlsplit(url.strip()).hostname
     except ValueError:
         return None
-    return host[:255] if host else None
+    return host[:255] if host and host.isprintable() else None
 
 
 @dataclass(slots=True, frozen=True)
@@ -193,6 +193,9 @@ class BaseTorrentClient(ABC):
         self.timeout = timeout
         # info hash -> its first tracker's host (None: it has none); see attach_trackers.
         self._tracker_hosts: dict[str, str | None] = {}
+        # Torrents the last listing left out: an invalid info hash or unreadable fields
+        # (see sanitize).
+        self.dropped = 0
 
     def attach_trackers(self, torrents: list[TorrentInfo], full_list: bool = False) -> None:
         """Set each torrent's `tracker` (its first tracker's host). Trackers hardly change and

@@ -342,7 +342,7 @@ class QBittorrentClient(BaseTorrentClient):
             if not isinstance(value, str) or not _VERSION.match(value.strip()):
                 raise ProtocolError(
                     self.name,
-                    f"the version reply is not qBittorrent's ({_snippet(str(value))!r}) — "
+                    "the version reply is not qBittorrent's — "
                     f"check that {self._url()} is qBittorrent's Web UI",
                 )
         return f"qBittorrent {app.strip()} (Web API {api.strip()})"
@@ -409,8 +409,7 @@ class QBittorrentClient(BaseTorrentClient):
         if reply != "Ok.":
             raise ProtocolError(
                 self.name,
-                f"qBittorrent refused to add {what!r} (it answered {_snippet(str(reply))!r}) — "
-                "check its log for why",
+                f"qBittorrent refused to add {what!r} — check its log for why",
             )
 
     def _wait(self, found: Callable[[], Any], give_up: bool = False) -> Any:
@@ -503,9 +502,19 @@ class QBittorrentClient(BaseTorrentClient):
             "down": "torrents_decrease_priority",
             "bottom": "torrents_bottom_priority",
         }
-        return self._on_existing(
-            hashes, lambda lib, ids: getattr(lib, verbs[where])(torrent_hashes=ids)
-        )
+        try:
+            return self._on_existing(
+                hashes, lambda lib, ids: getattr(lib, verbs[where])(torrent_hashes=ids)
+            )
+        except ProtocolError as exc:
+            if "HTTP 409" not in str(exc):
+                raise
+            # qBittorrent answers 409 to a queue move while its queueing is off.
+            raise ProtocolError(
+                self.name,
+                "torrent queueing must be enabled in qBittorrent's options (Downloads → "
+                "Torrent queueing) to move torrents in its queue",
+            ) from None
 
     # -- inside one torrent -------------------------------------------------------------------
 
@@ -795,8 +804,8 @@ class QBittorrentClient(BaseTorrentClient):
                 ) from None
             raise ProtocolError(
                 self.name,
-                f"the login reply is not qBittorrent's ({_snippet(reply or '')!r}) — check that "
-                f"{self._url()} is qBittorrent's Web UI",
+                f"the login reply is not qBittorrent's — check that {self._url()} is "
+                "qBittorrent's Web UI",
             ) from None
         except NotFound404Error as exc:
             if not_found is not None:
@@ -811,13 +820,13 @@ class QBittorrentClient(BaseTorrentClient):
             raise ClientError(
                 self.name, f"this qBittorrent version cannot do that ({_snippet(str(exc), 160)})"
             ) from None
-        except APIError as exc:
+        except APIError:
             # The library could not parse the reply as the JSON it expected.
             self._drop_lib()
             raise ProtocolError(
                 self.name,
-                f"the reply is not qBittorrent Web API JSON ({_snippet(str(exc))}) — check that "
-                f"{self._url()} is qBittorrent's Web UI",
+                f"the reply is not qBittorrent Web API JSON — check that {self._url()} is "
+                "qBittorrent's Web UI",
             ) from None
         except requests.exceptions.RequestException as exc:
             self._drop_lib()
@@ -837,39 +846,40 @@ class QBittorrentClient(BaseTorrentClient):
         status = getattr(exc, "http_status_code", None) or getattr(
             getattr(exc, "response", None), "status_code", "?"
         )
-        body = _snippet(getattr(getattr(exc, "response", None), "text", "") or str(exc))
+        # The body is read only to recognise the ban, never shown: a server may say anything.
+        body = str(getattr(getattr(exc, "response", None), "text", "") or "")[:4096]
         if status == 403:
             self._drop_lib()
             if _BANNED in body.lower():
                 raise AuthError(
                     self.name,
-                    "qBittorrent has banned this address after too many failed logins "
-                    f"({body}) — fix the username or password here, then wait for the ban to "
-                    "end (WebUI ban duration, an hour by default) or restart qBittorrent",
+                    "qBittorrent has banned this address after too many failed logins — fix "
+                    "the username or password here, then wait for the ban to end (WebUI ban "
+                    "duration, an hour by default) or restart qBittorrent",
                 ) from None
             raise AuthError(
-                self.name,
-                f"access refused (HTTP 403{': ' + body if body else ''}) — check the server's "
-                "credentials",
+                self.name, "access refused (HTTP 403) — check the server's credentials"
             ) from None
         if isinstance(exc, Unauthorized401Error):
             raise AuthError(
                 self.name,
-                f"refused (HTTP 401{': ' + body if body else ''}) — check qBittorrent's Web UI "
-                "host header validation and the address used here",
+                "refused (HTTP 401) — check qBittorrent's Web UI host header validation and "
+                "the address used here",
             ) from None
         if isinstance(exc, Conflict409Error):
-            raise ProtocolError(self.name, f"qBittorrent refused: {body or 'conflict (409)'}")
+            raise ProtocolError(
+                self.name, "qBittorrent refused (HTTP 409): the torrent is not in a state for that"
+            )
         if isinstance(exc, UnsupportedMediaType415Error):
             raise ProtocolError(
-                self.name, f"qBittorrent refused the torrent: {body or 'not a torrent (415)'}"
+                self.name, "qBittorrent refused the torrent (HTTP 415): not a torrent it accepts"
             ) from None
         if isinstance(exc, HTTP5XXError):
             self._drop_lib()
         raise ProtocolError(
             self.name,
-            f"qBittorrent answered HTTP {status}{': ' + body if body else ''} — check that "
-            f"{self._url()} is qBittorrent's Web UI",
+            f"qBittorrent answered HTTP {status} — check that {self._url()} is qBittorrent's "
+            "Web UI",
         ) from None
 
     def _raise_connection(self, exc: BaseException) -> NoReturn:

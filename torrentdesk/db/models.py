@@ -80,6 +80,7 @@ def define_entities(db: Database) -> None:
         add_rules = Optional("AddRules", cascade_delete=True)
         transfers = Set("Transfer", cascade_delete=True)
         visit = Optional("Visit", cascade_delete=True)
+        views = Set("SavedView", cascade_delete=True)
 
     class ApiToken(db.Entity):
         user = Required(User)
@@ -216,3 +217,14 @@ def define_entities(db: Database) -> None:
 
         user = Required(User, unique=True)
         seen_at = Required(datetime, default=utcnow)
+
+
+    class SavedView(db.Entity):
+        """A user's named view of the table: filters, search, sort and columns (JSON text)."""
+
+        user = Required(User)
+        name = Required(str, 64)
+        state = Required(str)  # JSON, checked by services/views.py
+        updated_at = Required(datetime, default=utcnow)
+        last_used_at = Optional(datetime)  # the latest one is restored on open
+        composite_key(user, name)

@@ -18,6 +18,7 @@ from .settings import SettingsService
 from .torrents import ClientPool, TorrentService
 from .transfers import TransferService
 from .users import UserService
+from .views import ViewService
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,7 @@ class Services:
     live: LiveTorrents
     settings: SettingsService
     transfers: TransferService
+    views: ViewService
 
     async def start(self) -> None:
         """Start the background polls and carry on unfinished transfers (when the app
@@ -71,4 +73,5 @@ def build_services(
         live=LiveTorrents(db, servers, torrents, history),
         settings=settings,
         transfers=TransferService(db, torrents, audit),
+        views=ViewService(db),
     )

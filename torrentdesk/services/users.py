@@ -86,6 +86,11 @@ class UserService:
                 return None
             return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
+    def get(self, username: str) -> UserInfo:
+        """The user by name; NotFound when there is none."""
+        with db_session:
+            return _info(self._get(username))
+
     def owner(self) -> UserInfo | None:
         """Who a native window signs in: the first admin account."""
         with db_session:

@@ -38,7 +38,7 @@ class Frame:
         self.rules_dialog = RulesDialog(services, user_id)
         with ui.header().classes("td-header items-center no-wrap"):
             with ui.row().classes("items-center gap-2 no-wrap"):
-                ui.image(FAVICON).classes("w-7 h-7")
+                ui.image(FAVICON).classes("w-7 h-7").props('alt="torrentdesk"')
                 ui.label("torrentdesk").classes("td-brand td-wide-only")
             with ui.row().classes("td-totals items-center no-wrap").mark("totals"):
                 self.down = ui.label("↓ 0 B/s").classes("td-total td-total-down").mark("total-down")
@@ -52,7 +52,7 @@ class Frame:
                     icon="dark_mode" if not dark.value else "light_mode",
                     on_click=lambda: self._toggle_dark(dark),
                 )
-                .props("flat round dense color=white")
+                .props('flat round dense color=white aria-label="Dark mode"')
                 .classes("td-wide-only")
                 .mark("dark-toggle") as self.dark_button
             ):
@@ -65,7 +65,7 @@ class Frame:
                 .mark("user-menu")
             ):
                 ui.label(username).classes("q-ml-xs td-wide-only")
-                with ui.menu().props("auto-close"):
+                with ui.menu().props("auto-close") as self.user_menu:
                     with (
                         ui.menu_item(on_click=lambda: self._toggle_dark(dark))
                         .classes("td-phone-only")

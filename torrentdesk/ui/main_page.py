@@ -14,8 +14,12 @@ from .add_dialog import AddTorrentDialog
 from .auth import LOGIN_PATH, current_user_id
 from .details import DetailsPanel, RecentSpeeds
 from .filter_panel import FacetServer, FilterPanel
+from .from_outside import FromOutside
+from .keyboard import Shortcuts, toggle_action
 from .layout import frame
 from .notifications import Notifier
+from .page_script import add_phone_column, install, load_page_script
+from .saved_views import SavedViews, default_sort
 from .theme import FAVICON, NO_COLOR, server_colors
 from .torrent_actions import TorrentActions, known_labels
 from .torrent_grid import TorrentGrid
@@ -72,7 +76,7 @@ class TorrentsPage:
                     'unelevated dense no-caps color=white text-color=primary aria-label="Add"'
                 ).classes("td-add-button").mark("open-add")
             self._build_remove_dialog()
-            with ui.row().classes("td-toolbar w-full items-center no-wrap"):
+            with ui.row().classes("td-toolbar w-full items-center no-wrap") as self.toolbar:
                 # Shows or hides the filter panel; on phones it opens it over the page.
                 self.filters_button = (
                     ui.button("Filters", icon="filter_list", on_click=self._toggle_filters)
@@ -111,7 +115,7 @@ class TorrentsPage:
                         "more_horiz", "More", "bulk-more", None
                     )
                     with self.more_button:
-                        self.more_menu = ui.menu().props("auto-close")
+                        self.more_menu = ui.menu().props("auto-close").classes("td-sheet")
             self.chips = ui.row().classes("td-chips w-full items-center").mark("server-chips")
             self.empty = ui.row().classes("td-empty-banner w-full items-center")
             with self.empty:
@@ -121,6 +125,7 @@ class TorrentsPage:
                     "unelevated dense no-caps"
                 ).mark("empty-add-server")
             self.grid = TorrentGrid(self._selection_changed, self._clear_filters)
+            add_phone_column(self.grid.grid)
             self.actions = TorrentActions(
                 services,
                 user_id,
@@ -132,11 +137,12 @@ class TorrentsPage:
             )
             with self.more_menu:
                 self.actions.menu_items()
-            with self.grid.wrap, ui.context_menu().mark("row-menu"):
+            with self.grid.wrap, ui.context_menu().classes("td-sheet").mark("row-menu"):
                 self.actions.menu_items()
             self.details = DetailsPanel(services, user_id, self.recent)
         # A drawer is a top-level layout element: beside the frame's column, not in it.
         self.filter_panel = FilterPanel(self._filter_changed)
+        self._daily_paths(shared)
 
         shared.servers_dialog.listeners.append(self._servers_listed)
         shared.servers_dialog.update_states(list(self.states.values()))
@@ -155,6 +161,37 @@ class TorrentsPage:
     async def load(self) -> None:
         await self.frame.load()
         await self.frame.servers_dialog.reload()
+        await self.saved_views.restore()
+
+    def _daily_paths(self, shared) -> None:
+        """Saved views, keyboard shortcuts, links and files from outside (issue 17)."""
+        load_page_script()
+        columns = self.grid.grid.options["columnDefs"]
+        self.saved_views = SavedViews(
+            self.services,
+            self.user_id,
+            self.grid.grid,
+            self.filter_panel,
+            self.search,
+            default_sort(columns),
+        )
+        self.saved_views.button.move(self.toolbar, target_index=2)
+        self.shortcuts = Shortcuts(
+            self.add_dialog.open, self._toggle_selection, self._ask_remove, shared.user_menu
+        )
+        self.from_outside = FromOutside(self.add_dialog, shared.user_menu)
+        self.client.on_connect(self._daily_connected)
+
+    async def _daily_connected(self) -> None:
+        install(self.grid.grid, self.add_dialog.upload)
+        self.saved_views.browser_connected()
+        await self.from_outside.open_pending()
+
+    async def _toggle_selection(self) -> None:
+        """Space: start the selection, or stop it when all of it runs."""
+        action = toggle_action([self.rows[i] for i in self.selected if i in self.rows])
+        if action is not None:
+            await self._bulk(action)
 
     # -- building blocks --
 
@@ -352,7 +389,7 @@ class TorrentsPage:
 
 
 def register(services: Services) -> None:
-    @ui.page("/", title="torrentdesk", favicon=FAVICON)
+    @ui.page("/", title="torrentdesk", favicon=FAVICON, language="en-US")
     async def index(client: Client) -> RedirectResponse | None:
         user_id = current_user_id()
         if user_id is None:  # the middleware redirects first; this is a second lock

@@ -508,7 +508,9 @@ class ServersDialog:
                 ui.button("Add server", icon="add", on_click=self.form.open_new).props(
                     "unelevated dense no-caps"
                 ).mark("server-add")
-                ui.button(icon="close", on_click=self.dialog.close).props("flat round dense")
+                ui.button(icon="close", on_click=self.dialog.close).props(
+                    'flat round dense aria-label="Close"'
+                )
             self.list = ui.column().classes("w-full gap-0 td-server-list").mark("server-list")
         with ui.dialog() as self.confirm, ui.card().classes("td-dialog w-[440px]"):
             ui.label("Remove server").classes("text-lg font-medium")
@@ -626,17 +628,22 @@ class ServersDialog:
                         marker, f"server-message-{view.name}"
                     )
             test = ui.button(icon="network_check").props("flat round dense").tooltip("Test")
+            test.props["aria-label"] = f"Test {view.name}"  # a value: never parsed as props
             test.on_click(lambda v=view: self._test(v))
             test.mark(f"server-test-{view.name}")
             if view.id in self.testing:
                 test.props("loading")
                 test.disable()
-            ui.button(icon="edit", on_click=lambda v=view: self.form.open_edit(v)).props(
+            edit = ui.button(icon="edit", on_click=lambda v=view: self.form.open_edit(v)).props(
                 "flat round dense"
-            ).tooltip("Edit").mark(f"server-edit-{view.name}")
-            ui.button(icon="delete", on_click=lambda v=view: self._delete(v)).props(
+            )
+            edit.tooltip("Edit").mark(f"server-edit-{view.name}")
+            edit.props["aria-label"] = f"Edit {view.name}"
+            delete = ui.button(icon="delete", on_click=lambda v=view: self._delete(v)).props(
                 "flat round dense color=negative"
-            ).tooltip("Remove").mark(f"server-delete-{view.name}")
+            )
+            delete.tooltip("Remove").mark(f"server-delete-{view.name}")
+            delete.props["aria-label"] = f"Remove {view.name}"
 
     # -- actions --
 

@@ -29,7 +29,9 @@ class TokenDialog:
                     .classes("grow td-mono")
                     .mark("token-value")
                 )
-                ui.button(icon="content_copy", on_click=self._copy).props("flat dense").mark(
+                ui.button(icon="content_copy", on_click=self._copy).props(
+                    'flat dense aria-label="Copy the token"'
+                ).mark(
                     "token-copy"
                 ).tooltip("Copy")
             self.token_row.set_visibility(False)
