@@ -10,9 +10,10 @@ source "$ROOT/scripts/common.sh"
 # libraries and ImageMagick (screenshots) for the native window; Node.js runs the browser's
 # filter script beside the Python one (tests/test_filter_agreement.py); npm brings axe-core (the
 # accessibility checks in Chromium); xdg-utils' xdg-mime takes `torrentdesk install-desktop`;
-# opentracker is the tracker of the tests' two-daemon swarm.
+# opentracker is the tracker of the tests' two-daemon swarm; PostgreSQL: the database tests run
+# on it too, in a temporary cluster (tests/daemons/postgres.py).
 DEBIAN_TOOLS=(transmission-daemon rtorrent opentracker nginx-light chromium chromium-driver xvfb
-  xauth qbittorrent-nox imagemagick nodejs npm xdg-utils "${QT_WEBENGINE_LIBS[@]}")
+  xauth qbittorrent-nox imagemagick nodejs npm xdg-utils postgresql "${QT_WEBENGINE_LIBS[@]}")
 if ! apt_install_missing "${DEBIAN_TOOLS[@]}"; then
   if [ "${CI:-}" = true ]; then
     echo "CI: could not install ${DEBIAN_TOOLS[*]}; the tests cannot run" >&2
@@ -20,7 +21,7 @@ if ! apt_install_missing "${DEBIAN_TOOLS[@]}"; then
   fi
   echo "warning: could not install ${DEBIAN_TOOLS[*]}; tests needing them will be skipped" >&2
 fi
-ensure_venv test
+ensure_venv test,postgres
 cd "$ROOT"
 # axe-core, pinned, into a git-ignored folder (tests/e2e/test_accessibility.py injects it).
 AXE_DIR="$ROOT/build/test/axe"

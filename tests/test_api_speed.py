@@ -9,7 +9,7 @@ import os
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api_fixtures import rtorrent_scgi_fields, transmission_fields
+from tests.api_fixtures import allow_loopback_servers, rtorrent_scgi_fields, transmission_fields
 from tests.daemons.common import wait_until
 from tests.daemons.fakes import closed_port
 from tests.daemons.swarm import (
@@ -143,7 +143,9 @@ def test_rtorrent_limits_in_bytes_kept_in_whole_kibibytes(api, servers):
     assert rtorrent_limits(rtorrent) == (0, 0)
 
 
-def test_rtorrent_slow_mode_is_emulated_and_survives_an_app_restart(api, servers, tmp_path):
+def test_rtorrent_slow_mode_is_emulated_and_survives_an_app_restart(
+    api, servers, tmp_path, db_url
+):
     headers, _, rt, _, rtorrent = servers
     put_limits(api, headers, rt, download=512_000, upload=256_000)
     session = put_limits(api, headers, rt, alt_download=102_400, alt_upload=51_200)
@@ -160,10 +162,9 @@ def test_rtorrent_slow_mode_is_emulated_and_survives_an_app_restart(api, servers
 
     # A restart of the app: new services on the same database remember both pairs.
     services = build_services(
-        open_database(f"sqlite:///{api.data_dir / 'torrentdesk.sqlite'}"),
-        SecretStore(api.data_dir),
-        timeout=2.0,
+        open_database(db_url), SecretStore(api.data_dir), timeout=2.0
     )
+    allow_loopback_servers(services)
     app = api.client.app.__class__(docs_url=None, redoc_url=None, openapi_url=None)
     install_api(app, services)
     with TestClient(app) as restarted:

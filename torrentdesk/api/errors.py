@@ -10,6 +10,7 @@ from ..services.errors import (
     AlreadyExists,
     ClientError,
     DuplicateTorrent,
+    Forbidden,
     InvalidInput,
     NotCapable,
     NotFound,
@@ -49,6 +50,8 @@ async def _service_error(_: Request, exc: Exception) -> JSONResponse:
         return _detail(404, str(exc))
     if isinstance(exc, AlreadyExists):
         return _detail(409, str(exc))
+    if isinstance(exc, Forbidden):
+        return _detail(403, str(exc))
     if isinstance(exc, TooManyAttempts):
         return JSONResponse(
             {"detail": str(exc)}, status_code=429, headers={"Retry-After": str(exc.retry_after)}
@@ -71,6 +74,7 @@ def install_error_handlers(app: FastAPI) -> None:
     for error in (
         NotFound,
         AlreadyExists,
+        Forbidden,
         AmbiguousTorrent,
         TooManyAttempts,
         InvalidCredentials,

@@ -40,7 +40,8 @@ class _ServerFieldRules(BaseModel):
     """The services' field checks, applied to whichever of these fields a request carries."""
 
     @field_validator(
-        "name", "server_type", "host", "port", "rpc_path", "protocol", check_fields=False
+        "name", "server_type", "host", "port", "username", "rpc_path", "protocol",
+        check_fields=False,
     )
     @classmethod
     def _check_field(cls, value, info):
@@ -49,6 +50,7 @@ class _ServerFieldRules(BaseModel):
             "server_type": rules.check_server_type,
             "host": rules.check_host,
             "port": rules.check_port,
+            "username": rules.check_username,
             "rpc_path": rules.check_rpc_path,
             "protocol": rules.check_protocol,
         }

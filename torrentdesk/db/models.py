@@ -159,6 +159,12 @@ def define_entities(db: Database) -> None:
         alt_upload = Optional(int, size=64, nullable=True)
         alt_enabled = Required(bool, default=False)
 
+    class AdminSetting(db.Entity):
+        """One admin setting (SPEC §14; services/settings.py): a missing row is its default."""
+
+        key = PrimaryKey(str, 64)
+        value = Required(str, 200)  # JSON
+
     class Action(db.Entity):
         """The audit log of every change."""
 

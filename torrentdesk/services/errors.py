@@ -10,6 +10,7 @@ __all__ = [
     "AlreadyExists",
     "ClientError",
     "DuplicateTorrent",
+    "Forbidden",
     "InvalidInput",
     "NotCapable",
     "NotFound",
@@ -34,6 +35,10 @@ class NotFound(ServiceError):
 
 class AlreadyExists(ServiceError):
     pass
+
+
+class Forbidden(ServiceError):
+    """Only an admin may do that."""
 
 
 class NotCapable(ServiceError):

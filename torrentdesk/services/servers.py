@@ -27,6 +27,7 @@ __all__ = ["SERVER_KINDS", "ServerKind", "server_kind", "server_type_labels"]
 from ..db import as_utc, least_used_color, utcnow
 from .errors import InvalidInput, NotFound
 from .secrets import SecretStore
+from .settings import AddressNotAllowed, SettingsService
 
 SERVER_TYPES = tuple(SERVER_KINDS)
 PROTOCOLS = tuple(sorted({p for kind in SERVER_KINDS.values() for p in kind.protocol_names}))
@@ -34,6 +35,7 @@ MAX_NAME_LENGTH = 100
 MAX_VERSION_LENGTH = 200
 _SERVER_ID = re.compile(r"[0-9A-Za-z-]{1,36}")
 _UNSAFE_HOST = re.compile(r"[\s\x00-\x1f\x7f/\\?#@]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class InvalidField(InvalidInput):
@@ -53,7 +55,15 @@ def check_name(name: str) -> str:
         raise InvalidField("name", "a server needs a name")
     if len(name) > MAX_NAME_LENGTH:
         raise InvalidField("name", f"a server name has at most {MAX_NAME_LENGTH} characters")
+    if _CONTROL.search(name):  # PostgreSQL cannot store a NUL; no name needs any of them
+        raise InvalidField("name", "a server name may not contain control characters")
     return name
+
+
+def check_username(username: str | None) -> str | None:
+    if username and _CONTROL.search(username):
+        raise InvalidField("username", "the username may not contain control characters")
+    return username
 
 
 def check_server_type(server_type: str) -> str:
@@ -161,9 +171,16 @@ class TestResult:
 
 
 class ServerService:
-    def __init__(self, db: Database, secrets: SecretStore, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        secrets: SecretStore,
+        settings: SettingsService,
+        timeout: float = 10.0,
+    ) -> None:
         self._db = db
         self._secrets = secrets
+        self._settings = settings
         self.timeout = timeout
         # Called with the server id after a server is added, edited or removed (from any
         # thread); the live poller listens here.
@@ -173,6 +190,7 @@ class ServerService:
 
     def create(self, user_id: int, new: ServerFields) -> ServerView:
         values = _checked(new)
+        self._check_address(user_id, values["host"])
         with db_session:
             user = self._db.User.get(id=user_id)
             if user is None:
@@ -215,6 +233,8 @@ class ServerService:
                 merged.rpc_path = None  # follow the new type/protocol's default
             values = _checked(merged)
             values.pop("password")
+            if values["host"] != server.host:
+                self._check_address(user_id, values["host"])
             server.set(**values)
             password = changes.get("password")
             if password is not None:
@@ -247,6 +267,7 @@ class ServerService:
         """A connection to values not saved yet (a form's); with `stored_password_of` a
         password of None means that server's stored one, as an edit would keep it."""
         values = _checked(draft)
+        self._check_address(user_id, values["host"])
         password = draft.password
         if password is None and stored_password_of is not None:
             with db_session:
@@ -314,6 +335,14 @@ class ServerService:
         latency = round((time.perf_counter() - started) * 1000, 1)
         return TestResult(True, "connected", version, latency, None)
 
+    def _check_address(self, user_id: int, host: str) -> None:
+        """Whether this user may add a server on `host` (the admin settings, SPEC §14): checked
+        when a server is added, its host changed, or values are tested before saving."""
+        try:
+            self._settings.check_address(host, "server", self._settings.is_admin(user_id))
+        except AddressNotAllowed as exc:
+            raise InvalidField("host", str(exc)) from None
+
     def _notify(self, server_id: str) -> None:
         for listener in self.listeners:
             listener(server_id)
@@ -359,7 +388,7 @@ def _checked(new: ServerFields) -> dict:
         "protocol": protocol,
         "host": check_host(new.host),
         "port": check_port(new.port),
-        "username": new.username or None,
+        "username": check_username(new.username) or None,
         "password": new.password or None,
         "rpc_path": rpc_path or default_rpc_path(server_type, protocol),
         "enabled": bool(new.enabled),

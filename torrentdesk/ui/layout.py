@@ -1,6 +1,7 @@
 """The shared frame of signed-in pages: header with totals, the slow-mode switch, dark-mode
-toggle and the user menu (Servers, API token, Log out), in the manner of NiceGUI's
-examples/modularization. The servers' sessions are read here, for the header and the page.
+toggle and the user menu (Servers, API token, Admin settings for admins, Log out), in the manner
+of NiceGUI's examples/modularization. The servers' sessions are read here, for the header and
+the page.
 
 On phones the header collapses (assets/torrentdesk.css, "Phones"): elements marked
 `td-wide-only` hide and `td-phone-only` ones show, so the dark-mode toggle moves into the menu."""
@@ -10,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from nicegui import app, ui
+from nicegui import app, run, ui
 
 from ..services import Services
 from ..services.totals import Totals
+from .admin_dialog import AdminSettingsDialog
 from .auth import USERNAME, sign_out
 from .header_totals import HeaderTotals
 from .rules_dialog import RulesDialog
@@ -34,6 +36,7 @@ class Frame:
         self.sessions = ServerSessions(services, user_id)
         self.servers_dialog = ServersDialog(services, user_id, self.sessions)
         self.token_dialog = TokenDialog(services, user_id)
+        self.admin_dialog: AdminSettingsDialog | None = None  # built by load() for admins
         self.transfers = TransfersList(services, user_id)
         self.rules_dialog = RulesDialog(services, user_id)
         with ui.header().classes("td-header items-center no-wrap"):
@@ -74,8 +77,23 @@ class Frame:
                     ui.menu_item("Transfers", on_click=self.transfers.open).mark("menu-transfers")
                     ui.menu_item("Add rules", on_click=self.rules_dialog.open).mark("menu-rules")
                     ui.menu_item("API token", on_click=self.token_dialog.open).mark("menu-token")
+                    self.admin_item = ui.menu_item(
+                        "Admin settings", on_click=self._open_admin_settings
+                    ).classes("text-no-wrap").mark("menu-admin")
+                    self.admin_item.set_visibility(False)  # until load() finds an admin
                     ui.separator()
                     ui.menu_item("Log out", on_click=sign_out).mark("menu-logout")
+
+    async def load(self) -> None:
+        """What the frame shows from the database, before the page is sent."""
+        if await run.io_bound(self.services.settings.is_admin, self.user_id):
+            with ui.context.client.layout:
+                self.admin_dialog = AdminSettingsDialog(self.services, self.user_id)
+            self.admin_item.set_visibility(True)
+
+    async def _open_admin_settings(self) -> None:
+        if self.admin_dialog is not None:
+            await self.admin_dialog.open()
 
     def set_totals(self, shown: Totals, overall: Totals | None = None) -> None:
         self.totals.set_totals(shown, overall)

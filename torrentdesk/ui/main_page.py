@@ -163,6 +163,7 @@ class TorrentsPage:
         self.grid.sync_browser()
 
     async def load(self) -> None:
+        await self.frame.load()
         await self.frame.servers_dialog.reload()
         await self.saved_views.restore()
 

@@ -42,3 +42,13 @@ def setup_page() -> ui.dark_mode:
 def server_colors(views: Iterable[ServerView]) -> dict[str, str]:
     """Server id -> the colour each server keeps (stored when it was added)."""
     return {view.id: view.color or NO_COLOR for view in views}
+
+
+def dialog_header(title: str, dialog: ui.dialog, note: str | None = None) -> None:
+    """A dialog's first lines: its title with a close button, and what it is for."""
+    with ui.row().classes("w-full items-center"):
+        ui.label(title).classes("text-lg font-medium")
+        ui.space()
+        ui.button(icon="close", on_click=dialog.close).props('flat round dense aria-label="Close"')
+    if note:
+        ui.label(note).classes("td-muted")
