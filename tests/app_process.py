@@ -24,6 +24,9 @@ def clean_env(display: str | None = None) -> dict[str, str]:
     for name in (
         "TORRENTDESK_DB_URL",
         "TORRENTDESK_DATA_DIR",
+        "TORRENTDESK_ALLOWED_HOSTS",
+        "TORRENTDESK_TRUSTED_PROXIES",
+        "FORWARDED_ALLOW_IPS",
         "PYTHONPATH",
         "PYTHONHOME",
         "DISPLAY",

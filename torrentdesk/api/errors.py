@@ -9,6 +9,7 @@ from ..services.auth import InvalidCredentials, TooManyAttempts
 from ..services.errors import (
     AlreadyExists,
     ClientError,
+    Conflict,
     DuplicateTorrent,
     InvalidInput,
     NotFound,
@@ -45,7 +46,7 @@ async def _service_error(_: Request, exc: Exception) -> JSONResponse:
         return _detail(409, str(exc), server_ids=exc.server_ids)
     if isinstance(exc, NotFound):
         return _detail(404, str(exc))
-    if isinstance(exc, AlreadyExists):
+    if isinstance(exc, AlreadyExists | Conflict):
         return _detail(409, str(exc))
     if isinstance(exc, TooManyAttempts):
         return JSONResponse(
@@ -67,6 +68,7 @@ def install_error_handlers(app: FastAPI) -> None:
     for error in (
         NotFound,
         AlreadyExists,
+        Conflict,
         AmbiguousTorrent,
         TooManyAttempts,
         InvalidCredentials,

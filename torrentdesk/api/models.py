@@ -11,7 +11,10 @@ from ..services import servers as rules
 from ..services.actions import MAX_TARGETS, check_download_dir, check_labels
 from ..services.errors import InvalidInput
 from ..services.servers import SERVER_TYPES
+from ..services.users import MAX_PASSWORD_LENGTH, MAX_USERNAME_LENGTH
 from ..torrent_input import InvalidTorrentInput, parse_magnet, parse_torrent_url
+
+MAX_URI_LENGTH = 64 * 1024  # a magnet with hundreds of trackers fits
 
 
 def _rule(check, value, *args):
@@ -26,7 +29,15 @@ class _ServerFieldRules(BaseModel):
     """The services' field checks, applied to whichever of these fields a request carries."""
 
     @field_validator(
-        "name", "server_type", "host", "port", "rpc_path", "protocol", check_fields=False
+        "name",
+        "server_type",
+        "host",
+        "port",
+        "username",
+        "password",
+        "rpc_path",
+        "protocol",
+        check_fields=False,
     )
     @classmethod
     def _check_field(cls, value, info):
@@ -35,6 +46,8 @@ class _ServerFieldRules(BaseModel):
             "server_type": rules.check_server_type,
             "host": rules.check_host,
             "port": rules.check_port,
+            "username": rules.check_username,
+            "password": rules.check_password,
             "rpc_path": rules.check_rpc_path,
             "protocol": rules.check_protocol,
         }
@@ -105,8 +118,8 @@ class TestServerResponse(BaseModel):
 
 
 class TokenRequest(BaseModel):
-    username: str
-    password: str
+    username: str = Field(max_length=MAX_USERNAME_LENGTH)
+    password: str = Field(max_length=MAX_PASSWORD_LENGTH)
 
 
 class UserResponse(BaseModel):
@@ -203,7 +216,8 @@ DOWNLOAD_DIR_FIELD = "an absolute directory on the server; left out: the server'
 
 class AddTorrentRequest(_TorrentOptionRules):
     uri: str = Field(
-        description="a magnet link (hex or base32 btih) or an http(s) URL of a .torrent"
+        max_length=MAX_URI_LENGTH,
+        description="a magnet link (hex or base32 btih) or an http(s) URL of a .torrent",
     )
     server_id: str
     start: bool = True

@@ -9,6 +9,7 @@ from ..errors import UserFacingError
 __all__ = [
     "AlreadyExists",
     "ClientError",
+    "Conflict",
     "DuplicateTorrent",
     "InvalidInput",
     "NotCapable",
@@ -34,6 +35,10 @@ class NotFound(ServiceError):
 
 class AlreadyExists(ServiceError):
     pass
+
+
+class Conflict(ServiceError):
+    """Others changed the same thing at the same moment, every time it was tried: try again."""
 
 
 class NotCapable(ServiceError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Callable
@@ -9,6 +10,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 
 from pony.orm import Database, db_session
+from pony.orm.core import TransactionError
 
 from ..clients import (
     SERVER_KINDS,
@@ -23,14 +25,19 @@ from ..clients import (
 
 # The server-type registry, for the API and the UI (which import nothing from clients/).
 __all__ = ["SERVER_KINDS", "ServerKind", "server_kind"]
-from ..db import as_utc, least_used_color, utcnow
-from .errors import InvalidInput, NotFound
+from ..db import WriteConflict, as_utc, least_used_color, utcnow, write_retrying
+from .errors import Conflict, InvalidInput, NotFound
 from .secrets import SecretStore
 
 SERVER_TYPES = tuple(SERVER_KINDS)
 PROTOCOLS = tuple(sorted({p for kind in SERVER_KINDS.values() for p in kind.protocol_names}))
 MAX_NAME_LENGTH = 100
 MAX_VERSION_LENGTH = 200
+# The columns' sizes (db/models.py); the password is stored encrypted, so longer, but bounded.
+MAX_HOST_LENGTH = 255
+MAX_USERNAME_LENGTH = 255
+MAX_RPC_PATH_LENGTH = 255
+MAX_PASSWORD_LENGTH = 1024
 _SERVER_ID = re.compile(r"[0-9A-Za-z-]{1,36}")
 _UNSAFE_HOST = re.compile(r"[\s\x00-\x1f\x7f/\\?#@]")
 
@@ -88,9 +95,25 @@ def check_host(host: str) -> str:
         raise InvalidField(
             "host", "the host may not contain a path, spaces, control characters, @ ? or #"
         )
-    if len(host) > 255:
-        raise InvalidField("host", "the host has at most 255 characters")
+    if len(host) > MAX_HOST_LENGTH:
+        raise InvalidField("host", f"the host has at most {MAX_HOST_LENGTH} characters")
     return host
+
+
+def check_username(username: str | None) -> str | None:
+    if username and len(username) > MAX_USERNAME_LENGTH:
+        raise InvalidField(
+            "username", f"the username has at most {MAX_USERNAME_LENGTH} characters"
+        )
+    return username
+
+
+def check_password(password: str | None) -> str | None:
+    if password and len(password) > MAX_PASSWORD_LENGTH:
+        raise InvalidField(
+            "password", f"the password has at most {MAX_PASSWORD_LENGTH} characters"
+        )
+    return password
 
 
 def check_port(port: int) -> int:
@@ -107,6 +130,10 @@ def check_rpc_path(rpc_path: str | None) -> str | None:
         raise InvalidField("rpc_path", "the RPC path must start with '/'")
     if re.search(r"[\s\x00-\x1f\x7f]", rpc_path):
         raise InvalidField("rpc_path", "the RPC path may not contain spaces or control characters")
+    if len(rpc_path) > MAX_RPC_PATH_LENGTH:
+        raise InvalidField(
+            "rpc_path", f"the RPC path has at most {MAX_RPC_PATH_LENGTH} characters"
+        )
     return rpc_path
 
 
@@ -195,8 +222,10 @@ class ServerService:
             return _view(self._owned(user_id, server_id))
 
     def update(self, user_id: int, server_id: str, changes: dict) -> ServerView:
-        """Fields left out keep their value; password None keeps it, "" clears it."""
-        with db_session:
+        """Fields left out keep their value; password None keeps it, "" clears it. Concurrent
+        edits of one server queue up; Conflict if others still get in between every time."""
+
+        def edit() -> ServerView:
             server = self._owned(user_id, server_id)
             merged = ServerFields(
                 **{
@@ -224,15 +253,20 @@ class ServerService:
                     None,
                     None,
                 )
-            view = _view(server)
+            return _view(server)
+
+        view = _written(edit)
         self._notify(view.id)
         return view
 
     def delete(self, user_id: int, server_id: str) -> ServerView:
-        with db_session:
+        def remove() -> ServerView:
             server = self._owned(user_id, server_id)
             view = _view(server)
             server.delete()
+            return view
+
+        view = _written(remove)
         self._notify(view.id)
         return view
 
@@ -289,7 +323,9 @@ class ServerService:
     ) -> None:
         """The outcome of the last talk with a server; a `version` it reported is kept, and
         its capabilities follow from it."""
-        with db_session:
+        # Written without Pony's optimistic check (see the model): an edit at the same moment
+        # neither fails this nor fails by it. A server deleted meanwhile has no status to keep.
+        with contextlib.suppress(TransactionError), db_session:
             server = self._db.TorrentServer.get(id=server_id)
             if server is not None:
                 server.last_status = "error" if error else "connected"
@@ -346,6 +382,13 @@ class ServerService:
         )
 
 
+def _written(work: Callable[[], ServerView]) -> ServerView:
+    try:
+        return write_retrying(work)
+    except WriteConflict:
+        raise Conflict("others changed this server at the same moment; try again") from None
+
+
 def _checked(new: ServerFields) -> dict:
     server_type = check_server_type(new.server_type)
     protocol = check_protocol(new.protocol, server_type)
@@ -358,8 +401,8 @@ def _checked(new: ServerFields) -> dict:
         "protocol": protocol,
         "host": check_host(new.host),
         "port": check_port(new.port),
-        "username": new.username or None,
-        "password": new.password or None,
+        "username": check_username(new.username) or None,
+        "password": check_password(new.password) or None,
         "rpc_path": rpc_path or default_rpc_path(server_type, protocol),
         "enabled": bool(new.enabled),
     }
