@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, Literal
 
@@ -15,6 +16,7 @@ from ..services.users import MAX_PASSWORD_LENGTH, MAX_USERNAME_LENGTH
 from ..torrent_input import InvalidTorrentInput, parse_magnet, parse_torrent_url
 
 MAX_URI_LENGTH = 64 * 1024  # a magnet with hundreds of trackers fits
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _rule(check, value, *args):
@@ -25,7 +27,25 @@ def _rule(check, value, *args):
         raise ValueError(str(exc)) from None
 
 
-class _ServerFieldRules(BaseModel):
+def storable_text(value):
+    """Text any database can keep: no NUL character (PostgreSQL refuses it) and no lone
+    surrogate (not Unicode; nothing can encode it), in a string or a list of them."""
+    for text in value if isinstance(value, list) else [value]:
+        if isinstance(text, str) and ("\x00" in text or _SURROGATE.search(text)):
+            raise ValueError("text may not contain NUL characters or lone surrogates")
+    return value
+
+
+class RequestModel(BaseModel):
+    """A request body: every text field must be storable text (see `storable_text`)."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value):
+        return storable_text(value)
+
+
+class _ServerFieldRules(RequestModel):
     """The services' field checks, applied to whichever of these fields a request carries."""
 
     @field_validator(
@@ -117,7 +137,7 @@ class TestServerResponse(BaseModel):
     error: str | None
 
 
-class TokenRequest(BaseModel):
+class TokenRequest(RequestModel):
     username: str = Field(max_length=MAX_USERNAME_LENGTH)
     password: str = Field(max_length=MAX_PASSWORD_LENGTH)
 
@@ -196,7 +216,7 @@ class TorrentListResponse(BaseModel):
     servers: list[ServerListingResponse]
 
 
-class _TorrentOptionRules(BaseModel):
+class _TorrentOptionRules(RequestModel):
     """The services' checks of labels and a download directory, where a request has them."""
 
     @field_validator("labels", check_fields=False)
@@ -237,7 +257,7 @@ class AddTorrentRequest(_TorrentOptionRules):
         return value.strip()
 
 
-class ActionTarget(BaseModel):
+class ActionTarget(RequestModel):
     server_id: str
     info_hash: str = Field(description="40 hex characters")
 

@@ -40,6 +40,7 @@ MAX_RPC_PATH_LENGTH = 255
 MAX_PASSWORD_LENGTH = 1024
 _SERVER_ID = re.compile(r"[0-9A-Za-z-]{1,36}")
 _UNSAFE_HOST = re.compile(r"[\s\x00-\x1f\x7f/\\?#@]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class InvalidField(InvalidInput):
@@ -59,6 +60,8 @@ def check_name(name: str) -> str:
         raise InvalidField("name", "a server needs a name")
     if len(name) > MAX_NAME_LENGTH:
         raise InvalidField("name", f"a server name has at most {MAX_NAME_LENGTH} characters")
+    if _CONTROL.search(name):
+        raise InvalidField("name", "a server name may not contain control characters")
     return name
 
 
@@ -105,6 +108,8 @@ def check_username(username: str | None) -> str | None:
         raise InvalidField(
             "username", f"the username has at most {MAX_USERNAME_LENGTH} characters"
         )
+    if username and _CONTROL.search(username):
+        raise InvalidField("username", "the username may not contain control characters")
     return username
 
 
@@ -113,6 +118,8 @@ def check_password(password: str | None) -> str | None:
         raise InvalidField(
             "password", f"the password has at most {MAX_PASSWORD_LENGTH} characters"
         )
+    if password and "\x00" in password:
+        raise InvalidField("password", "the password may not contain a NUL character")
     return password
 
 
