@@ -186,17 +186,18 @@ class HostPolicy:
     def serving(cls, bind_host: str, allowed_hosts: Iterable[str] = ()) -> HostPolicy:
         """The policy of a server bound to `bind_host`: with 0.0.0.0 (or ::) the machine's own
         host names and addresses are its names too."""
-        proxies = {n for n in map(host_name, allowed_hosts) if n}
+        proxies = {n for n in map(_configured_name, allowed_hosts) if n}
         names = {*LOOPBACK_NAMES, *proxies}
         everywhere = bind_host.strip() in ANY_ADDRESS
         if everywhere:
             names |= machine_names()
-        elif bound := host_name(bind_host):
+        elif bound := _configured_name(bind_host):
             names.add(bound)
         return cls(frozenset(names), frozenset(proxies), everywhere)
 
     def host_allowed(self, host_header: str | None) -> bool:
         name = host_name(host_header or "")
+        name = name and _configured_name(name)  # one spelling per IPv6 address
         if not name:
             return False
         if name in self.names:
@@ -237,8 +238,17 @@ def machine_names() -> set[str]:
             continue
         names |= {name.lower(), f"{name.split('.')[0].lower()}.local"}
         with contextlib.suppress(OSError):
-            names |= {str(info[4][0]).lower() for info in socket.getaddrinfo(name, None)}
-    return {n for n in map(host_name, names) if n}
+            names |= {str(info[4][0]) for info in socket.getaddrinfo(name, None)}
+    return {n for n in map(_configured_name, names) if n}
+
+
+def _configured_name(value: str) -> str:
+    """A name or address as given on the command line or found for this machine: an IPv6
+    address may come bare (`fe80::1`, with a `%zone`), as a Host header never does."""
+    try:
+        return str(ipaddress.ip_address(value.strip().strip("[]").split("%")[0]))
+    except ValueError:
+        return host_name(value)
 
 
 @functools.lru_cache(maxsize=256)
