@@ -73,6 +73,18 @@ class RunningApp:
         return self.process.returncode
 
 
+def add_user(data_dir: Path, name: str, password: str) -> None:
+    """`torrentdesk user add NAME` with the password on standard input, as a script would."""
+    subprocess.run(
+        [*PYTHON_APP, "user", "add", name, "--password-stdin", "--data-dir", str(data_dir)],
+        input=password + "\n",
+        text=True,
+        env=clean_env(),
+        check=True,
+        capture_output=True,
+    )
+
+
 def start_app(
     data_dir: Path,
     *args: str,

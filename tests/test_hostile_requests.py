@@ -15,7 +15,6 @@ import base64
 import json
 import os
 import socket
-import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.app_process import PYTHON_APP, RunningApp, clean_env, start_app
+from tests.app_process import RunningApp, add_user, start_app
 from tests.daemons.common import free_port
 from tests.test_request_guard import CHUNKED, JSON, chunked, filler, head, send
 from tests.torrent_factory import make_torrent
@@ -115,17 +114,6 @@ class Target:
     @property
     def base(self) -> str:
         return self.app.base
-
-
-def add_user(data_dir: Path, name: str, password: str) -> None:
-    subprocess.run(
-        [*PYTHON_APP, "user", "add", name, "--password-stdin", "--data-dir", str(data_dir)],
-        input=password + "\n",
-        text=True,
-        env=clean_env(),
-        check=True,
-        capture_output=True,
-    )
 
 
 def server_fields(**overrides) -> dict:

@@ -7,13 +7,12 @@ import base64
 import logging
 import os
 import stat
-import subprocess
 
 import httpx
 import pytest
 
 from tests.api_fixtures import rtorrent_http_fields, transmission_fields
-from tests.app_process import PYTHON_APP, clean_env, start_app
+from tests.app_process import add_user, start_app
 from tests.daemons.common import free_port
 
 
@@ -31,14 +30,7 @@ def test_an_existing_open_data_dir_is_made_private_at_start(tmp_path):
     data_dir = tmp_path / "data"
     # A data dir left open by an older version or a loose umask: 0755, its files 0644, and a
     # NiceGUI storage folder 0755 with a session file in it.
-    subprocess.run(
-        [*PYTHON_APP, "user", "add", "alice", "--password-stdin", "--data-dir", str(data_dir)],
-        input="long-enough-pw\n",
-        text=True,
-        env=clean_env(),
-        check=True,
-        capture_output=True,
-    )
+    add_user(data_dir, "alice", "long-enough-pw")
     storage = data_dir / "nicegui"
     storage.mkdir()
     (storage / "storage-user-old.json").write_text("{}")
@@ -79,14 +71,7 @@ def test_a_new_data_dir_and_everything_in_it_are_private(tmp_path):
     data_dir = tmp_path / "fresh"
     previous = os.umask(0o022)
     try:
-        subprocess.run(
-            [*PYTHON_APP, "user", "add", "bob", "--password-stdin", "--data-dir", str(data_dir)],
-            input="long-enough-pw\n",
-            text=True,
-            env=clean_env(),
-            check=True,
-            capture_output=True,
-        )
+        add_user(data_dir, "bob", "long-enough-pw")
     finally:
         os.umask(previous)
     found = modes(data_dir)
