@@ -1,6 +1,8 @@
-"""What every request meets before the app reads it (SPEC §14): a body is refused before a byte
-of it is read when its sender may not send one or says it is too large, and cut off as soon as
-it grows past its limit; cookies are `Secure` when the request came over https.
+"""What every request meets before the app reads it (SPEC §14): a `Host` that is not one of this
+server's names is refused, and so is a change asked by another site's page; no page may be
+framed; a body is refused before a byte of it is read when its sender may not send one or says
+it is too large, and cut off as soon as it grows past its limit; cookies are `Secure` when the
+request came over https.
 
 Plain ASGI: nothing here reads a body it lets through, it only counts what the app reads.
 """
