@@ -163,8 +163,8 @@ LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 ANY_ADDRESS = ("0.0.0.0", "::", "")
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # On every answer: no other site may show our pages in a frame (clickjacking).
-FRAME_HEADERS = {"Content-Security-Policy": "frame-ancestors 'none'", "X-Frame-Options": "DENY"}
-_RAW_FRAME_HEADERS = [(k.lower().encode(), v.encode()) for k, v in FRAME_HEADERS.items()]
+NO_FRAMES = "frame-ancestors 'none'"
+FRAME_HEADERS = {"Content-Security-Policy": NO_FRAMES, "X-Frame-Options": "DENY"}
 BAD_HOST = "this server does not answer to that host name; use its address or an --allowed-host"
 FOREIGN_ORIGIN = "cross-origin request refused: this page is not served by this server"
 _HOST_HEADER = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[^\[\]:/@\s]+)(:\d{1,5})?")
@@ -299,10 +299,21 @@ class RequestGuard:
 
         async def framed_send(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *_RAW_FRAME_HEADERS]
+                forbid_frames(MutableHeaders(scope=message))
             await send(message)
 
         await self.app(scope, receive, framed_send)
+
+
+def forbid_frames(headers: MutableHeaders) -> None:
+    """Add the frame headers; a page's own Content-Security-Policy (the API docs have one)
+    gets `frame-ancestors 'none'` added to it."""
+    policy = headers.get("content-security-policy")
+    if policy is None:
+        headers["Content-Security-Policy"] = NO_FRAMES
+    elif "frame-ancestors" not in policy:
+        headers["Content-Security-Policy"] = f"{policy.rstrip('; ')}; {NO_FRAMES}"
+    headers["X-Frame-Options"] = "DENY"
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, detail: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
@@ -20,9 +20,10 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _rule(check, value, *args):
-    """Run a service field check; its error becomes pydantic's, so 422 keeps FastAPI's format."""
+    """Run a service field check, then `storable_text`; an error becomes pydantic's, so 422
+    keeps FastAPI's format."""
     try:
-        return check(value, *args)
+        return storable_text(check(value, *args))
     except InvalidInput as exc:
         raise ValueError(str(exc)) from None
 
@@ -37,41 +38,38 @@ def storable_text(value):
 
 
 class RequestModel(BaseModel):
-    """A request body: every text field must be storable text (see `storable_text`)."""
+    """A request body: every text field must be storable text (see `storable_text`); fields
+    with a rule of their own (`RULED`) are checked after it, so its message comes first."""
+
+    RULED: ClassVar[frozenset[str]] = frozenset()
 
     @field_validator("*", mode="after")
     @classmethod
-    def _storable(cls, value):
-        return storable_text(value)
+    def _storable(cls, value, info):
+        return value if info.field_name in cls.RULED else storable_text(value)
+
+
+_SERVER_CHECKS = {
+    "name": rules.check_name,
+    "server_type": rules.check_server_type,
+    "host": rules.check_host,
+    "port": rules.check_port,
+    "username": rules.check_username,
+    "password": rules.check_password,
+    "rpc_path": rules.check_rpc_path,
+    "protocol": rules.check_protocol,
+}
 
 
 class _ServerFieldRules(RequestModel):
     """The services' field checks, applied to whichever of these fields a request carries."""
 
-    @field_validator(
-        "name",
-        "server_type",
-        "host",
-        "port",
-        "username",
-        "password",
-        "rpc_path",
-        "protocol",
-        check_fields=False,
-    )
+    RULED = frozenset(_SERVER_CHECKS)
+
+    @field_validator(*_SERVER_CHECKS, check_fields=False)
     @classmethod
     def _check_field(cls, value, info):
-        checks = {
-            "name": rules.check_name,
-            "server_type": rules.check_server_type,
-            "host": rules.check_host,
-            "port": rules.check_port,
-            "username": rules.check_username,
-            "password": rules.check_password,
-            "rpc_path": rules.check_rpc_path,
-            "protocol": rules.check_protocol,
-        }
-        return value if value is None else _rule(checks[info.field_name], value)
+        return value if value is None else _rule(_SERVER_CHECKS[info.field_name], value)
 
     @model_validator(mode="after")
     def _protocol_fits_type(self):
@@ -218,6 +216,8 @@ class TorrentListResponse(BaseModel):
 
 class _TorrentOptionRules(RequestModel):
     """The services' checks of labels and a download directory, where a request has them."""
+
+    RULED = frozenset({"labels", "download_dir"})
 
     @field_validator("labels", check_fields=False)
     @classmethod
