@@ -10,6 +10,7 @@ import pytest
 from pony.orm.core import OptimisticCheckError
 
 from torrentdesk.db import WriteConflict, write_retrying
+from torrentdesk.services import servers as server_module
 from torrentdesk.services.errors import Conflict
 from torrentdesk.services.servers import ServerFields
 
@@ -84,8 +85,7 @@ def test_a_write_that_keeps_conflicting_gives_up_with_a_conflict(api, monkeypatc
     fields = ServerFields(name="s", server_type="transmission", host="127.0.0.1", port=9)
     server_id = api.services.servers.create(user.id, fields).id
     monkeypatch.setattr(
-        "torrentdesk.services.servers.write_retrying",
-        lambda work: write_retrying(always_conflicting),
+        server_module, "write_retrying", lambda work: write_retrying(always_conflicting)
     )
     with pytest.raises(Conflict, match="others changed this server at the same moment"):
         api.services.servers.update(user.id, server_id, {"name": "x"})
