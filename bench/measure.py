@@ -108,6 +108,9 @@ class Baseline:
         if server.server_type == "transmission":
             self._rpc = server.transmission_rpc()
             self.what = "transmission-rpc get_torrents"
+        elif server.server_type == "qbittorrent":
+            self._qbt = server.qbittorrent_api()
+            self.what = "qbittorrent-api sync_maindata (full)"
         else:
             self._body = xmlrpc.client.dumps(("", "main", *_MULTICALL_FIELDS), "d.multicall2")
             self.what = "d.multicall2 + xmlrpc.client"
@@ -115,6 +118,8 @@ class Baseline:
     def fetch(self) -> int:
         if self.server.server_type == "transmission":
             return len(self._rpc.get_torrents(arguments=list(LIST_FIELDS)))
+        if self.server.server_type == "qbittorrent":
+            return len(self._qbt.sync_maindata(rid=0)["torrents"])
         body = self._body.encode()
         headers = b"CONTENT_LENGTH\x00%d\x00SCGI\x001\x00" % len(body)
         with socket.create_connection((self.server.host, self.server.port), timeout=60) as sock:

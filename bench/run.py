@@ -1,6 +1,7 @@
 """torrentdesk at scale: 10 000 torrents on 5 real servers, side by side with the raw baseline.
 
     .venv/bin/python -m bench.run [--torrents 10000] [--transmission 3] [--rtorrent 2]
+                                  [--qbittorrent 0]
                                   [--rounds 7] [--json results.json] [--keep]
 
 Starts real `transmission-daemon`s and `rtorrent`s on loopback (the test suite's starters),
@@ -51,11 +52,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--transmission", type=int, default=3, help="transmission-daemons (default 3)"
     )
     parser.add_argument("--rtorrent", type=int, default=2, help="rtorrents (default 2)")
+    parser.add_argument(
+        "--qbittorrent", type=int, default=0, help="qbittorrent-noxes (default 0)"
+    )
     parser.add_argument("--rounds", type=int, default=7, help="rounds per figure (default 7)")
     parser.add_argument("--json", metavar="FILE", help="also write every figure as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the work dir (logs, data)")
     args = parser.parse_args(argv)
-    if args.transmission < 0 or args.rtorrent < 0 or args.transmission + args.rtorrent == 0:
+    counts = (args.transmission, args.rtorrent, args.qbittorrent)
+    if min(counts) < 0 or sum(counts) == 0:
         parser.error("need at least one server")
     if args.torrents < 1 or args.rounds < 1:
         parser.error("--torrents and --rounds must be positive")
@@ -74,7 +79,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with (
             running_servers(
-                workdir, args.transmission, args.rtorrent, args.torrents, log=log
+                workdir,
+                args.transmission,
+                args.rtorrent,
+                args.torrents,
+                log=log,
+                qbittorrents=args.qbittorrent,
             ) as servers,
             bench_context(servers, args.rounds, workdir, log=log) as bench,
         ):
@@ -94,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.monotonic() - started
     print(
         f"torrentdesk benchmark: {args.torrents} torrents on {args.transmission} Transmission + "
-        f"{args.rtorrent} rTorrent servers, {args.rounds} rounds, {elapsed:.0f} s"
+        f"{args.rtorrent} rTorrent + {args.qbittorrent} qBittorrent servers, "
+        f"{args.rounds} rounds, {elapsed:.0f} s"
     )
     print(table(rows))
     if args.json:
