@@ -30,10 +30,16 @@ def _rule(check, value, *args):
 
 def storable_text(value):
     """Text any database can keep: no NUL character (PostgreSQL refuses it) and no lone
-    surrogate (not Unicode; nothing can encode it), in a string or a list of them."""
-    for text in value if isinstance(value, list) else [value]:
-        if isinstance(text, str) and ("\x00" in text or _SURROGATE.search(text)):
-            raise ValueError("text may not contain NUL characters or lone surrogates")
+    surrogate (not Unicode; nothing can encode it), in a string or in lists and dicts of them."""
+    if isinstance(value, str) and ("\x00" in value or _SURROGATE.search(value)):
+        raise ValueError("text may not contain NUL characters or lone surrogates")
+    if isinstance(value, list | tuple):
+        for item in value:
+            storable_text(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            storable_text(key)
+            storable_text(item)
     return value
 
 
@@ -305,7 +311,7 @@ MAX_FILE_CHANGES = 100_000
 MAX_TRACKER_URLS = 100
 
 
-class FileChangeRequest(BaseModel):
+class FileChangeRequest(RequestModel):
     index: int = Field(ge=0, le=10_000_000, description="the file's index in the torrent")
     wanted: bool | None = Field(default=None, description="download it or not; left out: as is")
     priority: Literal["low", "normal", "high"] | None = Field(
@@ -321,7 +327,7 @@ class FileChangeRequest(BaseModel):
         return self
 
 
-class FilesRequest(BaseModel):
+class FilesRequest(RequestModel):
     files: list[FileChangeRequest] = Field(min_length=1, max_length=MAX_FILE_CHANGES)
 
 
@@ -329,7 +335,9 @@ def _tracker_urls(urls: list[str]) -> list[str]:
     return [_rule(check_tracker_url, url) for url in urls]
 
 
-class TrackersRequest(BaseModel):
+class TrackersRequest(RequestModel):
+    RULED = frozenset({"add", "remove"})
+
     add: list[str] = Field(
         default_factory=list, max_length=MAX_TRACKER_URLS, description="announce URLs to add"
     )
@@ -463,7 +471,7 @@ class AddResultsResponse(BaseModel):
     results: list[AddResultResponse]
 
 
-class RuleMatch(BaseModel):
+class RuleMatch(RequestModel):
     label: str | None = Field(default=None, description="the add carries this label")
     tracker: str | None = Field(default=None, description="a tracker host (or its domain)")
     name_regex: str | None = Field(default=None, description="searched in the name, any case")
@@ -471,7 +479,7 @@ class RuleMatch(BaseModel):
     max_size: int | None = None
 
 
-class Rule(BaseModel):
+class Rule(RequestModel):
     match: RuleMatch = Field(default_factory=RuleMatch)
     target: dict[Literal["server_ids", "most_free_space"], list[str]] = Field(
         description='{"server_ids": [id, …]} or {"most_free_space": [id, …]}'
@@ -480,7 +488,7 @@ class Rule(BaseModel):
     download_dir: str | None = Field(default=None, description=DOWNLOAD_DIR_FIELD)
 
 
-class RulePreviewRequest(BaseModel):
+class RulePreviewRequest(RequestModel):
     uri: str = Field(max_length=65536, description="a magnet link or an http(s) .torrent URL")
     labels: list[str] = Field(default_factory=list, max_length=64)
 
@@ -492,7 +500,9 @@ class RulePreviewResponse(BaseModel):
     download_dir: str | None
 
 
-class TransferRequest(BaseModel):
+class TransferRequest(RequestModel):
+    RULED = frozenset({"download_dir"})
+
     server_id: str = Field(description="where the torrent is now")
     info_hash: str = Field(pattern=r"^[0-9a-fA-F]{40}$")
     to_server_id: str
