@@ -574,6 +574,149 @@ def test_malformed_info_hashes_are_422(target):
     expect(results)
 
 
+# -- Rules, transfers, files and trackers ----------------------------------------------------
+
+
+def test_rules_transfers_files_and_trackers_refuse_bad_input(target):
+    sid, admin = target.server_id, target.admin
+    one = {"server_ids": [sid]}
+    rules = [
+        ("label[257]", 422, [{"match": {"label": "l" * 257}, "target": one}]),
+        ("tracker[long]", 422, [{"match": {"tracker": "t" * LONG}, "target": one}]),
+        ("name_regex[257]", 422, [{"match": {"name_regex": "a" * 257}, "target": one}]),
+        ("name_regex broken", 422, [{"match": {"name_regex": "(("}, "target": one}]),
+        ("NUL label", 422, [{"match": {"label": "a\x00"}, "target": one}]),
+        ("labels[65]", 422, [{"target": one, "labels": ["l" * 65]}]),
+        ("download_dir relative", 422, [{"target": one, "download_dir": "rel"}]),
+        ("another user's server", 422, [{"target": {"server_ids": [target.bob_server_id]}}]),
+        ("over-long server id", 422, [{"target": {"server_ids": ["x" * LONG]}}]),
+        ("unknown target", 422, [{"target": {"everywhere": [sid]}}]),
+        ("101 rules", 422, [{"target": one}] * 101),
+        ("min_size text", 422, [{"match": {"min_size": "big"}, "target": one}]),
+        ("not a list", 422, {"target": one}),
+        ("a rule that is a string", 422, ["rule"]),
+    ]
+    results = [
+        (f"PUT /rules {case}", status, target.http.put("/rules", json=body, headers=admin))
+        for case, status, body in rules
+    ]
+    previews = [
+        ("uri[long]", 422, {"uri": "magnet:?xt=urn:btih:" + "a" * 70_000}),
+        ("uri not a link", 422, {"uri": "ftp://x/y"}),
+        ("labels[65 items]", 422, {"uri": f"magnet:?xt=urn:btih:{HASH}", "labels": ["a"] * 65}),
+        ("NUL uri", 422, {"uri": f"magnet:?xt=urn:btih:{HASH}&dn=\x00"}),
+    ]
+    results += [
+        (
+            f"POST /rules/preview {case}",
+            status,
+            target.http.post("/rules/preview", json=body, headers=admin),
+        )
+        for case, status, body in previews
+    ]
+    transfer = {"server_id": sid, "info_hash": HASH, "to_server_id": target.bob_server_id}
+    transfers = [
+        ("to another user's server", 404, transfer),
+        ("from an over-long id", 404, {**transfer, "server_id": "x" * LONG}),
+        ("to an over-long id", 404, {**transfer, "to_server_id": "x" * LONG}),
+        ("bad hash", 422, {**transfer, "info_hash": "z" * 40}),
+        ("download_dir[long]", 422, {**transfer, "download_dir": "/" + "d" * LONG}),
+        ("mode", 422, {**transfer, "mode": "teleport"}),
+    ]
+    results += [
+        (
+            f"POST /transfers {case}",
+            status,
+            target.http.post("/transfers", json=body, headers=admin),
+        )
+        for case, status, body in transfers
+    ]
+    for bad in ("x" * 37, "x" * 60_000, "%00", "0" * 36):
+        results.append(
+            (f"GET /transfers/{bad[:10]}", 404, target.http.get(f"/transfers/{bad}", headers=admin))
+        )
+        results.append(
+            (
+                f"DELETE /transfers/{bad[:10]}",
+                404,
+                target.http.delete(f"/transfers/{bad}", headers=admin),
+            )
+        )
+    files = f"/torrents/{HASH}/files?server_id={sid}"
+    trackers = f"/torrents/{HASH}/trackers?server_id={sid}"
+    results += [
+        ("files: none", 422, target.http.put(files, json={"files": []}, headers=admin)),
+        (
+            "files: index -1",
+            422,
+            target.http.put(files, json={"files": [{"index": -1, "wanted": True}]}, headers=admin),
+        ),
+        (
+            "files: priority",
+            422,
+            target.http.put(
+                files, json={"files": [{"index": 0, "priority": "urgent"}]}, headers=admin
+            ),
+        ),
+        (
+            "files: nothing to change",
+            422,
+            target.http.put(files, json={"files": [{"index": 0}]}, headers=admin),
+        ),
+        (
+            "files: over-long server id",
+            404,
+            target.http.put(
+                f"/torrents/{HASH}/files?server_id={'x' * 60_000}",
+                json={"files": [{"index": 0, "wanted": True}]},
+                headers=admin,
+            ),
+        ),
+        ("trackers: nothing", 422, target.http.post(trackers, json={}, headers=admin)),
+        (
+            "trackers: not a URL",
+            422,
+            target.http.post(trackers, json={"add": ["not a url"]}, headers=admin),
+        ),
+        (
+            "trackers: over-long URL",
+            422,
+            target.http.post(trackers, json={"add": ["http://t/" + "a" * LONG]}, headers=admin),
+        ),
+        (
+            "trackers: NUL",
+            422,
+            target.http.post(trackers, json={"add": ["http://t/a\x00"]}, headers=admin),
+        ),
+        (
+            "trackers: 101",
+            422,
+            target.http.post(
+                trackers, json={"add": [f"http://t{i}/a" for i in range(101)]}, headers=admin
+            ),
+        ),
+        (
+            "trackers: bob's server",
+            404,
+            target.http.post(
+                f"/torrents/{HASH}/trackers?server_id={target.bob_server_id}",
+                json={"add": ["http://t/a"]},
+                headers=admin,
+            ),
+        ),
+        (
+            "add to several: over-long ids",
+            502,  # no server took it: a result per server, each saying why
+            target.http.post(
+                "/torrents",
+                json={"uri": f"magnet:?xt=urn:btih:{HASH}", "server_ids": ["x" * 1000]},
+                headers=admin,
+            ),
+        ),
+    ]
+    expect(results)
+
+
 # -- Garbage credentials, cookies and query strings -----------------------------------------
 
 
