@@ -140,9 +140,12 @@ _PRIORITIES: dict[int, FilePriority] = {-1: "low", 0: "normal", 1: "high"}
 _DN_PARAM = re.compile(r"([?&]dn=)([^&#]*)")
 
 # transmission-rpc logs handled conditions (a non-JSON reply) with logger.exception; we turn
-# them into our own errors, so keep its ERROR records out of the application's logs.
+# them into our own errors, so keep its ERROR records out of the application's logs. Its DEBUG
+# records carry credentials (the URL with user:password@, the Authorization header on a 401)
+# and whole replies: never emitted, whatever the root logger's level.
 _rpc_logger = logging.getLogger(__name__ + ".rpc")
-_rpc_logger.addFilter(lambda record: record.levelno < logging.ERROR)
+_rpc_logger.setLevel(logging.INFO)
+_rpc_logger.addFilter(lambda record: logging.INFO <= record.levelno < logging.ERROR)
 
 
 class TransmissionClient(BaseTorrentClient):

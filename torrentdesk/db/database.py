@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import unquote, urlsplit
 
 from pony.orm import Database, db_session
+from pony.orm.core import TransactionError
 
 from .models import define_entities, least_used_color
 
 SCHEMA_VERSION = 3
 BUSY_TIMEOUT_SECONDS = 10.0
+WRITE_ATTEMPTS = 5
+# PostgreSQL's serialization failure and deadlock: the transaction may simply be run again.
+_RETRYABLE_SQLSTATES = ("40001", "40P01")
+
+T = TypeVar("T")
 
 # Step N upgrades a database at version N-1 to N, in raw SQL, before the entities are mapped.
 # `generate_mapping(create_tables=True)` only creates missing tables, so every column change
@@ -46,6 +53,32 @@ MIGRATIONS: dict[int, Callable[[Database], None]] = {
 
 class SchemaTooNew(RuntimeError):
     pass
+
+
+class WriteConflict(RuntimeError):
+    """Other writers changed the same rows every time a write was tried."""
+
+
+def write_retrying(work: Callable[[], T], attempts: int = WRITE_ATTEMPTS) -> T:
+    """Run `work` (a read-modify-write) in its own db_session that takes the write lock at once
+    (SQLite: BEGIN IMMEDIATE, so concurrent writers queue instead of tripping Pony's optimistic
+    check), and again when another writer still got in between (Pony's optimistic check,
+    PostgreSQL's serialization failure or deadlock). WriteConflict after `attempts`."""
+    for _ in range(attempts):
+        try:
+            with db_session(immediate=True):
+                return work()
+        except Exception as exc:
+            if not _conflicting(exc):
+                raise
+    raise WriteConflict(f"the write conflicted with others {attempts} times")
+
+
+def _conflicting(exc: Exception) -> bool:
+    if isinstance(exc, TransactionError):
+        return True
+    original = getattr(exc, "original_exc", None)
+    return getattr(original, "pgcode", None) in _RETRYABLE_SQLSTATES
 
 
 def open_database(url: str) -> Database:

@@ -86,7 +86,9 @@ def define_entities(db: Database) -> None:
         user = Required(User)
         token_hash = Required(str, 64, unique=True)  # sha256 hex; the token itself is never kept
         created_at = Required(datetime, default=utcnow)
-        last_used_at = Optional(datetime)
+        # Written by any request that shows the token, so never part of Pony's optimistic
+        # check: two requests at once both write it, and neither fails.
+        last_used_at = Optional(datetime, optimistic=False)
 
     class TorrentServer(db.Entity):
         id = PrimaryKey(str, 36, default=new_server_id)
@@ -101,11 +103,14 @@ def define_entities(db: Database) -> None:
         rpc_path = Optional(str, 255, nullable=True)
         enabled = Required(bool, default=True)
         created_at = Required(datetime, default=utcnow)
-        last_status = Required(str, 16, default="unknown")  # connected | error | unknown
-        last_error = Optional(str, nullable=True)
-        last_checked_at = Optional(datetime)
+        # The poller's and tests' record of the last talk: written without Pony's optimistic
+        # check, so a poll never fails an edit made at the same moment, nor an edit a poll.
+        # connected | error | unknown
+        last_status = Required(str, 16, default="unknown", optimistic=False)
+        last_error = Optional(str, nullable=True, optimistic=False)
+        last_checked_at = Optional(datetime, optimistic=False)
         # What the daemon reported at the last successful connection: its capabilities.
-        version = Optional(str, 200, nullable=True)
+        version = Optional(str, 200, nullable=True, optimistic=False)
         color = Optional(str, 16, nullable=True)  # "#rrggbb", chosen once when added
         torrents = Set("Torrent", cascade_delete=True)
         events = Set("TorrentEvent", cascade_delete=True)

@@ -9,6 +9,7 @@ from ..errors import UserFacingError
 __all__ = [
     "AlreadyExists",
     "ClientError",
+    "Conflict",
     "DuplicateTorrent",
     "Forbidden",
     "InvalidInput",
@@ -39,6 +40,10 @@ class AlreadyExists(ServiceError):
 
 class Forbidden(ServiceError):
     """Only an admin may do that."""
+
+
+class Conflict(ServiceError):
+    """Others changed the same thing at the same moment, every time it was tried: try again."""
 
 
 class NotCapable(ServiceError):
