@@ -123,7 +123,10 @@ def test_a_phone_reaches_every_control(app_url, browser, transmission_clean, tmp
     assert [i.text for i in menu.find_elements(By.CSS_SELECTOR, ".q-item") if i.is_displayed()] == [
         "Dark mode",
         "Servers",
+        "Transfers",
+        "Add rules",
         "API token",
+        "Admin settings",
         "Open magnet links here…",
         "Background notifications…",
         "Log out",

@@ -623,3 +623,23 @@ class TransferResponse(BaseModel):
 
 class CancelledTransferResponse(TransferResponse):
     left: str = Field(description="what the transfer had already done on the target")
+
+
+class AwayEventResponse(BaseModel):
+    info_hash: str
+    name: str
+    kind: Literal["finished", "failed", "added", "removed"]
+    detail: str | None = Field(description="a failure's message")
+    at: datetime
+
+
+class AwayServerResponse(BaseModel):
+    server_id: str
+    server_name: str
+    events: list[AwayEventResponse] = Field(description="newest first")
+
+
+class AwayResponse(BaseModel):
+    since: datetime | None = Field(description="your last visit; null on a first visit")
+    servers: list[AwayServerResponse]
+    more: int = Field(description="events left out beyond the 200 shown")

@@ -9,6 +9,7 @@ from pony.orm import Database
 from ..clients import DEFAULT_TIMEOUT
 from .audit import AuditService
 from .auth import AuthService
+from .away import AwayLog
 from .history import HistoryService
 from .live import LiveTorrents
 from .secrets import SecretStore
@@ -36,6 +37,7 @@ class Services:
     settings: SettingsService
     transfers: TransferService
     views: ViewService
+    away: AwayLog
 
     async def start(self) -> None:
         """Start the background polls and carry on unfinished transfers (when the app
@@ -77,4 +79,5 @@ def build_services(
         settings=settings,
         transfers=TransferService(db, torrents, audit),
         views=ViewService(db),
+        away=AwayLog(db),
     )

@@ -12,6 +12,7 @@ from ..services.servers import ServerView, server_type_labels
 from ..services.totals import RowFilter, TotalsTracker, search_words
 from .add_dialog import AddTorrentDialog
 from .auth import LOGIN_PATH, current_user_id
+from .away import AwaySummaryDialog
 from .details import DetailsPanel, RecentSpeeds
 from .filter_panel import FacetServer, FilterPanel
 from .from_outside import FromOutside
@@ -166,6 +167,7 @@ class TorrentsPage:
         await self.frame.load()
         await self.frame.servers_dialog.reload()
         await self.saved_views.restore()
+        await self.away.show_if_any()
 
     def _daily_paths(self, shared) -> None:
         """Saved views, keyboard shortcuts, links and files from outside (issue 17)."""
@@ -185,6 +187,9 @@ class TorrentsPage:
         )
         self.from_outside = FromOutside(self.add_dialog, shared.user_menu)
         self.client.on_connect(self._daily_connected)
+        # Closing the page counts as having seen what happened so far.
+        self.away = AwaySummaryDialog(self.services, self.user_id)
+        self.client.on_disconnect(self.away.seen)
 
     async def _daily_connected(self) -> None:
         install(self.grid.grid, self.add_dialog.upload)
