@@ -142,10 +142,12 @@ class AddTorrentDialog:
                     .classes("grow td-mono")
                     .mark("add-directory")
                 )
-            with ui.row().classes("w-full items-center"):
-                self.start = ui.switch(
-                    "Start downloading", value=bool(self.storage.get(START_KEY, True))
-                ).mark("add-start")
+            with ui.row().classes("w-full items-center td-add-actions"):
+                self.start = (
+                    ui.switch("Start downloading", value=bool(self.storage.get(START_KEY, True)))
+                    .classes("td-add-start")
+                    .mark("add-start")
+                )
                 ui.space()
                 ui.button("Cancel", on_click=self.dialog.close).props("flat")
                 self.add_button = (
