@@ -176,6 +176,11 @@ class ServerListingResponse(BaseModel):
     status: Literal["connected", "error"]
     error: str | None
     count: int
+    fresh_at: datetime | None = Field(
+        description="when these rows were read from the server (UTC); older than the request "
+        "when they came from the live snapshot, which is used while it is younger than the "
+        "server's poll interval (2 s with a page open, else 60 s); null if it failed"
+    )
 
 
 class TorrentListResponse(BaseModel):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import gzip
+from datetime import UTC, datetime
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, File, Path, Query, Response, UploadFile
+from fastapi import APIRouter, File, Path, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
 
 from ..services.actions import Target
@@ -62,15 +65,17 @@ def _located(located: LocatedTorrent) -> dict:
     responses={404: {"model": ErrorResponse}},
 )
 async def list_torrents(
-    user: UserDep, services: ServicesDep, server_id: str | None = None
+    request: Request, user: UserDep, services: ServicesDep, server_id: str | None = None
 ) -> dict | Response:
-    # Serialized here with orjson (a docstring would show in /docs): 10 000 rows cost ~45 ms
-    # of pydantic validation plus ~20 ms of its JSON dump; orjson writes the same JSON in ~4 ms.
-    # The rows are built from our own normalized types, so validating them again proved
-    # nothing; the response model stays the documented contract (a test checks the body).
-    listing = await services.torrents.list(user.id, server_id)
+    # Each server's rows come from its live snapshot when that is younger than the server's
+    # poll interval (`fresh_at` says when they were read), else from a fetch now. Serialized
+    # here with orjson (a docstring would show in /docs): 10 000 rows cost ~45 ms of pydantic
+    # validation plus ~20 ms of its JSON dump; orjson writes the same JSON in ~4 ms. The rows
+    # are built from our own normalized types, so validating them again proved nothing; the
+    # response model stays the documented contract (a test checks the body).
+    listing = await services.live.listing(user.id, server_id)
     content = {
-        "torrents": [torrent_response(part.server, t) for part in listing for t in part.torrents],
+        "torrents": [row for part in listing for row in part.rows],
         "servers": [
             {
                 "id": part.server.id,
@@ -78,15 +83,49 @@ async def list_torrents(
                 "server_type": part.server.server_type,
                 "status": part.status,
                 "error": str(part.error) if part.error else None,
-                "count": len(part.torrents),
+                "count": len(part.rows),
+                "fresh_at": _utc(part.fresh_at),
             }
             for part in listing
         ],
     }
     try:
-        return Response(orjson.dumps(content), media_type="application/json")
+        body = orjson.dumps(content, option=orjson.OPT_UTC_Z)
     except (orjson.JSONEncodeError, TypeError):  # e.g. a lone surrogate in a name
         return content  # FastAPI's own path decides, as before
+    return await _json_response(request, body)
+
+
+# Bodies this large are gzipped here, faster than the app-wide middleware's level 6: a
+# 50 000-row listing (~23 MiB) takes ~45 ms at level 1 against ~180 ms, for ~25 % more bytes.
+_FAST_GZIP_FROM = 1024 * 1024
+
+
+async def _json_response(request: Request, body: bytes) -> Response:
+    if len(body) < _FAST_GZIP_FROM or not _accepts_gzip(request.headers.get("accept-encoding")):
+        return Response(body, media_type="application/json")
+    compressed = await asyncio.to_thread(gzip.compress, body, 1, mtime=0)
+    return Response(
+        compressed,
+        media_type="application/json",
+        headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"},
+    )
+
+
+def _accepts_gzip(header: str | None) -> bool:
+    for part in (header or "").lower().split(","):
+        coding, _, params = part.partition(";")
+        if coding.strip() in ("gzip", "*"):
+            quality = params.strip().removeprefix("q=") if params.strip().startswith("q=") else "1"
+            try:
+                return float(quality) > 0
+            except ValueError:
+                return False
+    return False
+
+
+def _utc(timestamp: float | None) -> datetime | None:
+    return None if timestamp is None else datetime.fromtimestamp(timestamp, UTC)
 
 
 @router.post(

@@ -11,6 +11,9 @@ Contract for the UI:
   `idle_interval` (60 s). Close the subscription when the page goes away.
 - `await LiveTorrents.refresh(server_id)`: poll a server now (after adding/starting/removing).
 - `LiveTorrents.servers_changed()`: call after a server is added, edited or removed.
+- `await LiveTorrents.listing(user_id, server_id=None)` -> [ServerRows]: what `GET /torrents`
+  answers: each server's rows from its live snapshot while that is younger than the server's
+  current poll interval, else fetched afresh; `fresh_at` says when each was read.
 
 A row is a plain dict: `id` ("server_id:info_hash", the AG Grid row id), `server_id`,
 `server_name`, `server_type`, `stale`, and every `TorrentInfo` field but `files`. Rows are never
@@ -36,7 +39,7 @@ from ..clients import ClientError, ServerConnection, TorrentInfo
 from .history import HistoryService
 from .notices import Notice, server_back, server_down, torrent_finished
 from .servers import ServerService
-from .torrents import ClientPool, TorrentService, torrent_row
+from .torrents import ClientPool, ServerTorrents, TorrentService, torrent_row
 from .totals import is_active
 
 log = logging.getLogger(__name__)
@@ -92,6 +95,25 @@ class TorrentChanges:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class ServerRows:
+    """One server's part of a listing: its rows (`torrent_row`s; no `id` or `stale`) or why
+    there are none, and when they were read from the server (unix seconds; None if never)."""
+
+    server: ServerConnection
+    rows: list[dict]
+    error: ClientError | None
+    fresh_at: float | None
+
+    @property
+    def status(self) -> str:
+        return "error" if self.error else "connected"
+
+
+# What a live row has beyond a `torrent_row`: the page's row id and the server's staleness.
+_PAGE_ONLY_KEYS = frozenset({"id", "stale"})
+
+
 class Subscription:
     def __init__(self, hub: LiveTorrents, user_id: int, callback) -> None:
         self._hub = hub
@@ -117,6 +139,7 @@ class ServerPoller:
         self.stale = False
         self.failures = 0
         self.last_poll = 0.0
+        self.last_read_at: float | None = None  # unix seconds of the last successful poll
         self.last_full = 0.0
         self.last_sample = 0.0
         self.last_snapshot = 0.0
@@ -182,6 +205,7 @@ class ServerPoller:
             await self._failed(exc)
             return
         self.last_poll = now
+        self.last_read_at = time.time()
         if full:
             self.last_full = now
         changes = self._apply(torrents, removed)
@@ -350,6 +374,40 @@ class LiveTorrents:
         pollers = self._user_pollers(user_id)
         rows = [row for poller in pollers for row in poller.rows.values()]
         return rows, [poller.state() for poller in pollers]
+
+    async def listing(self, user_id: int, server_id: str | None = None) -> list[ServerRows]:
+        """Every enabled server of the user (or the one asked for): from its live snapshot
+        when that is younger than the server's current poll interval (one per server, shared
+        by every page and this), else fetched now, all at once."""
+        connections = await self.torrents.connections_to_list(user_id, server_id)
+        return list(await asyncio.gather(*(self._server_rows(c) for c in connections)))
+
+    def warm_rows(self, connection: ServerConnection) -> ServerRows | None:
+        """The server's snapshot as API rows if it is complete, current and younger than its
+        poll interval; None otherwise."""
+        poller = self._pollers.get(connection.id)
+        if (
+            poller is None
+            or poller.connection != connection
+            or poller.status != "connected"
+            or poller.stale
+            or poller.last_read_at is None
+            or time.monotonic() - poller.last_poll >= self.interval_for(poller)
+        ):
+            return None
+        rows = [
+            {k: v for k, v in row.items() if k not in _PAGE_ONLY_KEYS}
+            for row in poller.rows.values()
+        ]
+        return ServerRows(connection, rows, None, poller.last_read_at)
+
+    async def _server_rows(self, connection: ServerConnection) -> ServerRows:
+        warm = self.warm_rows(connection)
+        if warm is not None:
+            return warm
+        listed: ServerTorrents = await self.torrents.list_server(connection)
+        rows = [torrent_row(connection, t) for t in listed.torrents]
+        return ServerRows(connection, rows, listed.error, None if listed.error else time.time())
 
     def subscribe(self, user_id: int, callback: Callable[[TorrentChanges], None]) -> Subscription:
         subscription = Subscription(self, user_id, callback)

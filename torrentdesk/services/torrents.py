@@ -130,11 +130,16 @@ class TorrentService:
     async def list(self, user_id: int, server_id: str | None = None) -> list[ServerTorrents]:
         """Every enabled server (or the one asked for) at once; a failing server is reported,
         never raised, and waits no longer than its timeout."""
+        connections = await self.connections_to_list(user_id, server_id)
+        return list(await asyncio.gather(*(self.list_server(c) for c in connections)))
+
+    async def connections_to_list(
+        self, user_id: int, server_id: str | None = None
+    ) -> list[ServerConnection]:
+        """The user's enabled servers by name, or the one asked for (NotFound if not theirs)."""
         if server_id is None:
-            connections = await asyncio.to_thread(self._servers.enabled_connections, user_id)
-        else:
-            connections = [await asyncio.to_thread(self._servers.connection, user_id, server_id)]
-        return list(await asyncio.gather(*(self._list_server(c) for c in connections)))
+            return await asyncio.to_thread(self._servers.enabled_connections, user_id)
+        return [await asyncio.to_thread(self._servers.connection, user_id, server_id)]
 
     async def add(
         self,
@@ -311,7 +316,7 @@ class TorrentService:
 
     # -- internals --
 
-    async def _list_server(self, connection: ServerConnection) -> ServerTorrents:
+    async def list_server(self, connection: ServerConnection) -> ServerTorrents:
         try:
             torrents = await self.pool.get(connection).list_torrents()
         except ClientError as exc:
