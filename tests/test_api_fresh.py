@@ -48,6 +48,13 @@ def test_the_listing_answers_from_a_young_snapshot_and_fetches_an_old_one(
         assert [t["name"] for t in body["torrents"]] == ["known to the snapshot"]
         assert fresh_at(body, server_id) == pytest.approx(read_at, abs=0.001)
         assert read_at < asked
+        # Gzipped as browsers ask, from each server's rows compressed once per snapshot.
+        plain = {**headers, "Accept-Encoding": "identity"}
+        zipped = {**headers, "Accept-Encoding": "gzip, deflate, br"}
+        first, again = (api.client.get("/torrents", headers=zipped) for _ in range(2))
+        assert first.headers["content-encoding"] == "gzip" and first.content == again.content
+        assert first.json() == api.client.get("/torrents", headers=plain).json() == body
+        assert "content-encoding" not in api.client.get("/torrents", headers=plain).headers
         assert set(body["torrents"][0]) == set(
             api.client.get(f"/torrents/{known.info_hash}", headers=headers).json()
         )  # the same row as a fetched one: no page-only fields

@@ -27,15 +27,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import orjson
 from pony.orm import Database, db_session
 
 from ..clients import ClientError, ServerConnection, TorrentInfo
+from .gzip_parts import GzipPart, gzip_part
 from .history import HistoryService
 from .notices import Notice, server_back, server_down, torrent_finished
 from .servers import ServerService
@@ -56,6 +59,7 @@ SAMPLE_EVERY = 15.0  # speed history resolution
 SNAPSHOT_EVERY = 60.0  # how often a server's list is written to the database at most
 PRUNE_EVERY = 3600.0
 STOP_TIMEOUT = 5.0
+_VERSIONS = itertools.count(1)  # snapshot versions, unique across pollers
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,21 +101,29 @@ class TorrentChanges:
 
 @dataclass(frozen=True, slots=True)
 class ServerRows:
-    """One server's part of a listing: its rows (`torrent_row`s; no `id` or `stale`) or why
-    there are none, and when they were read from the server (unix seconds; None if never)."""
+    """One server's part of a listing: its rows or why there are none, and when they were read
+    from the server (unix seconds; None if never). Rows from the live snapshot (`version` set)
+    are the pages' rows, shared: `api_rows()` gives them as `torrent_row`s."""
 
     server: ServerConnection
     rows: list[dict]
     error: ClientError | None
     fresh_at: float | None
+    version: int | None = None  # the snapshot's, when the rows come from it
 
     @property
     def status(self) -> str:
         return "error" if self.error else "connected"
 
-
-# What a live row has beyond a `torrent_row`: the page's row id and the server's staleness.
-_PAGE_ONLY_KEYS = frozenset({"id", "stale"})
+    def api_rows(self) -> list[dict]:
+        if self.version is None:
+            return self.rows
+        out = []
+        for row in self.rows:  # a copy without the pages' keys: ~3x faster than rebuilding
+            row = row.copy()
+            del row["id"], row["stale"]
+            out.append(row)
+        return out
 
 
 class Subscription:
@@ -141,6 +153,7 @@ class ServerPoller:
         self.last_poll = 0.0
         self.last_read_at: float | None = None  # unix seconds of the last successful poll
         self.last_full = 0.0
+        self.version = next(_VERSIONS)  # a new one whenever `rows` changes
         self.last_sample = 0.0
         self.last_snapshot = 0.0
         self.wake = asyncio.Event()
@@ -259,6 +272,8 @@ class ServerPoller:
             for info_hash in self.rows.keys() - known.keys():
                 del self.rows[info_hash]
                 changes.removed.append(self._row_id(info_hash))
+        if changes.added or changes.updated or changes.removed:
+            self.version = next(_VERSIONS)
         return changes
 
     async def _failed(self, exc: ClientError) -> None:
@@ -278,6 +293,7 @@ class ServerPoller:
                 await self._load_known_rows()
             # Every row of the server, on screen or not, turns stale in one update.
             self.rows = {h: {**row, "stale": True} for h, row in self.rows.items()}
+            self.version = next(_VERSIONS)
             changes.updated = list(self.rows.values())
         if changed or changes.updated:
             await asyncio.to_thread(self.hub.servers.record_status, self.id, error)
@@ -294,6 +310,7 @@ class ServerPoller:
         """After a restart with the server down: its last known list from the database."""
         for torrent in await asyncio.to_thread(self.hub.known_torrents, self.id):
             self.rows[torrent.info_hash] = self._row(torrent)
+        self.version = next(_VERSIONS)
 
     async def _persist(self, now: float, full: bool) -> None:
         if now - self.last_sample >= SAMPLE_EVERY:
@@ -343,6 +360,8 @@ class LiveTorrents:
         self.fast_interval = max(MIN_INTERVAL, fast_interval)
         self.idle_interval = max(self.fast_interval, idle_interval)
         self._pollers: dict[str, ServerPoller] = {}
+        # server id -> (snapshot version, its rows compressed): see rows_gzip
+        self._gzip_rows: dict[str, tuple[int, GzipPart]] = {}
         self._subscriptions: dict[int, list[Subscription]] = defaultdict(list)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sync_task: asyncio.Task | None = None
@@ -395,11 +414,21 @@ class LiveTorrents:
             or time.monotonic() - poller.last_poll >= self.interval_for(poller)
         ):
             return None
-        rows = [
-            {k: v for k, v in row.items() if k not in _PAGE_ONLY_KEYS}
-            for row in poller.rows.values()
-        ]
-        return ServerRows(connection, rows, None, poller.last_read_at)
+        rows = list(poller.rows.values())
+        return ServerRows(connection, rows, None, poller.last_read_at, poller.version)
+
+    def rows_gzip(self, part: ServerRows) -> GzipPart:
+        """The part's rows as JSON (the items of a list, comma-separated), compressed for
+        gzip_join: kept per server until its snapshot changes. Blocking (run it in a thread)."""
+        key = part.server.id
+        if part.version is not None:
+            cached = self._gzip_rows.get(key)
+            if cached is not None and cached[0] == part.version:
+                return cached[1]
+        compressed = gzip_part(orjson.dumps(part.api_rows())[1:-1])
+        if part.version is not None:
+            self._gzip_rows[key] = (part.version, compressed)
+        return compressed
 
     async def _server_rows(self, connection: ServerConnection) -> ServerRows:
         warm = self.warm_rows(connection)
@@ -527,6 +556,7 @@ class LiveTorrents:
 
     def _retire(self, poller: ServerPoller, gone: bool) -> None:
         del self._pollers[poller.id]
+        self._gzip_rows.pop(poller.id, None)
         if poller.task:
             poller.task.cancel()
         # Its rows leave the pages; a replacement poller (edited server) sends them afresh.
