@@ -52,18 +52,27 @@ def test_between_full_lists_only_what_can_change_is_asked_for(rtorrent_clean, rt
     d.rpc("d.close", running.upper())
     torrents, removed = client.list_active()
     assert states(torrents) == {running: "stopped"} and removed == []
-    # Changed lately: still asked for a while (RECENT_FOR), though in no view.
+    # Changed lately: asked for once more, then settled (stopped and the same): no longer.
     assert states(client.list_active()[0]) == {running: "stopped"}
-
-    # Erased from outside while still asked for: reported removed.
-    d.rpc("d.erase", running.upper())
-    torrents, removed = client.list_active()
-    assert torrents == [] and removed == [running]
     assert client.list_active() == ([], [])
 
-    # A full list is due again after FULL_LIST_EVERY.
+    # Erased from outside while in no tier: the hot tier cannot see it; the next full list,
+    # due after FULL_LIST_EVERY, does.
+    d.rpc("d.erase", running.upper())
+    assert client.list_active() == ([], [])
     client._last_full -= rtorrent_module.FULL_LIST_EVERY
     assert client.list_active() is None
+    assert running not in {t.info_hash for t in client.list_torrents()}
+
+    # Started, then stopped and erased at once from outside: it left the view, so it is asked
+    # for by hash, and reported removed.
+    other = idle[0]
+    d.rpc("d.start", other.upper())
+    assert states(client.list_active()[0]) == {other: "downloading"}
+    d.rpc("d.stop", other.upper())
+    d.rpc("d.erase", other.upper())
+    assert client.list_active() == ([], [other])
+    assert client.list_active() == ([], [])
 
 
 def test_our_own_actions_are_seen_at_the_next_hot_poll(rtorrent_clean, rtorrent_client):

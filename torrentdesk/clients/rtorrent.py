@@ -171,10 +171,11 @@ _LOAD_POLL_MAX = 0.2
 
 # Two tiers (rTorrent has no "changed since"): between full lists, only the torrents that can
 # change are asked for — those in rTorrent's own "started" and "hashing" views, those that left
-# them since the last poll (stopped or erased, found out by hash), and those that changed in
-# the last RECENT_FOR seconds. A torrent changed from outside while in none of these (added
-# stopped, or a stopped one erased or relabelled) shows at the next full list, at most
-# FULL_LIST_EVERY seconds later.
+# them since the last poll (stopped or erased, found out by hash), and those that changed
+# lately or were acted on through us (asked for by hash until they are stopped and the same
+# twice running, at most RECENT_FOR seconds). A torrent changed from outside while in none of
+# these (added stopped, or a stopped one erased or relabelled) shows at the next full list, at
+# most FULL_LIST_EVERY seconds later.
 FULL_LIST_EVERY = 30.0
 RECENT_FOR = 60.0
 _HOT_VIEWS = ("started", "hashing")
@@ -389,6 +390,10 @@ class RTorrentClient(BaseTorrentClient):
         for torrent in torrents:
             if seen.get(torrent.info_hash) != torrent:
                 self._recent[torrent.info_hash] = now + RECENT_FOR
+            elif torrent.state == "stopped":
+                # Asked for by hash and still the same while stopped: settled. (Each one
+                # asked for by hash costs rTorrent a call per field.)
+                self._recent.pop(torrent.info_hash, None)
             seen[torrent.info_hash] = torrent
         for info_hash in removed:
             seen.pop(info_hash, None)
