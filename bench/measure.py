@@ -488,7 +488,11 @@ def peak_rss(bench: Bench) -> list[Row]:
 
 POLL_CYCLE = 2.0  # torrentdesk's poll interval while a page is open (services.live)
 QUIET_BYTES = 16  # frames this small are socket.io pings, not page updates
-STEADY_TIMEOUT = 420.0  # the daemons' own churn must end by then (Transmission verifying)
+# The daemons' own churn (Transmission verifying, ~9 torrents a second per daemon) must end by
+# then: at least 420 s, more for bigger daemons, at most 900 s.
+STEADY_TIMEOUT = 420.0
+STEADY_TIMEOUT_MAX = 900.0
+VERIFIED_PER_SECOND = 8.0
 
 
 @measurement
@@ -759,9 +763,11 @@ def _spread(hashes: list[str], k: int, offset: int) -> list[str]:
 
 
 def _wait_steady(bench: Bench, controls: list[RawControl]) -> bool:
-    """Until no daemon verifies or hashes anything (their own changes), at most
-    STEADY_TIMEOUT; whether they got there."""
-    deadline = time.monotonic() + STEADY_TIMEOUT
+    """Until no daemon verifies or hashes anything (their own changes), at most the steady
+    timeout; whether they got there."""
+    biggest = max((s.count for s in bench.servers if s.server_type == "transmission"), default=0)
+    timeout = min(STEADY_TIMEOUT_MAX, max(STEADY_TIMEOUT, biggest / VERIFIED_PER_SECOND))
+    deadline = time.monotonic() + timeout
     last_log = 0.0
     while True:
         busy = {c.server.name: c.busy() for c in controls}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,6 +44,7 @@ from .servers import ServerService
 # ServerConnection and TorrentInfo travel up to the API as what a located torrent is made of.
 __all__ = ["AmbiguousTorrent", "LocatedTorrent", "ServerConnection", "TorrentInfo", "torrent_row"]
 
+REMEMBER_EVERY = 60.0  # seconds between two writes of one server's list by listings
 ROW_FIELDS = tuple(name for name in TorrentInfo.__slots__ if name != "files")
 
 
@@ -123,6 +125,7 @@ class TorrentService:
         # Each server's snapshot rows as this process last wrote them (see remember_list).
         self._snapshots: dict[str, dict[str, tuple[str, int]]] = {}
         self._snapshot_lock = threading.Lock()
+        self._remembered: dict[str, float] = {}  # server id -> when a listing last wrote it
         # Called with the server id after a torrent there was added, started, stopped or
         # removed, so the live view polls it at once.
         self.listeners: list[Callable[[str], None]] = []
@@ -320,9 +323,15 @@ class TorrentService:
         try:
             torrents = await self.pool.get(connection).list_torrents()
         except ClientError as exc:
+            self._remembered.pop(connection.id, None)
             await asyncio.to_thread(self._servers.record_status, connection.id, str(exc))
             return ServerTorrents(connection, [], exc)
-        await asyncio.to_thread(self.remember_list, connection.id, torrents)
+        # Written at most every REMEMBER_EVERY per server, as the live polls do: comparing
+        # 50 000 rows with the stored ones on every listing cost more than the listing.
+        now = time.monotonic()
+        if now - self._remembered.get(connection.id, -REMEMBER_EVERY) >= REMEMBER_EVERY:
+            self._remembered[connection.id] = now
+            await asyncio.to_thread(self.remember_list, connection.id, torrents)
         return ServerTorrents(connection, torrents, None)
 
     async def _add(self, user_id, server_id, info_hash, name, call) -> AddedTorrent:
