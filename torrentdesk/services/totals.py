@@ -69,12 +69,24 @@ def facet_keys(row: dict) -> tuple[tuple[str, ...], ...]:
     """The values a row has in each section of FACETS: its state values, its server, its labels
     (NO_LABEL for none) and the host of its first tracker (NO_TRACKER for none)."""
     labels = tuple(dict.fromkeys(row.get("labels") or ())) or (NO_LABEL,)
-    return (
+    keys = (
         state_keys(row),
         (row.get("server_id") or "",),
         labels,
         (row.get("tracker") or NO_TRACKER,),
     )
+    # Most rows have the same few combinations: every page's tracker keeps one shared tuple
+    # per combination instead of ~250 bytes per row (12 MB per page at 50 000 rows).
+    shared = _SHARED_KEYS.get(keys)
+    if shared is None:
+        if len(_SHARED_KEYS) >= _SHARED_KEYS_MAX:
+            _SHARED_KEYS.clear()
+        shared = _SHARED_KEYS[keys] = keys
+    return shared
+
+
+_SHARED_KEYS: dict[tuple, tuple] = {}
+_SHARED_KEYS_MAX = 4096
 
 
 @dataclass(frozen=True, slots=True)
