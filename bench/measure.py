@@ -136,6 +136,9 @@ class Baseline:
         if server.server_type == "transmission":
             self._rpc = server.transmission_rpc()
             self.what = "transmission-rpc get_torrents"
+        elif server.server_type == "qbittorrent":
+            self._qbt = server.qbittorrent_api()
+            self.what = "qbittorrent-api sync_maindata (full)"
         else:
             self._body = xmlrpc.client.dumps(("", "main", *_MULTICALL_FIELDS), "d.multicall2")
             self.what = "d.multicall2 + xmlrpc.client"
@@ -143,6 +146,8 @@ class Baseline:
     def fetch(self) -> int:
         if self.server.server_type == "transmission":
             return len(self._rpc.get_torrents(arguments=list(LIST_FIELDS)))
+        if self.server.server_type == "qbittorrent":
+            return len(self._qbt.sync_maindata(rid=0)["torrents"])
         body = self._body.encode()
         headers = b"CONTENT_LENGTH\x00%d\x00SCGI\x001\x00" % len(body)
         with socket.create_connection((self.server.host, self.server.port), timeout=60) as sock:
@@ -686,7 +691,11 @@ def first_rows(bench: Bench) -> list[Row]:
     ]
 
 
-SERVER_LABELS = {"transmission": "Transmission", "rtorrent": "rTorrent"}
+SERVER_LABELS = {
+    "transmission": "Transmission",
+    "rtorrent": "rTorrent",
+    "qbittorrent": "qBittorrent",
+}
 PAGE_GONE = 10.0  # NiceGUI drops a closed page after ~3 s; the polls slow at their next tick
 
 

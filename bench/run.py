@@ -1,7 +1,8 @@
 """torrentdesk at scale: 50 000 torrents on 10 real servers, side by side with the raw baseline.
 
     .venv/bin/python -m bench.run [--quick] [--torrents 50000] [--transmission 5] [--rtorrent 5]
-                                  [--rounds 3] [--json results.json] [--keep]
+                                  [--qbittorrent 0] [--rounds 3] [--cpu-window 60]
+                                  [--json results.json] [--keep]
 
 `--quick` is 10 000 torrents on 3 Transmission + 2 rTorrent servers (given values still win).
 
@@ -60,6 +61,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--transmission", type=int, help="transmission-daemons (default 5; quick 3)"
     )
     parser.add_argument("--rtorrent", type=int, help="rtorrents (default 5; quick 2)")
+    parser.add_argument(
+        "--qbittorrent", type=int, default=0, help="qbittorrent-noxes (default 0)"
+    )
     parser.add_argument("--rounds", type=int, help="rounds per figure (default 3)")
     parser.add_argument(
         "--cpu-window",
@@ -74,7 +78,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     for name, value in defaults.items():
         if getattr(args, name) is None:
             setattr(args, name, value)
-    if args.transmission < 0 or args.rtorrent < 0 or args.transmission + args.rtorrent == 0:
+    counts = (args.transmission, args.rtorrent, args.qbittorrent)
+    if min(counts) < 0 or sum(counts) == 0:
         parser.error("need at least one server")
     if args.torrents < 1 or args.rounds < 1 or args.cpu_window <= 0:
         parser.error("--torrents, --rounds and --cpu-window must be positive")
@@ -93,7 +98,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with (
             running_servers(
-                workdir, args.transmission, args.rtorrent, args.torrents, log=log
+                workdir,
+                args.transmission,
+                args.rtorrent,
+                args.torrents,
+                log=log,
+                qbittorrents=args.qbittorrent,
             ) as servers,
             bench_context(
                 servers, args.rounds, workdir, log=log, cpu_window=args.cpu_window
@@ -115,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.monotonic() - started
     print(
         f"torrentdesk benchmark: {args.torrents} torrents on {args.transmission} Transmission + "
-        f"{args.rtorrent} rTorrent servers, {args.rounds} rounds, {elapsed:.0f} s"
+        f"{args.rtorrent} rTorrent + {args.qbittorrent} qBittorrent servers, "
+        f"{args.rounds} rounds, {elapsed:.0f} s"
     )
     print(table(rows))
     if args.json:

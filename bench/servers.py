@@ -22,6 +22,7 @@ from pathlib import Path
 import requests
 import transmission_rpc
 
+from tests.daemons.qbittorrent import QBittorrentDaemon, running_qbittorrent
 from tests.daemons.rtorrent import RTorrentDaemon, running_rtorrent
 from tests.daemons.transmission import TransmissionDaemon, running_transmission
 from tests.torrent_factory import make_torrent
@@ -64,7 +65,7 @@ class BenchServer:
     """One daemon, as torrentdesk's POST /servers wants it and as the baseline calls reach it."""
 
     name: str
-    server_type: str  # rtorrent | transmission
+    server_type: str  # rtorrent | transmission | qbittorrent
     host: str
     port: int
     protocol: str
@@ -82,6 +83,21 @@ class BenchServer:
             password=self.password,
             timeout=60,
         )
+
+    def qbittorrent_api(self):
+        """A plain qbittorrent-api client for this daemon, logged in (no torrentdesk code)."""
+        import qbittorrentapi
+
+        api = qbittorrentapi.Client(
+            host=f"http://{self.host}:{self.port}",
+            username=self.username,
+            password=self.password,
+            FORCE_SCHEME_FROM_HOST=True,
+            SIMPLE_RESPONSES=True,
+            REQUESTS_ARGS={"timeout": 60},
+        )
+        api.auth_log_in()
+        return api
 
     def api_fields(self) -> dict:
         fields = {
@@ -188,12 +204,35 @@ def load_transmission(daemon: TransmissionDaemon, torrents: list[bytes]) -> None
                 raise RuntimeError(f"Transmission refused torrent-add: {result}")
 
 
+QBITTORRENT_LOAD_BATCH = 100  # .torrent files per torrents/add
+
+
+def load_qbittorrent(daemon: QBittorrentDaemon, torrents: list[bytes], timeout=300) -> None:
+    """torrents/add (paused) with many files per call; wait until qBittorrent lists them all."""
+    with daemon.raw() as api:
+        for start in range(0, len(torrents), QBITTORRENT_LOAD_BATCH):
+            batch = torrents[start : start + QBITTORRENT_LOAD_BATCH]
+            files = {f"{start + i}.torrent": data for i, data in enumerate(batch)}
+            if api.torrents_add(torrent_files=files, is_paused=True) != "Ok.":
+                raise RuntimeError("qBittorrent refused torrents/add")
+        deadline = time.monotonic() + timeout
+        while (n := len(api.torrents_info())) < len(torrents):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"qBittorrent listed {n} of {len(torrents)} after loading")
+            time.sleep(0.5)
+
+
 @contextmanager
 def running_servers(
-    workdir: Path, transmissions: int, rtorrents: int, torrents: int, log=print
+    workdir: Path,
+    transmissions: int,
+    rtorrents: int,
+    torrents: int,
+    log=print,
+    qbittorrents: int = 0,
 ) -> Iterator[list[BenchServer]]:
     """Start the daemons, load `torrents` spread over them, yield how to reach each."""
-    counts = split(torrents, transmissions + rtorrents)
+    counts = split(torrents, transmissions + rtorrents + qbittorrents)
     with ExitStack() as stack:
         servers: list[BenchServer] = []
         loads = []
@@ -211,6 +250,14 @@ def running_servers(
             server = BenchServer(f"bench-rt-{i}", "rtorrent", d.host, d.scgi_port, "scgi")
             server.pid = d.process.pid
             loads.append((server, load_rtorrent, d))
+            servers.append(server)
+        for i in range(qbittorrents):
+            d = stack.enter_context(running_qbittorrent(workdir / f"qbittorrent-{i}"))
+            server = BenchServer(
+                f"bench-qb-{i}", "qbittorrent", d.host, d.port, "http", d.username, d.password
+            )
+            server.pid = d.process.pid
+            loads.append((server, load_qbittorrent, d))
             servers.append(server)
         log(f"started {len(servers)} daemons in {time.monotonic() - started:.1f} s")
 
@@ -241,8 +288,11 @@ class RawControl:
     def __init__(self, server: BenchServer) -> None:
         self.server = server
         self._rpc = None
+        self._qbt = None
         if server.server_type == "transmission":
             self._rpc = server.transmission_rpc()
+        elif server.server_type == "qbittorrent":
+            self._qbt = QBittorrentControl(server.qbittorrent_api())
 
     def _scgi(self, method: str, *params: object) -> object:
         return scgi_call(self.server.host, self.server.port, method, *params)
@@ -255,19 +305,25 @@ class RawControl:
 
     def hashes(self) -> list[str]:
         """Every info hash on the server, lower case, in a stable order."""
+        if self._qbt is not None:
+            return self._qbt.hashes()
         if self._rpc is not None:
             torrents = self._rpc.get_torrents(arguments=["id", "hashString"])
             return [t.hash_string.lower() for t in sorted(torrents, key=lambda t: t.id)]
         return sorted(h.lower() for (h,) in self._scgi("d.multicall2", "", "main", "d.hash="))  # type: ignore[union-attr]
 
     def start(self, hashes: list[str]) -> None:
-        if self._rpc is not None:
+        if self._qbt is not None:
+            self._qbt.api.torrents_resume(torrent_hashes=hashes)
+        elif self._rpc is not None:
             self._rpc.start_torrent(hashes)
         else:  # as torrentdesk starts one: d.open + d.start (+ d.resume)
             self._multicall(hashes, ("d.open", "d.start", "d.resume"))
 
     def stop(self, hashes: list[str]) -> None:
-        if self._rpc is not None:
+        if self._qbt is not None:
+            self._qbt.api.torrents_pause(torrent_hashes=hashes)
+        elif self._rpc is not None:
             self._rpc.stop_torrent(hashes)
         else:  # as torrentdesk stops one: d.stop + d.close
             self._multicall(hashes, ("d.stop", "d.close"))
@@ -275,9 +331,27 @@ class RawControl:
     def busy(self, hashes: list[str] | None = None) -> int:
         """How many torrents (of `hashes`, or all) the daemon is still verifying or hashing:
         their state changes on its own until it is done."""
+        if self._qbt is not None:
+            return self._qbt.busy(hashes)
         if self._rpc is not None:
             torrents = self._rpc.get_torrents(ids=hashes, arguments=["id", "status"])
             return sum(1 for t in torrents if t.fields["status"] in self._VERIFYING)
         rows = self._scgi("d.multicall2", "", "main", "d.hash=", "d.hashing=")
         wanted = None if hashes is None else {h.upper() for h in hashes}
         return sum(1 for h, hashing in rows if hashing and (wanted is None or h in wanted))  # type: ignore[union-attr]
+
+
+class QBittorrentControl:
+    """RawControl's qBittorrent part, through qbittorrent-api."""
+
+    _CHECKING = ("checkingDL", "checkingUP", "checkingResumeData", "allocating", "moving")
+
+    def __init__(self, api) -> None:
+        self.api = api
+
+    def hashes(self) -> list[str]:
+        return sorted(t["hash"] for t in self.api.torrents_info())
+
+    def busy(self, hashes: list[str] | None = None) -> int:
+        rows = self.api.torrents_info(torrent_hashes=hashes) if hashes else self.api.torrents_info()
+        return sum(1 for t in rows if t["state"] in self._CHECKING)

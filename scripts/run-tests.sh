@@ -9,7 +9,7 @@ source "$ROOT/scripts/common.sh"
 # libraries and ImageMagick (screenshots) for the native window; Node.js runs the browser's
 # filter script beside the Python one (tests/test_filter_agreement.py).
 DEBIAN_TOOLS=(transmission-daemon rtorrent nginx-light chromium chromium-driver xvfb xauth
-  imagemagick nodejs "${QT_WEBENGINE_LIBS[@]}")
+  qbittorrent-nox imagemagick nodejs "${QT_WEBENGINE_LIBS[@]}")
 if ! apt_install_missing "${DEBIAN_TOOLS[@]}"; then
   if [ "${CI:-}" = true ]; then
     echo "CI: could not install ${DEBIAN_TOOLS[*]}; the tests cannot run" >&2

@@ -91,3 +91,15 @@ def rtorrent_http_fields(proxy, name: str = "seedbox-rt-http", **overrides) -> d
         "rpc_path": proxy.rpc_path,
     }
     return {**fields, **overrides}
+
+
+def qbittorrent_fields(daemon, name: str = "seedbox-qb", **overrides) -> dict:
+    fields = {
+        "name": name,
+        "server_type": "qbittorrent",
+        "host": daemon.host,
+        "port": daemon.port,
+        "username": daemon.username,
+        "password": daemon.password,
+    }
+    return {**fields, **overrides}

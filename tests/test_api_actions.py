@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api_fixtures import rtorrent_http_fields, rtorrent_scgi_fields, transmission_fields
+from tests.api_fixtures import (
+    qbittorrent_fields,
+    rtorrent_http_fields,
+    rtorrent_scgi_fields,
+    transmission_fields,
+)
 from tests.daemons.common import wait_until
 from tests.daemons.fakes import closed_port
 from tests.torrent_factory import make_torrent, random_info_hash
@@ -263,3 +268,59 @@ def test_queue_moves_where_there_is_a_queue_and_a_reason_where_not(api, three_se
     assert results[1]["error"] == "seedbox-rt: this server has no queue"
     assert results[2]["error"].startswith("gone: ")
     assert transmission.field(second.info_hash, "queuePosition") == 0
+
+
+# -- the three server types in one request --------------------------------------------------
+
+
+def test_bulk_actions_across_three_server_types_read_back_from_the_daemons(
+    api, three_servers, qbittorrent_clean
+):
+    """Transmission, rTorrent (SCGI and HTTP) and qBittorrent targets in every request."""
+    headers, tr, rt, rt_http, torrents, transmission, rtorrent = three_servers
+    qbt = qbittorrent_clean
+    qb = api.add_server(headers, **qbittorrent_fields(qbt))
+    qb_torrent = make_torrent("td-act-qb.bin")
+    upload(api, headers, qb["id"], qb_torrent)
+    torrents[qb["id"]] = qb_torrent.info_hash
+    targets = list(torrents.items())
+    rt_hashes = [torrents[rt["id"]], torrents[rt_http["id"]]]
+
+    def qb_state() -> str:
+        return qbt.torrent(qb_torrent.info_hash).get("state", "gone")
+
+    assert all(r["ok"] for r in act(api, headers, "start", targets)["results"])
+    wait_until(lambda: qb_state() in ("stalledDL", "downloading"), message="qBittorrent started")
+    wait_until(
+        lambda: daemon_states(transmission, rtorrent, torrents[tr["id"]], rt_hashes)
+        == (4, [1, 1]),
+        message="the others started",
+    )
+    assert all(r["ok"] for r in act(api, headers, "stop", targets)["results"])
+    wait_until(lambda: qb_state() == "pausedDL", message="qBittorrent stopped")
+    wait_until(
+        lambda: daemon_states(transmission, rtorrent, torrents[tr["id"]], rt_hashes)
+        == (0, [0, 0]),
+        message="the others stopped",
+    )
+    labelled = act(api, headers, "set_labels", targets, labels=HOSTILE_LABELS)
+    assert [r["ok"] for r in labelled["results"]] == [True] * 4, labelled
+    tags = qbt.torrent(qb_torrent.info_hash)["tags"].split(", ")
+    assert sorted(tags) == sorted(HOSTILE_LABELS)  # tags, created; qBittorrent sorts them
+    assert transmission.field(torrents[tr["id"]], "labels") == HOSTILE_LABELS
+    assert all(r["ok"] for r in act(api, headers, "reannounce", targets)["results"])
+    assert all(r["ok"] for r in act(api, headers, "recheck", targets)["results"])
+    api.client.post(f"/servers/{qb['id']}/test", headers=headers)  # capabilities now known
+    queue = act(api, headers, "queue_top", [(qb["id"], qb_torrent.info_hash)])["results"]
+    assert queue[0]["ok"] is False and "queueing must be enabled" in queue[0]["error"]
+    assert queue[0]["error"].startswith("seedbox-qb: ")
+
+    removed = act(api, headers, "remove", targets, delete_data=True)
+    assert all(r["ok"] for r in removed["results"])
+    wait_until(lambda: qb_state() == "gone", message="removed from qBittorrent")
+    assert rtorrent.hashes() & set(rt_hashes) == set()
+    assert api.client.get("/torrents", headers=headers).json()["torrents"] == []
+    audit = api.client.get("/actions?limit=4", headers=headers).json()
+    assert sorted((a["server_id"], a["info_hash"], a["ok"]) for a in audit) == sorted(
+        (s, h, True) for s, h in targets
+    )

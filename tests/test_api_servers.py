@@ -142,7 +142,7 @@ def test_each_server_keeps_its_colour_and_a_new_one_takes_the_least_used(api):
         (
             {"server_type": "deluge"},
             "server_type",
-            "server_type must be 'rtorrent' or 'transmission'",
+            "server_type must be 'rtorrent', 'transmission' or 'qbittorrent'",
         ),
         ({"protocol": "ftp"}, "protocol", "protocol must be 'http', 'https' or 'scgi'"),
         ({"protocol": "scgi"}, None, "Transmission speaks http or https, not scgi"),

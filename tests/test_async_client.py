@@ -54,6 +54,10 @@ class ScriptedClient(BaseTorrentClient):
         self._work("url")
         return AddedTorrent(None, None)
 
+    def magnet_of(self, info_hash):
+        self._work(f"magnet of {info_hash}")
+        return f"magnet:?xt=urn:btih:{info_hash}", False
+
     def start(self, hashes):
         self._work(f"start {','.join(hashes)}")
         return {}
@@ -157,6 +161,7 @@ async def test_every_method_reaches_the_client_with_its_arguments():
     assert await facade.reannounce(["i"]) == {}
     assert await facade.add_labels(["h"], ["x"]) == {}
     assert await facade.move(["i"], "/d", False) == {}
+    assert await facade.magnet_of("h") == ("magnet:?xt=urn:btih:h", False)
     assert await facade.version() == "Scripted 1.0"
     assert await facade.check_connection() is True
     assert client.calls == [
@@ -168,6 +173,7 @@ async def test_every_method_reaches_the_client_with_its_arguments():
         "reannounce i",
         "labels [('h', ['x'])]",
         "move i /d False",
+        "magnet of h",
         "version",
         "version",
     ]

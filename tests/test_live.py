@@ -8,10 +8,10 @@ import time
 import pytest
 import transmission_rpc
 
-from tests.api_fixtures import rtorrent_scgi_fields, transmission_fields
+from tests.api_fixtures import qbittorrent_fields, rtorrent_scgi_fields, transmission_fields
 from tests.daemons.transmission import running_transmission
 from tests.torrent_factory import make_real_torrent, make_torrent
-from torrentdesk.clients import TransmissionClient
+from torrentdesk.clients import QBittorrentClient, TransmissionClient
 from torrentdesk.db import open_database
 from torrentdesk.services import build_services
 from torrentdesk.services.live import MIN_INTERVAL, TorrentChanges
@@ -285,3 +285,25 @@ def test_poll_intervals(services):
         ).fast_interval
         == MIN_INTERVAL
     )
+
+
+async def test_qbittorrent_is_polled_through_maindata_deltas(services, qbittorrent_clean, mocker):
+    qb = add_server(services, 1, qbittorrent_fields(qbittorrent_clean))
+    delta = mocker.spy(QBittorrentClient, "list_active")
+    await services.live.start()
+    try:
+        recorder = Recorder()
+        services.live.subscribe(1, recorder)
+        torrent = make_torrent("qb-delta.bin")
+        await services.torrents.upload(1, qb, torrent.data, start=False)
+        await recorder.wait_for(lambda c: c.added, what="added")
+        calls = delta.call_count
+        await services.torrents.start(1, torrent.info_hash, qb)
+        await recorder.wait_for(
+            lambda c: any(r["state"] == "downloading" for r in c.updated), what="started"
+        )
+        assert delta.call_count > calls  # the change came through a delta
+        await services.torrents.remove(1, torrent.info_hash, qb)
+        await recorder.wait_for(lambda c: f"{qb}:{torrent.info_hash}" in c.removed, what="removal")
+    finally:
+        await services.live.stop()

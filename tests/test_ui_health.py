@@ -165,7 +165,7 @@ async def test_totals_of_the_shown_rows_beside_all_and_the_overlay_only_when_fil
     user_id = ui_app.add_user("alice")
     await sign_in(user)
     # No servers: the banner says so; a search over nothing is no "No torrents match".
-    await user.should_see("No servers yet: add your rTorrent or Transmission servers.")
+    await user.should_see("No servers yet: add your rTorrent, Transmission or qBittorrent servers.")
     element(user, "search").value = "anything"
     assert header(user)[0] == "0 of 0 torrents"
     await user.should_not_see(marker="no-match")

@@ -369,3 +369,42 @@ async def test_a_server_keeps_its_colour_when_others_come_and_go(
     configured = [c for c in ui_app.spy.scripts if '"colors"' in c][-1]
     for name, color in after.items():
         assert f'"{views[name].id}": "{color}"' in configured
+
+
+async def test_qbittorrent_in_the_form_with_its_defaults_and_a_test_that_shows_its_versions(
+    ui_app, qbittorrent_clean, user: User, notes: Notes
+) -> None:
+    q = qbittorrent_clean
+    user_id = ui_app.add_user("alice")
+    await sign_in(user)
+    await open_servers(user)
+    user.find(marker="server-add").click()
+    await user.should_see(marker="server-name")
+    assert "qbittorrent" in element(user, "server-type").options
+    element(user, "server-type").value = "qbittorrent"
+    assert element(user, "server-protocol").value == "http"
+    assert set(element(user, "server-protocol").options) == {"http", "https"}
+    assert element(user, "server-port").value == 8080
+    await user.should_not_see(marker="server-rpc-path")  # the Web API is always /api/v2
+    await user.should_see(marker="server-password")
+    element(user, "server-name").value = "qb-box"
+    element(user, "server-host").value = q.host
+    element(user, "server-port").value = q.port
+    element(user, "server-username").value = q.username
+    element(user, "server-password").value = q.password
+    user.find(marker="server-form-test").click()
+    await eventually(lambda: element(user, "server-form-result").text.startswith("Connected"))
+    result = element(user, "server-form-result").text
+    assert re.fullmatch(r"Connected · qBittorrent v4\.5\.2 \(Web API 2\.8\.19\) · \d+ ms", result)
+    user.find(marker="server-save").click()
+    await user.should_see(marker="server-row-qb-box", retries=50)
+    [view] = ui_app.services.servers.list(user_id)
+    assert (view.server_type, view.protocol, view.port, view.rpc_path, view.status) == (
+        "qbittorrent",
+        "http",
+        q.port,
+        None,
+        "connected",
+    )
+    assert view.capabilities["labels"] == "multi" and view.capabilities["alt_speed"] == "native"
+    assert ("Added qb-box", "positive") in notes.typed

@@ -1,3 +1,3 @@
-"""torrentdesk: many rTorrent and Transmission servers, one list."""
+"""torrentdesk: many rTorrent, Transmission and qBittorrent servers, one list."""
 
 __version__ = "0.1.0"

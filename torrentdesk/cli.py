@@ -33,7 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="torrentdesk",
-        description="Manage many rTorrent and Transmission servers from one window or browser.",
+        description="Manage many rTorrent, Transmission and qBittorrent servers from one window "
+        "or browser.",
         parents=[storage],
     )
     parser.add_argument("--version", action="version", version=f"torrentdesk {__version__}")

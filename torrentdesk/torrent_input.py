@@ -14,6 +14,10 @@ from urllib.parse import parse_qs, urlsplit
 import bencodepy
 
 MAX_TORRENT_FILE_SIZE = 10 * 1024 * 1024
+MAX_TRACKERS = 200  # more announce URLs than any real torrent has; the rest are ignored
+# More files than any real torrent has (the largest seen carry tens of thousands); a 9 MiB
+# .torrent can list 400 000, which took seconds to decode. Counted before decoding.
+MAX_TORRENT_FILES = 100_000
 _HEX_HASH = re.compile(r"[0-9a-fA-F]{40}")
 _BASE32_HASH = re.compile(r"[A-Za-z2-7]{32}")
 
@@ -27,6 +31,7 @@ class MagnetLink:
     uri: str
     info_hash: str  # 40 lowercase hex
     name: str | None
+    trackers: tuple[str, ...] = ()  # its `tr` announce URLs
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +43,8 @@ class TorrentMetainfo:
     size: int
     file_count: int
     data: bytes = field(repr=False, default=b"")
+    trackers: tuple[str, ...] = ()  # `announce`, then `announce-list` in tier order
+    private: bool = False
 
 
 def is_info_hash(value: str) -> bool:
@@ -50,15 +57,16 @@ def parse_magnet(uri: str) -> MagnetLink:
     if parts.scheme.lower() != "magnet":
         raise InvalidTorrentInput("not a magnet link: it must start with 'magnet:?'")
     params = parse_qs(parts.query)
+    trackers = tuple(dict.fromkeys(params.get("tr", [])))[:MAX_TRACKERS]
     for topic in params.get("xt", []):
         if not topic.lower().startswith("urn:btih:"):
             continue
         value = topic[len("urn:btih:") :]
         if _HEX_HASH.fullmatch(value):
-            return MagnetLink(uri.strip(), value.lower(), _first(params.get("dn")))
+            return MagnetLink(uri.strip(), value.lower(), _first(params.get("dn")), trackers)
         if _BASE32_HASH.fullmatch(value):
             info_hash = base64.b32decode(value.upper()).hex()
-            return MagnetLink(uri.strip(), info_hash, _first(params.get("dn")))
+            return MagnetLink(uri.strip(), info_hash, _first(params.get("dn")), trackers)
         raise InvalidTorrentInput(
             "the magnet link's btih hash must be 40 hex or 32 base32 characters"
         )
@@ -79,6 +87,13 @@ def parse_torrent_file(data: bytes) -> TorrentMetainfo:
         raise InvalidTorrentInput(
             f"the .torrent file is {len(data)} bytes; the limit is {MAX_TORRENT_FILE_SIZE}"
         )
+    try:
+        # One linear pass first: where `info` is, and no more files than the limit.
+        start, end = _info_span(data)
+    except InvalidTorrentInput:
+        raise
+    except (ValueError, IndexError, RecursionError):
+        raise InvalidTorrentInput("not a .torrent file: it is not valid bencode") from None
     try:
         meta = bencodepy.decode(data)
     except (bencodepy.BencodeDecodeError, ValueError, TypeError, IndexError) as exc:
@@ -102,36 +117,116 @@ def parse_torrent_file(data: bytes) -> TorrentMetainfo:
         raise InvalidTorrentInput(
             "not a .torrent file: its 'info' has neither 'length' nor 'files'"
         )
-    start, end = _info_span(data)
     return TorrentMetainfo(
-        hashlib.sha1(data[start:end]).hexdigest(), name, size, file_count, bytes(data)
+        hashlib.sha1(data[start:end]).hexdigest(),
+        name,
+        size,
+        file_count,
+        bytes(data),
+        _announce_urls(meta),
+        info.get(b"private") == 1,
     )
 
 
+def _announce_urls(meta: dict) -> tuple[str, ...]:
+    """The announce URLs in the order clients try them (BEP 12: announce-list wins)."""
+    urls = [meta.get(b"announce")]
+    tiers = meta.get(b"announce-list")
+    if isinstance(tiers, list):
+        urls += [url for tier in tiers if isinstance(tier, list) for url in tier]
+    texts = (_text(url) for url in urls)
+    return tuple(dict.fromkeys(t for t in texts if t))[:MAX_TRACKERS]
+
+def torrent_files(data: bytes) -> list[tuple[str, int]]:
+    """(path, size) of each file of a checked .torrent, in its order (the daemons' file
+    indices); paths relative to the torrent's own folder, as the daemons list them. A
+    single-file torrent's one file is its name."""
+    info = bencodepy.decode(data)[b"info"]
+    name = _text(info.get(b"name.utf-8") or info.get(b"name")) or ""
+    if isinstance(info.get(b"length"), int):
+        return [(name, info[b"length"])]
+    files = []
+    for entry in info[b"files"]:
+        parts = entry.get(b"path.utf-8") or entry.get(b"path") or []
+        path = "/".join(_text(part) or "" for part in parts) if isinstance(parts, list) else ""
+        files.append((path, entry[b"length"]))
+    return files
+
+
 def _info_span(data: bytes) -> tuple[int, int]:
-    """Byte range of the top-level `info` value, exactly as written (key order kept)."""
-    pos = 1  # past the top-level 'd'; the decoder has already validated the structure
+    """Byte range of the top-level `info` value, exactly as written (key order kept), found
+    in one linear pass over the structure; refuses an `info` listing more than
+    MAX_TORRENT_FILES files as soon as it has counted them. ValueError: not bencode."""
+    if data[:1] != b"d":
+        if _skip(data, 0) == len(data):  # bencode, but not a dictionary
+            raise InvalidTorrentInput("not a .torrent file: it has no 'info' dictionary")
+        raise ValueError("not bencode")
+    pos, span = 1, None
     while data[pos : pos + 1] != b"e":
         key_end = _skip(data, pos)
-        value_end = _skip(data, key_end)
-        if data[pos:key_end] == b"4:info":
-            return key_end, value_end
+        if data[pos:key_end] == b"4:info" and data[key_end : key_end + 1] == b"d":
+            value_end = _skip_info(data, key_end)
+            span = span or (key_end, value_end)
+        else:
+            value_end = _skip(data, key_end)
         pos = value_end
-    raise InvalidTorrentInput("not a .torrent file: it has no 'info' dictionary")
+    if pos + 1 != len(data):
+        raise ValueError("data after the end")
+    if span is None:
+        raise InvalidTorrentInput("not a .torrent file: it has no 'info' dictionary")
+    return span
+
+
+def _skip_info(data: bytes, pos: int) -> int:
+    """Past the `info` dictionary at `pos`, counting the entries of its `files` list."""
+    pos += 1
+    while data[pos : pos + 1] != b"e":
+        key_end = _skip(data, pos)
+        if data[pos:key_end] == b"5:files" and data[key_end : key_end + 1] == b"l":
+            pos, count = key_end + 1, 0
+            while data[pos : pos + 1] != b"e":
+                count += 1
+                if count > MAX_TORRENT_FILES:
+                    raise InvalidTorrentInput(
+                        f"the .torrent file lists more than {MAX_TORRENT_FILES:,} files; "
+                        "torrentdesk accepts at most that many"
+                    )
+                pos = _skip(data, pos)
+            pos += 1
+        else:
+            pos = _skip(data, key_end)
+    return pos + 1
 
 
 def _skip(data: bytes, pos: int) -> int:
-    """Index just past the bencoded value starting at `pos`."""
-    lead = data[pos : pos + 1]
-    if lead == b"i":
-        return data.index(b"e", pos) + 1
-    if lead in (b"l", b"d"):
-        pos += 1
-        while data[pos : pos + 1] != b"e":
-            pos = _skip(data, pos)
-        return pos + 1
-    colon = data.index(b":", pos)
-    return colon + 1 + int(data[pos:colon])
+    """Index just past the bencoded value starting at `pos` (iterative: no depth limit to
+    hit; every step moves forward, so it is linear). ValueError/IndexError: not bencode."""
+    depth = 0
+    while True:
+        lead = data[pos : pos + 1]
+        if lead == b"i":
+            end = data.index(b"e", pos)
+            digits = data[pos + 1 : end]
+            if not digits.lstrip(b"-").isdigit():
+                raise ValueError("not an integer")
+            pos = end + 1
+        elif lead in (b"l", b"d"):
+            depth += 1
+            pos += 1
+            continue
+        elif lead == b"e" and depth:
+            depth -= 1
+            pos += 1
+        else:
+            colon = data.index(b":", pos, pos + 21)
+            digits = data[pos:colon]
+            if not digits.isdigit():
+                raise ValueError("not a string length")
+            pos = colon + 1 + int(digits)
+            if pos > len(data):
+                raise ValueError("a string runs past the end")
+        if depth == 0:
+            return pos
 
 
 def _first(values: list[str] | None) -> str | None:

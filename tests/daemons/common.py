@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -62,6 +63,39 @@ def wait_until(predicate, timeout: float = 10.0, interval: float = 0.1, message:
         if time.monotonic() > deadline:
             raise AssertionError(f"{message} not met within {timeout}s")
         time.sleep(interval)
+
+
+def spawn_logged(
+    argv: list[str], log_file: Path | None, env: dict[str, str] | None = None
+) -> subprocess.Popen:
+    """Start a daemon in the foreground, its output appended to `log_file` (or dropped)."""
+    out = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115
+    try:
+        return subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env
+        )
+    finally:
+        if log_file:
+            out.close()
+
+
+@contextmanager
+def log_on_failure(log_file: Path) -> Iterator[None]:
+    """A daemon that did not come up: the error carries the end of its log."""
+    try:
+        yield
+    except (RuntimeError, AssertionError) as exc:
+        log = log_file.read_text(errors="replace")[-2000:] if log_file.exists() else ""
+        raise RuntimeError(f"{exc}\n{log}") from None
+
+
+def empty_dir(path) -> None:
+    """Remove everything inside `path` (a daemon's download dir between tests)."""
+    for child in path.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
 
 
 def stop_process(process: subprocess.Popen, timeout: float = 10.0) -> None:

@@ -17,7 +17,16 @@ from pathlib import Path
 import pytest
 import transmission_rpc
 
-from .common import free_port, require_tool, stop_process, wait_for_port, wait_until
+from .common import (
+    empty_dir,
+    free_port,
+    log_on_failure,
+    require_tool,
+    spawn_logged,
+    stop_process,
+    wait_for_port,
+    wait_until,
+)
 
 
 @dataclass
@@ -96,17 +105,7 @@ def _settings(port: int, peer_port: int, username: str, password: str, workdir: 
 
 
 def _spawn(executable: str, config_dir: Path, log_file: Path | None) -> subprocess.Popen:
-    out = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115
-    try:
-        return subprocess.Popen(
-            [executable, "-f", "-g", str(config_dir)],
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    finally:
-        if log_file:
-            out.close()
+    return spawn_logged([executable, "-f", "-g", str(config_dir)], log_file)
 
 
 @contextmanager
@@ -141,11 +140,8 @@ def running_transmission(
         log_file=log_file,
     )
     try:
-        try:
+        with log_on_failure(log_file):
             wait_for_port(port, process)
-        except RuntimeError as exc:
-            log = log_file.read_text(errors="replace")[-2000:] if log_file.exists() else ""
-            raise RuntimeError(f"{exc}\n{log}") from None
         yield daemon
     finally:
         stop_process(daemon.process)
@@ -187,11 +183,7 @@ def transmission_clean(transmission_daemon: TransmissionDaemon) -> Iterator[Tran
         if ids:
             client.remove_torrent(ids, delete_data=True)
         wait_until(lambda: not client.get_torrents(arguments=["id"]), message="daemon empty")
-    for child in d.download_dir.iterdir():
-        if child.is_dir():
-            shutil.rmtree(child)
-        else:
-            child.unlink()
+    empty_dir(d.download_dir)
 
 
 def _port_answers(client: transmission_rpc.Client) -> bool:

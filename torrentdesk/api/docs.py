@@ -21,7 +21,7 @@ from .. import __version__
 
 TITLE = "torrentdesk"
 DESCRIPTION = (
-    "Manage many rTorrent and Transmission servers from one app. Sign in with "
+    "Manage many rTorrent, Transmission and qBittorrent servers from one app. Sign in with "
     "`POST /auth/token`, then send the token as `Authorization: Bearer <token>` "
     "(in Swagger UI at /docs: the **Authorize** button)."
 )

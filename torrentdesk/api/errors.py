@@ -11,12 +11,14 @@ from ..services.errors import (
     ClientError,
     DuplicateTorrent,
     InvalidInput,
+    NotCapable,
     NotFound,
     TimeoutError,
     TorrentNotFound,
 )
 from ..services.servers import InvalidField
 from ..services.torrents import AmbiguousTorrent
+from ..services.url_fetch import FetchFailed
 from ..torrent_input import InvalidTorrentInput
 
 
@@ -53,6 +55,8 @@ async def _service_error(_: Request, exc: Exception) -> JSONResponse:
         )
     if isinstance(exc, InvalidCredentials):
         return _detail(401, str(exc))
+    if isinstance(exc, FetchFailed):
+        return _detail(502, str(exc))
     if isinstance(exc, InvalidField):
         return _validation(exc.field, str(exc))
     return _validation("body", str(exc))  # any other InvalidInput
@@ -71,6 +75,8 @@ def install_error_handlers(app: FastAPI) -> None:
         TooManyAttempts,
         InvalidCredentials,
         InvalidInput,
+        FetchFailed,
+        NotCapable,
     ):
         app.add_exception_handler(error, _service_error)
     app.add_exception_handler(InvalidTorrentInput, _torrent_input_error)

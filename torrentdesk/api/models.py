@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from ..services import servers as rules
-from ..services.actions import MAX_TARGETS, check_download_dir, check_labels
+from ..services.actions import MAX_TARGETS, check_download_dir, check_labels, check_tracker_url
 from ..services.errors import InvalidInput
 from ..services.servers import SERVER_TYPES
 from ..torrent_input import InvalidTorrentInput, parse_magnet, parse_torrent_url
@@ -55,7 +55,9 @@ class AddServerRequest(_ServerFieldRules):
     username: str | None = None
     password: str | None = Field(default=None, description="stored encrypted, never returned")
     rpc_path: str | None = Field(
-        default=None, description="default /RPC2 (rtorrent over http) or /transmission/rpc"
+        default=None,
+        description="default /RPC2 (rtorrent over http) or /transmission/rpc; none for "
+        "qbittorrent (its Web API is always /api/v2)",
     )
     protocol: str = Field(default="http", description="http | https | scgi (rtorrent only)")
     enabled: bool = True
@@ -135,6 +137,27 @@ class TorrentFileResponse(BaseModel):
     priority: Literal["low", "normal", "high"]
 
 
+class TrackerResponse(BaseModel):
+    url: str
+    tier: int
+    status: Literal["working", "updating", "not_contacted", "error", "disabled"]
+    message: str | None = Field(description="the tracker's last error or warning")
+    seeders: int | None = Field(description="null: not known (not scraped)")
+    leechers: int | None
+    last_announce: int | None = Field(description="unix seconds, null: never")
+
+
+class PeerResponse(BaseModel):
+    address: str
+    port: int
+    client: str
+    progress: float = Field(description="0.0-1.0, like a torrent's")
+    download_rate: int = Field(description="bytes/s we receive from this peer")
+    upload_rate: int = Field(description="bytes/s we send to this peer")
+    encrypted: bool
+    incoming: bool
+
+
 class TorrentResponse(BaseModel):
     info_hash: str
     name: str = Field(description="a magnet still fetching its metadata shows its dn name")
@@ -149,7 +172,10 @@ class TorrentResponse(BaseModel):
     upload_rate: int
     ratio: float
     eta: int | None
-    peers: int
+    peers: int | list[PeerResponse] = Field(
+        description="connected peers: their count, or with peers=true the peers themselves "
+        "(SPEC §10)"
+    )
     seeds: int
     added_at: int
     download_dir: str
@@ -164,6 +190,7 @@ class TorrentResponse(BaseModel):
     tracker: str | None = Field(description="the host of its first tracker")
     queue_position: int | None = Field(description="its place in the daemon's queue, if any")
     files: list[TorrentFileResponse] | None = None
+    trackers: list[TrackerResponse] | None = Field(default=None, description="with trackers=true")
     server_id: str
     server_name: str
     server_type: str
@@ -176,7 +203,12 @@ class ServerListingResponse(BaseModel):
     status: Literal["connected", "error"]
     error: str | None
     count: int
+    dropped: int = Field(
+        0, description="torrents it listed that were left out: an invalid info hash or fields "
+        "that cannot be read",
+    )
     fresh_at: datetime | None = Field(
+        None,
         description="when these rows were read from the server (UTC); older than the request "
         "when they came from the live snapshot, which is used while it is younger than the "
         "server's poll interval (2 s with a page open, else 60 s); null if it failed"
@@ -208,12 +240,25 @@ DOWNLOAD_DIR_FIELD = "an absolute directory on the server; left out: the server'
 
 class AddTorrentRequest(_TorrentOptionRules):
     uri: str = Field(
-        description="a magnet link (hex or base32 btih) or an http(s) URL of a .torrent"
+        description="a magnet link (hex or base32 btih) or an http(s) URL of a .torrent "
+        "(fetched by torrentdesk itself)"
     )
-    server_id: str
+    server_id: str | None = Field(default=None, description="one server")
+    server_ids: list[str] | None = Field(
+        default=None,
+        max_length=100,
+        description="several servers at once (a result per server); with neither, the first "
+        "matching add rule picks",
+    )
     start: bool = True
     labels: list[str] = Field(default_factory=list, description=LABELS_FIELD)
     download_dir: str | None = Field(default=None, description=DOWNLOAD_DIR_FIELD)
+
+    @model_validator(mode="after")
+    def _one_way_to_name_servers(self):
+        if self.server_id is not None and self.server_ids:
+            raise ValueError("give server_id or server_ids, not both")
+        return self
 
     @field_validator("uri")
     @classmethod
@@ -226,6 +271,67 @@ class AddTorrentRequest(_TorrentOptionRules):
         except InvalidTorrentInput as exc:
             raise ValueError(str(exc)) from None
         return value.strip()
+
+
+MAX_FILE_CHANGES = 100_000
+MAX_TRACKER_URLS = 100
+
+
+class FileChangeRequest(BaseModel):
+    index: int = Field(ge=0, le=10_000_000, description="the file's index in the torrent")
+    wanted: bool | None = Field(default=None, description="download it or not; left out: as is")
+    priority: Literal["low", "normal", "high"] | None = Field(
+        default=None,
+        description="left out: as is; the server's levels are its file_priorities capability "
+        "(rTorrent has no low)",
+    )
+
+    @model_validator(mode="after")
+    def _changes_something(self):
+        if self.wanted is None and self.priority is None:
+            raise ValueError(f"file {self.index}: give wanted, priority or both")
+        return self
+
+
+class FilesRequest(BaseModel):
+    files: list[FileChangeRequest] = Field(min_length=1, max_length=MAX_FILE_CHANGES)
+
+
+def _tracker_urls(urls: list[str]) -> list[str]:
+    return [_rule(check_tracker_url, url) for url in urls]
+
+
+class TrackersRequest(BaseModel):
+    add: list[str] = Field(
+        default_factory=list, max_length=MAX_TRACKER_URLS, description="announce URLs to add"
+    )
+    remove: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_TRACKER_URLS,
+        description="announce URLs to remove (disabled where the server cannot remove them)",
+    )
+
+    @field_validator("add", "remove")
+    @classmethod
+    def _check_urls(cls, urls: list[str]) -> list[str]:
+        return _tracker_urls(urls)
+
+    @model_validator(mode="after")
+    def _something_to_do(self):
+        if not self.add and not self.remove:
+            raise ValueError("give trackers to add or remove")
+        return self
+
+
+class TrackerResultResponse(BaseModel):
+    url: str
+    ok: bool
+    error: str | None
+    disabled: bool = Field(description="it could not be removed, so it was disabled (rTorrent)")
+
+
+class TrackersResponse(BaseModel):
+    results: list[TrackerResultResponse]
 
 
 class ActionTarget(BaseModel):
@@ -248,6 +354,7 @@ class TorrentActionRequest(_TorrentOptionRules):
         "queue_up",
         "queue_down",
         "queue_bottom",
+        "replace_tracker",
     ]
     targets: list[ActionTarget] = Field(max_length=MAX_TARGETS)
     delete_data: bool = Field(default=False, description="remove: also delete the data")
@@ -261,12 +368,22 @@ class TorrentActionRequest(_TorrentOptionRules):
         "move_data false only relocate, with move_data false)",
     )
 
+    old_url: str | None = Field(default=None, description="replace_tracker: the announce URL")
+    new_url: str | None = Field(default=None, description="replace_tracker: what replaces it")
+
+    @field_validator("old_url", "new_url")
+    @classmethod
+    def _check_tracker(cls, url: str | None) -> str | None:
+        return url if url is None else _rule(check_tracker_url, url)
+
     @model_validator(mode="after")
     def _needs_its_parameters(self):
         if self.action.endswith("_labels") and self.labels is None:
             raise ValueError(f"{self.action} needs labels")
         if self.action == "move" and self.download_dir is None:
             raise ValueError("move needs download_dir")
+        if self.action == "replace_tracker" and (self.old_url is None or self.new_url is None):
+            raise ValueError("replace_tracker needs old_url and new_url")
         return self
 
 
@@ -304,3 +421,80 @@ class ActionResponse(BaseModel):
     server_id: str | None
     info_hash: str | None
     detail: str | None
+
+
+class AddResultResponse(BaseModel):
+    server_id: str
+    ok: bool
+    info_hash: str | None
+    name: str | None
+    error: str | None
+
+
+class AddResultsResponse(BaseModel):
+    results: list[AddResultResponse]
+
+
+class RuleMatch(BaseModel):
+    label: str | None = Field(default=None, description="the add carries this label")
+    tracker: str | None = Field(default=None, description="a tracker host (or its domain)")
+    name_regex: str | None = Field(default=None, description="searched in the name, any case")
+    min_size: int | None = Field(default=None, description="bytes; unknown sizes never match")
+    max_size: int | None = None
+
+
+class Rule(BaseModel):
+    match: RuleMatch = Field(default_factory=RuleMatch)
+    target: dict[Literal["server_ids", "most_free_space"], list[str]] = Field(
+        description='{"server_ids": [id, …]} or {"most_free_space": [id, …]}'
+    )
+    labels: list[str] = Field(default_factory=list, description=LABELS_FIELD)
+    download_dir: str | None = Field(default=None, description=DOWNLOAD_DIR_FIELD)
+
+
+class RulePreviewRequest(BaseModel):
+    uri: str = Field(max_length=65536, description="a magnet link or an http(s) .torrent URL")
+    labels: list[str] = Field(default_factory=list, max_length=64)
+
+
+class RulePreviewResponse(BaseModel):
+    rule: int | None = Field(description="index of the first matching rule, or null")
+    server_ids: list[str]
+    labels: list[str]
+    download_dir: str | None
+
+
+class TransferRequest(BaseModel):
+    server_id: str = Field(description="where the torrent is now")
+    info_hash: str = Field(pattern=r"^[0-9a-fA-F]{40}$")
+    to_server_id: str
+    mode: Literal["copy", "move"] = "copy"
+    download_dir: str | None = Field(default=None, max_length=4096)
+    same_storage: bool = False
+    allow_magnet: bool = Field(
+        default=False, description="rebuild a private torrent from a magnet link if need be"
+    )
+
+    @field_validator("download_dir")
+    @classmethod
+    def _check_download_dir(cls, path):
+        return path if path is None else _rule(check_download_dir, path)
+
+
+class TransferResponse(BaseModel):
+    id: str
+    server_id: str
+    to_server_id: str
+    info_hash: str
+    name: str | None
+    mode: Literal["copy", "move"]
+    same_storage: bool
+    state: Literal["queued", "running", "done", "failed", "cancelled"]
+    step: str
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class CancelledTransferResponse(TransferResponse):
+    left: str = Field(description="what the transfer had already done on the target")

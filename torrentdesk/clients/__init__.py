@@ -23,7 +23,8 @@ from .errors import (
     TimeoutError,
     TorrentNotFound,
 )
-from .registry import SERVER_KINDS, Capabilities, ServerKind, server_kind
+from .qbittorrent import QBittorrentClient
+from .registry import SERVER_KINDS, Capabilities, ServerKind, server_kind, server_type_labels
 from .rtorrent import RTorrentClient
 from .transmission import TransmissionClient
 
@@ -42,6 +43,7 @@ __all__ = [
     "DuplicateTorrent",
     "Failures",
     "ProtocolError",
+    "QBittorrentClient",
     "RTorrentClient",
     "ServerConnection",
     "ServerKind",
@@ -52,6 +54,7 @@ __all__ = [
     "TransmissionClient",
     "get_client",
     "server_kind",
+    "server_type_labels",
 ]
 
 

@@ -21,8 +21,14 @@ from .base import (
     AddOptions,
     BaseTorrentClient,
     Failures,
+    FileChange,
+    PeerInfo,
     QueueMove,
+    SessionInfo,
+    TorrentFile,
     TorrentInfo,
+    TrackerInfo,
+    TrackerResult,
 )
 from .errors import ClientError, TimeoutError
 
@@ -89,6 +95,35 @@ class AsyncTorrentClient:
 
     async def queue_move(self, hashes: Sequence[str], where: QueueMove) -> Failures:
         return await self._call(self.client.queue_move, hashes, where)
+
+    async def metainfo_of(self, info_hash: str) -> bytes | None:
+        return await self._call(self.client.metainfo_of, info_hash)
+
+    async def magnet_of(self, info_hash: str) -> tuple[str, bool]:
+        return await self._call(self.client.magnet_of, info_hash)
+
+    async def session(self) -> SessionInfo:
+        return await self._call(self.client.session)
+
+    async def files(self, info_hash: str) -> list[TorrentFile]:
+        return await self._call(self.client.files, info_hash)
+
+    async def set_files(self, info_hash: str, changes: Sequence[FileChange]) -> None:
+        return await self._call(self.client.set_files, info_hash, changes)
+
+    async def trackers(self, info_hash: str) -> list[TrackerInfo]:
+        return await self._call(self.client.trackers, info_hash)
+
+    async def edit_trackers(
+        self, info_hash: str, add: Sequence[str], remove: Sequence[str]
+    ) -> list[TrackerResult]:
+        return await self._call(self.client.edit_trackers, info_hash, add, remove)
+
+    async def replace_tracker(self, hashes: Sequence[str], old_url: str, new_url: str) -> Failures:
+        return await self._call(self.client.replace_tracker, hashes, old_url, new_url)
+
+    async def peers(self, info_hash: str) -> list[PeerInfo]:
+        return await self._call(self.client.peers, info_hash)
 
     async def default_download_dir(self) -> str:
         return await self._call(self.client.default_download_dir)

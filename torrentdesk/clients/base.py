@@ -6,10 +6,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
-from ..torrent_input import MagnetLink, TorrentMetainfo
-from .errors import ClientError
+from ..torrent_input import MagnetLink, TorrentMetainfo, is_info_hash
+from .errors import ClientError, DuplicateTorrent, TorrentNotFound
 
 # "metadata": a magnet link still fetching its metadata (started; a stopped one is "stopped").
 TorrentState = Literal["downloading", "seeding", "stopped", "checking", "queued", "metadata"]
@@ -141,13 +141,20 @@ class AddOptions:
 NO_OPTIONS = AddOptions()
 
 
+def magnet_link(info_hash: str, name: str | None, trackers: Sequence[str]) -> str:
+    params = [("xt", f"urn:btih:{info_hash}")]
+    params += [("dn", name)] if name else []
+    params += [("tr", url) for url in trackers]
+    return "magnet:?" + urlencode(params, quote_via=quote)
+
+
 def tracker_host(url: str) -> str | None:
     """A tracker announce URL's host, as the filters group torrents by it."""
     try:
         host = urlsplit(url.strip()).hostname
     except ValueError:
         return None
-    return host[:255] if host else None
+    return host[:255] if host and host.isprintable() else None
 
 
 @dataclass(slots=True, frozen=True)
@@ -186,6 +193,9 @@ class BaseTorrentClient(ABC):
         self.timeout = timeout
         # info hash -> its first tracker's host (None: it has none); see attach_trackers.
         self._tracker_hosts: dict[str, str | None] = {}
+        # Torrents the last listing left out: an invalid info hash or unreadable fields
+        # (see sanitize).
+        self.dropped = 0
 
     def attach_trackers(self, torrents: list[TorrentInfo], full_list: bool = False) -> None:
         """Set each torrent's `tracker` (its first tracker's host). Trackers hardly change and
@@ -330,8 +340,49 @@ class BaseTorrentClient(ABC):
         daemon's limits between the normal and the alternative pair it is given)."""
         raise self._incapable("set speed limits")
 
+    def metainfo_of(self, info_hash: str) -> bytes | None:
+        """The torrent's .torrent bytes where the daemon hands them out (`metainfo`
+        capability); None elsewhere."""
+        return None
+
+    @abstractmethod
+    def magnet_of(self, info_hash: str) -> tuple[str, bool]:
+        """A magnet link for the torrent with every tracker it has, and whether it is private
+        (a transfer without stored metainfo rebuilds it on another server from this)."""
+
     def _incapable(self, what: str) -> ClientError:
         return ClientError(self.name, f"{self.server_type} servers cannot {what}")
+
+    # Shared wording of the HTTP clients (Transmission, qBittorrent).
+
+    def _check_hash(self, info_hash: str) -> str:
+        value = info_hash.strip().lower() if isinstance(info_hash, str) else ""
+        if not is_info_hash(value):
+            raise TorrentNotFound(
+                self.name,
+                f"no torrent with info hash {info_hash!r}: an info hash is 40 hex characters",
+            )
+        return value
+
+    def _checked_hashes(self, hashes: Sequence[str]) -> tuple[list[str], Failures]:
+        """The hashes normalized, and a TorrentNotFound for each one that is not a hash."""
+        failures: Failures = {}
+        valid: list[str] = []
+        for info_hash in hashes:
+            try:
+                valid.append(self._check_hash(info_hash))
+            except TorrentNotFound as exc:
+                failures[info_hash] = exc
+        return valid, failures
+
+    def _not_found(self, info_hash: str) -> TorrentNotFound:
+        return TorrentNotFound(self.name, f"no torrent with info hash {info_hash} on this server")
+
+    def _duplicate(self, info_hash: str | None, name: str | None) -> DuplicateTorrent:
+        what = f"{name!r} ({info_hash})" if name else str(info_hash)
+        return DuplicateTorrent(
+            self.name, f"torrent {what} is already on this server", info_hash=info_hash
+        )
 
     @abstractmethod
     def default_download_dir(self) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .base import BaseTorrentClient
+from .qbittorrent import QBittorrentClient
 from .rtorrent import RTorrentClient
 from .transmission import TransmissionClient
 
@@ -108,6 +109,22 @@ def _transmission_capabilities(version: str) -> Capabilities:
     }
 
 
+def _qbittorrent_capabilities(version: str) -> Capabilities:
+    return {
+        "labels": "multi",  # tags (created when missing); the category shows as the first
+        "move_data": True,  # setLocation moves the data
+        "free_space": "exact",  # maindata's free_space_on_disk: the default save path's disk
+        "alt_speed": "native",
+        "torrent_limits": True,
+        "queue": True,  # queue moves need "torrent queueing" on in qBittorrent's options
+        "recheck": True,
+        "reannounce": True,
+        "tracker_edit": "replace",  # editTracker, addTrackers, removeTrackers
+        "file_priorities": ["off", "normal", "high"],  # 0, 1, 6 (7 "maximal" reads as high)
+        "metainfo": _version_number(version) >= (4, 5),  # torrents/export (Web API 2.8.14)
+    }
+
+
 RTORRENT = ServerKind(
     server_type="rtorrent",
     label="rTorrent",
@@ -137,7 +154,25 @@ TRANSMISSION = ServerKind(
     env_prefix="TRANSMISSION",
 )
 
-SERVER_KINDS: dict[str, ServerKind] = {kind.server_type: kind for kind in (RTORRENT, TRANSMISSION)}
+QBITTORRENT = ServerKind(
+    server_type="qbittorrent",
+    label="qBittorrent",
+    client_class=QBittorrentClient,
+    protocols=(Protocol("http", "HTTP", 8080), Protocol("https", "HTTPS", 443)),
+    default_rpc_path=None,  # the Web API is always at /api/v2
+    capabilities_for=_qbittorrent_capabilities,
+    env_prefix="QBITTORRENT",
+)
+
+SERVER_KINDS: dict[str, ServerKind] = {
+    kind.server_type: kind for kind in (RTORRENT, TRANSMISSION, QBITTORRENT)
+}
+
+
+def server_type_labels(conjunction: str = "or") -> str:
+    """"rTorrent, Transmission or qBittorrent": every type, for texts that name them."""
+    *first, last = [kind.label for kind in SERVER_KINDS.values()]
+    return f"{', '.join(first)} {conjunction} {last}" if first else last
 
 
 def server_kind(server_type: str) -> ServerKind:

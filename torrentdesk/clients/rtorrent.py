@@ -1,9 +1,9 @@
 """rTorrent over XML-RPC, by SCGI or by HTTP(S) through a web server.
 
 Anyone who can send XML-RPC to rTorrent can run shell commands (`execute.*`), so every call goes
-through `_call`, which refuses any method (and any `d.`/`f.` sub-command inside a multicall, and
-any command attached to a `load.*`) that is not in `ALLOWED_METHODS`. Method names are never taken
-from users.
+through `_call`, which refuses any method (and any sub-command inside a `d.`/`f.`/`t.`/`p.`
+multicall, and any command attached to a `load.*`) that is not in `ALLOWED_METHODS`. Method names
+are never taken from users.
 
 Verified against Debian's rTorrent 0.9.8 / libtorrent 0.13.8:
 - `d.load_date` is reset on every daemon restart, so `added_at` comes from `d.custom=addtime`
@@ -34,7 +34,7 @@ from typing import NoReturn
 from urllib.parse import quote, unquote
 
 from ..torrent_input import MagnetLink, TorrentMetainfo, is_info_hash, parse_torrent_url
-from . import errors, xmlrpc_reply
+from . import errors, sanitize, xmlrpc_reply
 from .base import (
     DEFAULT_TIMEOUT,
     NO_OPTIONS,
@@ -42,10 +42,30 @@ from .base import (
     AddOptions,
     BaseTorrentClient,
     Failures,
+    FileChange,
     FilePriority,
+    PeerInfo,
     TorrentFile,
     TorrentInfo,
+    TrackerInfo,
+    TrackerResult,
+    TrackerStatus,
+    magnet_link,
     tracker_host,
+)
+from .daemon_values import (
+    MAX_ADDRESS_CHARS,
+    MAX_CLIENT_CHARS,
+    MAX_PEERS,
+    MAX_TRACKERS,
+    MAX_URL_CHARS,
+    count,
+    flag,
+    fraction,
+    port,
+    rate,
+    text,
+    timestamp,
 )
 from .scgi import HttpTransport, ScgiTransport
 
@@ -85,19 +105,56 @@ _TORRENT_FIELDS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 _FILE_FIELDS = ("f.path", "f.size_bytes", "f.completed_chunks", "f.size_chunks", "f.priority")
 
+# A torrent's trackers (t.multicall) and peers (p.multicall), in the order `_to_tracker` and
+# `_to_peer` read them.
+_TRACKER_FIELDS = (
+    "t.url",
+    "t.group",
+    "t.is_enabled",
+    "t.is_busy",
+    "t.success_counter",
+    "t.failed_counter",
+    "t.success_time_last",
+    "t.failed_time_last",
+    "t.scrape_time_last",
+    "t.scrape_complete",
+    "t.scrape_incomplete",
+)
+_PEER_FIELDS = (
+    "p.address",
+    "p.port",
+    "p.client_version",
+    "p.completed_percent",
+    "p.down_rate",
+    "p.up_rate",
+    "p.is_encrypted",
+    "p.is_incoming",
+)
+
 _MULTICALL_FIELDS = tuple(f"{name}={','.join(args)}" for name, args in _TORRENT_FIELDS)
 _MULTICALL_FILE_FIELDS = tuple(f"{name}=" for name in _FILE_FIELDS)
+_MULTICALL_TRACKER_FIELDS = tuple(f"{name}=" for name in _TRACKER_FIELDS)
+_MULTICALL_PEER_FIELDS = tuple(f"{name}=" for name in _PEER_FIELDS)
 
 # Sub-commands allowed inside a multicall ("d.name=", "f.path="): only the fields we read.
 _MULTICALL_COMMANDS: frozenset[str] = frozenset(
     {name for name, _ in _TORRENT_FIELDS} | set(_FILE_FIELDS)
 )
+# Each multicall method and the sub-commands it may carry.
+_MULTICALL_ALLOWED: dict[str, frozenset[str]] = {
+    "d.multicall2": _MULTICALL_COMMANDS,
+    "f.multicall": _MULTICALL_COMMANDS,
+    "t.multicall": frozenset(_TRACKER_FIELDS),
+    "p.multicall": frozenset(_PEER_FIELDS),
+}
 # Commands allowed as extra arguments of load.*: stamping the add time, and keeping a magnet's
 # name in the one shape _NAME_COMMAND allows.
 _LOAD_COMMANDS: frozenset[str] = frozenset({"d.custom.set"})
 _LOAD_METHODS = frozenset({"load.raw", "load.raw_start", "load.normal", "load.start"})
 
 # Every method this client may ever send, sub-commands included. Nothing else leaves.
+_RESTART_TRIES = 3  # stop + start again after a relocation that left a torrent inactive
+
 ALLOWED_METHODS: frozenset[str] = frozenset(
     {
         "system.multicall",
@@ -106,6 +163,8 @@ ALLOWED_METHODS: frozenset[str] = frozenset(
         "directory.default",
         "d.multicall2",
         "f.multicall",
+        "t.multicall",
+        "p.multicall",
         "d.open",
         "d.start",
         "d.resume",
@@ -118,7 +177,14 @@ ALLOWED_METHODS: frozenset[str] = frozenset(
         "d.custom1.set",
         "d.directory.set",
         "d.is_multi_file",
-        "t.url",  # of a torrent's first tracker, "HASH:t0"
+        "t.url",  # of one tracker, "HASH:t<i>"
+        "d.name",
+        "d.is_private",
+        "d.tracker_size",
+        "f.priority.set",  # "HASH:f<i>", 0 off | 1 normal | 2 high
+        "d.update_priorities",
+        "d.tracker.insert",  # hash, group, announce URL: plain values
+        "t.is_enabled.set",  # "HASH:t<i>", 0 | 1
         # Only `rm -f -- <file>` and `rmdir -- <dir>` of a removed torrent's own files and the
         # folders they leave empty: enforced in `_check_allowed`.
         "execute.nothrow",
@@ -154,6 +220,11 @@ _TRACKER_MESSAGE = "Tracker: ["
 _HASH_FAILED = "the hash check failed — check that the data is complete and in place, then recheck"
 
 _PRIORITIES: dict[int, FilePriority] = {1: "normal", 2: "high"}  # 0 = off: not wanted
+_PRIORITY_VALUES: dict[str, int] = {"normal": 1, "high": 2}
+_NO_LOW = (
+    "rTorrent has no low priority (only off, normal and high): choose normal or high for "
+    "file {}"
+)
 # Per-hash calls in one system.multicall when listing files for every torrent; keeps each
 # request well under rTorrent's XML-RPC size limit.
 _FILES_BATCH = 500
@@ -246,8 +317,8 @@ class RTorrentClient(BaseTorrentClient):
     def _check_allowed(self, method: str, params: Sequence[object], nested: bool = False) -> None:
         if method not in ALLOWED_METHODS or (nested and method == "system.multicall"):
             self._refuse(method)
-        if method in ("d.multicall2", "f.multicall"):
-            self._check_commands(method, params[2:], _MULTICALL_COMMANDS)
+        if method in _MULTICALL_ALLOWED:
+            self._check_commands(method, params[2:], _MULTICALL_ALLOWED[method])
         elif method in _LOAD_METHODS:
             commands = [c for c in params[2:] if not _is_load_option(c)]
             self._check_commands(method, commands, _LOAD_COMMANDS)
@@ -285,6 +356,7 @@ class RTorrentClient(BaseTorrentClient):
         )
 
     def _fault_error(self, code: int, text: str, method: str) -> errors.ClientError:
+        text = sanitize.text(text, 200) or ""  # a fault's own words, cut short
         if code == _FAULT_NOT_FOUND or "info-hash" in text:
             return errors.TorrentNotFound(self.name, f"rTorrent has no such torrent ({text})")
         return errors.ProtocolError(self.name, f"rTorrent fault {code} on {method}: {text}")
@@ -349,12 +421,10 @@ class RTorrentClient(BaseTorrentClient):
         if info_hash is not None:
             return [self._one_torrent(info_hash, files)]
         rows = self._call("d.multicall2", "", "main", *_MULTICALL_FIELDS)
-        try:
-            torrents = [_to_info(row) for row in rows]  # type: ignore[union-attr]
-        except (TypeError, ValueError, AttributeError) as exc:
-            raise errors.ProtocolError(
-                self.name, f"rTorrent's torrent list has an unexpected shape ({exc})"
-            ) from None
+        if not isinstance(rows, list):
+            raise errors.ProtocolError(self.name, "rTorrent's torrent list is not a list")
+        pairs, self.dropped = sanitize.convert_rows(rows, lambda row: (None, _to_info(row)))
+        torrents = [info for _, info in pairs]
         if files and torrents:
             self._attach_files(torrents)
         self.attach_trackers(torrents, full_list=True)
@@ -373,12 +443,10 @@ class RTorrentClient(BaseTorrentClient):
         views = self._multicall(
             [("d.multicall2", ("", view, *_MULTICALL_FIELDS)) for view in _HOT_VIEWS]
         )
-        try:
-            listed = {t.info_hash: t for rows in views for t in map(_to_info, rows)}  # type: ignore[call-overload]
-        except (TypeError, ValueError, AttributeError) as exc:
-            raise errors.ProtocolError(
-                self.name, f"rTorrent's torrent list has an unexpected shape ({exc})"
-            ) from None
+        if not all(isinstance(rows, list) for rows in views):
+            raise errors.ProtocolError(self.name, "rTorrent's torrent list is not a list")
+        # Rows that cannot be read are left out, as in a full list (they stay as last seen).
+        listed = {t.info_hash: t for rows in views for t in self._converted(rows)}  # type: ignore[arg-type]
         self._recent = {h: until for h, until in self._recent.items() if until > now}
         by_hash = (self._hot | self._recent.keys()) - listed.keys()
         if len(by_hash) > _MAX_BY_HASH:
@@ -410,13 +478,11 @@ class RTorrentClient(BaseTorrentClient):
         for failure in failures.values():
             if not isinstance(failure, errors.TorrentNotFound):
                 raise failure
-        try:
-            torrents = [_to_info(row) for row in values.values()]
-        except (TypeError, ValueError, AttributeError) as exc:
-            raise errors.ProtocolError(
-                self.name, f"rTorrent's torrent fields have an unexpected shape ({exc})"
-            ) from None
-        return torrents, sorted(failures)
+        return self._converted(list(values.values())), sorted(failures)
+
+    @staticmethod
+    def _converted(rows: list) -> list[TorrentInfo]:
+        return [info for _, info in sanitize.convert_rows(rows, lambda r: (None, _to_info(r)))[0]]
 
     def _touched(self, hashes: Sequence[str]) -> None:
         """Changed through us: asked for by hash at the next polls, whatever their views."""
@@ -451,9 +517,12 @@ class RTorrentClient(BaseTorrentClient):
             info = _to_info(values[: len(_TORRENT_FIELDS)])
             if files:
                 info.files = [_to_file(i, row) for i, row in enumerate(values[-1])]  # type: ignore[union-attr]
-        except (TypeError, ValueError, AttributeError) as exc:
+            [info], _ = sanitize.checked([info])
+        except sanitize.ROW_ERRORS:  # a ValueError too when its hash is not one
             raise errors.ProtocolError(
-                self.name, f"rTorrent's torrent fields have an unexpected shape ({exc})"
+                self.name,
+                f"rTorrent's fields of torrent {info_hash.lower()} have an unexpected shape — "
+                "is this rTorrent?",
             ) from None
         self.attach_trackers([info])
         return info
@@ -481,9 +550,9 @@ class RTorrentClient(BaseTorrentClient):
                         gone.add(torrent.info_hash)
                     else:
                         torrent.files = [_to_file(i, row) for i, row in enumerate(result[0])]
-            except (TypeError, ValueError, IndexError, KeyError) as exc:
+            except sanitize.ROW_ERRORS:
                 raise errors.ProtocolError(
-                    self.name, f"rTorrent's file listing has an unexpected shape ({exc})"
+                    self.name, "rTorrent's file listing has an unexpected shape — is this rTorrent?"
                 ) from None
         if gone:
             torrents[:] = [t for t in torrents if t.info_hash not in gone]
@@ -494,10 +563,19 @@ class RTorrentClient(BaseTorrentClient):
         self, meta: TorrentMetainfo, start: bool = True, options: AddOptions = NO_OPTIONS
     ) -> AddedTorrent:
         self._ensure_absent(meta.info_hash)
-        method = "load.raw_start" if start else "load.raw"
+        unwanted = options.unwanted_files
+        # With unwanted files it is loaded stopped, its priorities set, then started: nothing
+        # of an unwanted file is fetched meanwhile.
+        method = "load.raw_start" if start and not unwanted else "load.raw"
         commands = self._load_commands(options)
         self._call(method, "", xmlrpc.client.Binary(meta.data), *commands)
         self._wait_loaded(meta.info_hash, "the .torrent file", "see rTorrent's log")
+        if unwanted:
+            self.set_files(meta.info_hash, [FileChange(i, wanted=False) for i in unwanted])
+            if start:
+                failed = self.start([meta.info_hash])
+                if failed:
+                    raise failed[meta.info_hash]
         self._touched([meta.info_hash])
         return AddedTorrent(meta.info_hash, meta.name)
 
@@ -552,6 +630,7 @@ class RTorrentClient(BaseTorrentClient):
             name = self._call("d.name", info_hash.upper())
         except errors.TorrentNotFound:
             return
+        name = sanitize.text(name, sanitize.MAX_NAME)
         raise errors.DuplicateTorrent(
             self.name, f"torrent {info_hash} ({name}) is already on this server", info_hash
         )
@@ -562,9 +641,11 @@ class RTorrentClient(BaseTorrentClient):
         delay = _LOAD_POLL_START
         while True:
             try:
-                return str(self._call("d.name", info_hash.upper()))
+                name = self._call("d.name", info_hash.upper())
             except errors.TorrentNotFound:
                 pass
+            else:
+                return sanitize.text(name, sanitize.MAX_NAME) or ""
             if time.monotonic() + delay > deadline:
                 raise errors.ProtocolError(
                     self.name,
@@ -603,6 +684,21 @@ class RTorrentClient(BaseTorrentClient):
             list(labels), lambda target: [("d.custom1.set", (target, wanted[target]))]
         )[1]
 
+    def magnet_of(self, info_hash: str) -> tuple[str, bool]:
+        values, failures = self._on_each(
+            [info_hash],
+            lambda t: [("d.name", (t,)), ("d.is_private", (t,)), ("d.tracker_size", (t,))],
+        )
+        for error in failures.values():
+            raise error
+        name, private, count = values[info_hash]
+        target = info_hash.upper()
+        urls = self._multicall_each(
+            [("t.url", (f"{target}:t{i}",)) for i in range(min(int(count), 200))]
+        )
+        trackers = [url for url in urls if isinstance(url, str) and url]
+        return magnet_link(info_hash.lower(), str(name), trackers), bool(private)
+
     def move(self, hashes: Sequence[str], download_dir: str, move_data: bool) -> Failures:
         """rTorrent only relocates: no RPC of it moves data. Each torrent is stopped and
         closed, pointed at `download_dir` (a multi-file torrent's folder goes inside it), and
@@ -631,14 +727,17 @@ class RTorrentClient(BaseTorrentClient):
     def _restart_moved(self, hashes: list[str]) -> Failures:
         """Start relocated torrents again. rTorrent 0.9.8 now and then fails the first open
         after a d.directory.set ("Could not create directory …: Resource temporarily
-        unavailable" in its log) and leaves the torrent inactive; a second stop and start
-        opens it (measured)."""
+        unavailable" in its log) and leaves the torrent inactive; another stop and start
+        opens it (measured; on a loaded machine it took a third try, so up to three)."""
         failures = self.start(hashes)
-        active, _ = self._on_each(
-            [h for h in hashes if h not in failures], lambda t: [("d.is_active", (t,))]
-        )
-        again = [h for h, (is_active,) in active.items() if not is_active]
-        if again:
+        for attempt in range(_RESTART_TRIES):
+            active, _ = self._on_each(
+                [h for h in hashes if h not in failures], lambda t: [("d.is_active", (t,))]
+            )
+            again = [h for h, (is_active,) in active.items() if not is_active]
+            if not again:
+                break
+            time.sleep(0.2 * attempt)  # the first retry at once, as measured enough mostly
             failures |= self.stop(again)
             failures |= self.start([h for h in again if h not in failures])
         return failures
@@ -721,6 +820,147 @@ class RTorrentClient(BaseTorrentClient):
                 f"plain files or could not be deleted: {shown} — a folder is in the way, or "
                 "rTorrent's user may not delete them; check them on the server",
             )
+
+    # -- inside one torrent -----------------------------------------------------------------
+
+    def set_files(self, info_hash: str, changes: Sequence[FileChange]) -> None:
+        """`f.priority.set` (0 off, 1 normal, 2 high) for each file whose value changes, then
+        `d.update_priorities`, in one round trip. A file switched off forgets its priority
+        (rTorrent keeps none for it): wanted again, it is normal unless told otherwise."""
+        if not changes:
+            return
+        low = sorted({c.index for c in changes if c.priority == "low"})
+        if low:
+            raise errors.ClientError(self.name, _NO_LOW.format(", ".join(map(str, low))))
+        target = self._target(info_hash)
+        try:
+            rows = self._call("f.multicall", target, "", "f.priority=")
+            current = [int(row[0]) for row in rows]  # type: ignore[union-attr]
+        except errors.TorrentNotFound:
+            raise self._not_found(info_hash) from None
+        except (TypeError, ValueError, IndexError, KeyError):
+            raise errors.ProtocolError(
+                self.name, f"rTorrent's file list of torrent {info_hash} is malformed"
+            ) from None
+        wrong = sorted({c.index for c in changes if not 0 <= c.index < len(current)})
+        if wrong:
+            raise errors.ClientError(
+                self.name,
+                f"torrent {info_hash.lower()} has {len(current)} files: no file index "
+                f"{', '.join(map(str, wrong))}",
+            )
+        values = list(current)
+        for change in changes:
+            was = values[change.index]
+            wanted = change.wanted if change.wanted is not None else was != 0
+            level = change.priority or _PRIORITIES.get(was, "normal")
+            values[change.index] = _PRIORITY_VALUES[level] if wanted else 0
+        calls: list[tuple[str, tuple[object, ...]]] = [
+            ("f.priority.set", (f"{target}:f{i}", value))
+            for i, (value, was) in enumerate(zip(values, current, strict=True))
+            if value != was
+        ]
+        if calls:
+            self._multicall([*calls, ("d.update_priorities", (target,))])
+
+    def trackers(self, info_hash: str) -> list[TrackerInfo]:
+        """A tracker's own message is not kept by rTorrent: a failing one shows the
+        torrent's last tracker message (d.message, `Tracker: [...]`)."""
+        target = self._target(info_hash)
+        try:
+            message, rows = self._multicall(
+                [
+                    ("d.message", (target,)),
+                    ("t.multicall", (target, "", *_MULTICALL_TRACKER_FIELDS)),
+                ]
+            )
+        except errors.TorrentNotFound:
+            raise self._not_found(info_hash) from None
+        note = text(message, 500) if str(message).startswith(_TRACKER_MESSAGE) else None
+        return [_to_tracker(row, note) for row in _rows(rows, len(_TRACKER_FIELDS), MAX_TRACKERS)]
+
+    def edit_trackers(
+        self, info_hash: str, add: Sequence[str], remove: Sequence[str]
+    ) -> list[TrackerResult]:
+        """Add with `d.tracker.insert` (a new tier after the last), or enable a disabled one
+        that is already there; "remove" disables: rTorrent cannot remove a tracker."""
+        target = self._target(info_hash)
+        trackers = self._tracker_urls(info_hash)
+        calls: list[tuple[str, tuple[object, ...]]] = []
+        results: list[TrackerResult] = []
+        for url in remove:
+            indices = [i for i, (u, _, _) in enumerate(trackers) if u == url]
+            if not indices:
+                results.append(TrackerResult(url, False, "not a tracker of this torrent"))
+                continue
+            calls += [("t.is_enabled.set", (f"{target}:t{i}", 0)) for i in indices]
+            results.append(TrackerResult(url, True, None, disabled=True))
+        next_group = max((group for _, group, _ in trackers), default=-1) + 1
+        removed = set(remove)
+        adds: list[TrackerResult] = []
+        for url in add:
+            present = [i for i, (u, _, _) in enumerate(trackers) if u == url]
+            if present and url not in removed and any(trackers[i][2] for i in present):
+                adds.append(TrackerResult(url, False, "already a tracker of this torrent"))
+                continue
+            if present:
+                calls += [("t.is_enabled.set", (f"{target}:t{i}", 1)) for i in present]
+            else:
+                calls.append(("d.tracker.insert", (target, str(next_group), url)))
+                next_group += 1
+            adds.append(TrackerResult(url, True))
+        if calls:
+            self._multicall(calls)
+        return adds + results
+
+    def replace_tracker(self, hashes: Sequence[str], old_url: str, new_url: str) -> Failures:
+        """On each torrent with `old_url`: the new one inserted into the old one's tier (or
+        enabled, if it is there), the old one disabled."""
+        listed, failures = self._on_each(
+            hashes, lambda t: [("t.multicall", (t, "", "t.url=", "t.group=", "t.is_enabled="))]
+        )
+        plans: dict[str, list[tuple[str, tuple[object, ...]]]] = {}
+        for info_hash, (rows,) in listed.items():
+            trackers = [
+                (text(u, MAX_URL_CHARS), count(g) or 0, flag(e)) for u, g, e in _rows(rows, 3)
+            ]
+            old = [i for i, (u, _, _) in enumerate(trackers) if u == old_url]
+            if not old:
+                failures[info_hash] = errors.ClientError(
+                    self.name,
+                    f"this torrent has no tracker {old_url}; left as it is",
+                )
+                continue
+            target = info_hash.upper()
+            plan = [("t.is_enabled.set", (f"{target}:t{i}", 0)) for i in old]
+            new = [i for i, (u, _, _) in enumerate(trackers) if u == new_url]
+            if new:
+                plan += [("t.is_enabled.set", (f"{target}:t{i}", 1)) for i in new]
+            else:
+                plan.append(("d.tracker.insert", (target, str(trackers[old[0]][1]), new_url)))
+            plans[info_hash] = plan
+        # _on_each hands each call its target: the upper-case hash, as `plan` uses it.
+        by_target = {h.upper(): plan for h, plan in plans.items()}
+        _, not_done = self._on_each(list(plans), lambda target: by_target[target])
+        return failures | not_done
+
+    def peers(self, info_hash: str) -> list[PeerInfo]:
+        target = self._target(info_hash)
+        try:
+            rows = self._call("p.multicall", target, "", *_MULTICALL_PEER_FIELDS)
+        except errors.TorrentNotFound:
+            raise self._not_found(info_hash) from None
+        return [_to_peer(row) for row in _rows(rows, len(_PEER_FIELDS), MAX_PEERS)]
+
+    def _tracker_urls(self, info_hash: str) -> list[tuple[str, int, bool]]:
+        """(url, group, enabled) of each tracker, in rTorrent's order (its `t<i>` index)."""
+        try:
+            rows = self._call(
+                "t.multicall", self._target(info_hash), "", "t.url=", "t.group=", "t.is_enabled="
+            )
+        except errors.TorrentNotFound:
+            raise self._not_found(info_hash) from None
+        return [(text(u, MAX_URL_CHARS), count(g) or 0, flag(e)) for u, g, e in _rows(rows, 3)]
 
     def default_download_dir(self) -> str:
         return str(self._call("directory.default", ""))
@@ -902,6 +1142,66 @@ def _to_info(row: Sequence) -> TorrentInfo:
         decode_labels(label),
         error,
         warning,
+    )
+
+
+def _rows(value: object, width: int, limit: int = MAX_TRACKERS) -> list[list]:
+    """A multicall's rows of `width` values; anything else is left out."""
+    if not isinstance(value, list):
+        return []
+    return [row for row in value[:limit] if isinstance(row, list) and len(row) == width]
+
+
+def _to_tracker(row: list, note: str | None) -> TrackerInfo:
+    (
+        url,
+        group,
+        enabled,
+        busy,
+        successes,
+        failures,
+        success_last,
+        failed_last,
+        scrape_last,
+        complete,
+        incomplete,
+    ) = row
+    succeeded, failed = count(successes) or 0, count(failures) or 0
+    last_success, last_failure = timestamp(success_last) or 0, timestamp(failed_last) or 0
+    status: TrackerStatus
+    if not flag(enabled):
+        status = "disabled"
+    elif flag(busy):
+        status = "updating"
+    elif succeeded and last_success >= last_failure:
+        status = "working"
+    elif failed:
+        status = "error"
+    else:
+        status = "not_contacted"
+    scraped = bool(succeeded or timestamp(scrape_last))
+    return TrackerInfo(
+        url=text(url, MAX_URL_CHARS),
+        tier=count(group, 10_000) or 0,
+        status=status,
+        message=(note or "the last announce failed") if status == "error" else None,
+        seeders=count(complete) if scraped else None,
+        leechers=count(incomplete) if scraped else None,
+        last_announce=max(last_success, last_failure) or None,
+    )
+
+
+def _to_peer(row: list) -> PeerInfo:
+    address, peer_port, client, percent, down, up, encrypted, incoming = row
+    return PeerInfo(
+        address=text(address, MAX_ADDRESS_CHARS),
+        port=port(peer_port),
+        client=text(client, MAX_CLIENT_CHARS),
+        progress=fraction(percent / 100 if isinstance(percent, int | float) else None),
+        download_rate=rate(down),
+        upload_rate=rate(up),
+        encrypted=flag(encrypted),
+        incoming=flag(incoming),
     )
 
 

@@ -1,52 +1,21 @@
 """Transports that carry one XML-RPC request body to rTorrent and bring back the reply body.
 
 rTorrent speaks SCGI itself (`ScgiTransport`); behind a web server (nginx `scgi_pass`, usually with
-basic auth) it is reached over HTTP(S) (`HttpTransport`). Both expose `post(body) -> bytes` and
-raise only our own errors, each naming the server.
+basic auth) it is reached over HTTP(S) (`HttpTransport`). Both expose `post(body) -> bytearray`
+and raise only our own errors, each naming the server; both bound each call by one deadline and
+the reply cap (`transport`).
 """
 
 from __future__ import annotations
 
-import base64
-import errno
-import http.client
+import functools
 import socket
-import ssl
 import threading
 import time
 
-from . import errors
+from . import errors, transport
 
-_READ_SIZE = 65536
-
-
-def _os_error(server: str, exc: OSError, where: str) -> errors.ClientError:
-    """Our error for a socket-level failure talking to `where` (host:port)."""
-    if isinstance(exc, TimeoutError):  # builtin (socket.timeout); must come before OSError
-        return errors.TimeoutError(server, f"no answer from {where} within the timeout")
-    if isinstance(exc, socket.gaierror):
-        return errors.ConnectError(server, f"cannot resolve the host of {where} ({exc.strerror})")
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return errors.ConnectError(
-            server,
-            f"TLS certificate of {where} not trusted ({exc.verify_message}) "
-            "— check the host name and the server's certificate",
-        )
-    if isinstance(exc, ssl.SSLError):
-        return errors.ConnectError(server, f"TLS failed with {where} ({exc.reason or exc})")
-    if isinstance(exc, ConnectionRefusedError):
-        return errors.ConnectError(
-            server, f"connection refused by {where} — is rTorrent running and is the port right?"
-        )
-    if isinstance(exc, ConnectionResetError | ConnectionAbortedError | BrokenPipeError):
-        return errors.ConnectError(
-            server,
-            f"{where} closed the connection — the request may exceed rTorrent's "
-            "network.xmlrpc.size_limit, or the port is not rTorrent's",
-        )
-    if exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
-        return errors.ConnectError(server, f"{where} is unreachable ({exc.strerror})")
-    return errors.ConnectError(server, f"cannot talk to {where} ({exc.strerror or exc})")
+_MAX_HEAD = 16384
 
 
 class ScgiTransport:
@@ -59,69 +28,45 @@ class ScgiTransport:
         self.timeout = timeout
         self.where = f"scgi://{host}:{port}"
 
-    def post(self, body: bytes) -> bytes:
+    def post(self, body: bytes) -> bytearray:
         headers = (
             b"CONTENT_LENGTH\x00%d\x00SCGI\x001\x00REQUEST_METHOD\x00POST\x00REQUEST_URI\x00/RPC2\x00"
             % len(body)
         )
         request = b"%d:%s,%s" % (len(headers), headers, body)
-        deadline = time.monotonic() + self.timeout
-        try:
-            with socket.create_connection((self.host, self.port), timeout=self.timeout) as sock:
+        deadline = transport.Deadline(self.timeout)
+        limit = transport.reply_limit()
+        on_os_error = functools.partial(transport.os_error, self.server, where=self.where)
+        with transport.failures_translated(self.server, self.where, limit, on_os_error):
+            remaining = max(deadline.end - time.monotonic(), 0.001)
+            with socket.create_connection((self.host, self.port), timeout=remaining) as sock:
+                deadline.arm(sock)
                 sock.sendall(request)
-                reply = self._read(sock, deadline)
-        except OSError as exc:
-            raise _os_error(self.server, exc, self.where) from None
-        return self._body(reply)
+                return self._read(transport.Reader(sock, deadline, limit, bytearray()))
 
-    def _read(self, sock: socket.socket, deadline: float) -> bytes:
-        """The whole reply: up to Content-Length when given, else until the server closes."""
-        chunks: list[bytes] = []
-        received = 0
-        expected: int | None = None
-        while expected is None or received < expected:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError
-            sock.settimeout(remaining)
-            chunk = sock.recv(_READ_SIZE)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            received += len(chunk)
-            if expected is None and received <= 16384:  # headers come first
-                expected = self._expected_length(b"".join(chunks))
-        return b"".join(chunks)
-
-    @staticmethod
-    def _expected_length(head: bytes) -> int | None:
-        end = head.find(b"\r\n\r\n")
+    def _read(self, reader: transport.Reader) -> bytearray:
+        """The reply's body: up to Content-Length when given, else until the server closes."""
+        end = reader.until(b"\r\n\r\n", 0, _MAX_HEAD)
+        separator = 4
+        if end is None:
+            end, separator = reader.buffer.find(b"\n\n", 0, _MAX_HEAD), 2
         if end < 0:
-            return None
-        for line in head[:end].split(b"\r\n"):
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length" and value.strip().isdigit():
-                return end + 4 + int(value)
-        return None
-
-    def _body(self, reply: bytes) -> bytes:
-        for separator in (b"\r\n\r\n", b"\n\n"):
-            head, found, body = reply.partition(separator)
-            if found:
-                break
-        else:
             raise errors.ProtocolError(
                 self.server,
                 f"{self.where} did not answer like rTorrent's SCGI port "
-                f"({len(reply)} bytes without SCGI headers) — check the port and protocol",
+                f"({reader.received} bytes without SCGI headers) — check the port and protocol",
             )
-        for line in head.splitlines():
+        length = None
+        for line in bytes(reader.buffer[:end]).splitlines():
             name, _, value = line.partition(b":")
-            if name.strip().lower() == b"status" and not value.strip().startswith(b"200"):
-                status = value.strip().decode("latin-1")
+            name = name.strip().lower()
+            if name == b"status" and not value.strip().startswith(b"200"):
+                status = value.strip()[:3].decode("latin-1")
+                status = status if status.isdigit() else "that is not a number"
                 raise errors.ProtocolError(self.server, f"{self.where} answered status {status}")
-        return body
-
+            if name == b"content-length":
+                length = transport.content_length(value.decode("latin-1"))
+        return transport.read_body(reader, end + separator, length, False, None)
 
 class HttpTransport:
     """XML-RPC over HTTP(S) to a web server that passes /RPC2 on to rTorrent's SCGI port.
@@ -142,59 +87,22 @@ class HttpTransport:
         rpc_path: str | None = None,
     ) -> None:
         self.server = server
-        self.host = host
-        self.port = port
-        self.timeout = timeout
-        self.https = https
         self.path = rpc_path or "/RPC2"
         if not self.path.startswith("/"):
             self.path = "/" + self.path
         scheme = "https" if https else "http"
         self.where = f"{scheme}://{host}:{port}{self.path}"
         self.headers = {"Content-Type": "text/xml", "User-Agent": "torrentdesk"}
-        if username:
-            token = base64.b64encode(f"{username}:{password or ''}".encode()).decode("ascii")
-            self.headers["Authorization"] = f"Basic {token}"
-        self._connection: http.client.HTTPConnection | None = None
+        self.headers.update(transport.basic_auth(username, password))
+        self._connection = transport.HttpConnection(
+            server, host, port, timeout, https, self.where
+        )
         self._lock = threading.Lock()
 
-    def _connect(self) -> http.client.HTTPConnection:
-        if self.https:
-            return http.client.HTTPSConnection(
-                self.host, self.port, timeout=self.timeout, context=ssl.create_default_context()
-            )
-        return http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
-
-    def post(self, body: bytes) -> bytes:
+    def post(self, body: bytes) -> bytearray:
         with self._lock:
-            try:
-                reused = self._connection is not None
-                try:
-                    return self._request(body)
-                except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-                    self.close()
-                    if not reused:
-                        raise
-                    return self._request(body)
-            except http.client.HTTPException as exc:
-                self.close()
-                raise errors.ProtocolError(
-                    self.server, f"{self.where} did not answer with valid HTTP ({exc!r})"
-                ) from None
-            except OSError as exc:
-                self.close()
-                raise _os_error(self.server, exc, self.where) from None
-
-    def _request(self, body: bytes) -> bytes:
-        if self._connection is None:
-            self._connection = self._connect()
-        connection = self._connection
-        connection.request("POST", self.path, body, self.headers)
-        response = connection.getresponse()
-        data = response.read()
-        if response.will_close:
-            self.close()
-        status = response.status
+            reply = self._connection.post(self.path, body, self.headers)
+        status = reply.status
         if status in (401, 403):
             detail = (
                 "wrong username or password" if status == 401 else "access forbidden for this user"
@@ -208,12 +116,12 @@ class HttpTransport:
                 502: " — the web server could not reach rTorrent's SCGI port",
                 504: " — the web server timed out waiting for rTorrent",
             }.get(status, "")
+            phrase = transport.status_phrase(status)
             raise errors.ProtocolError(
-                self.server, f"{self.where} answered HTTP {status} {response.reason}{hint}"
+                self.server, f"{self.where} answered HTTP {status} {phrase}{hint}"
             )
-        return data
+        return reply.body
 
     def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        self._connection.close()
+

@@ -6,6 +6,7 @@ urllib3, socket and JSON failure is translated, and the message names the server
 
 from __future__ import annotations
 
+import builtins
 import http.client
 import inspect
 import json
@@ -29,6 +30,7 @@ from transmission_rpc.error import (
 )
 
 from ..torrent_input import MagnetLink, TorrentMetainfo, is_info_hash, parse_torrent_url
+from . import sanitize, transport
 from .base import (
     DEFAULT_TIMEOUT,
     NO_OPTIONS,
@@ -36,21 +38,40 @@ from .base import (
     AddOptions,
     BaseTorrentClient,
     Failures,
+    FileChange,
     FilePriority,
+    PeerInfo,
     QueueMove,
     TorrentFile,
     TorrentInfo,
     TorrentState,
+    TrackerInfo,
+    TrackerResult,
+    TrackerStatus,
+    magnet_link,
     tracker_host,
+)
+from .daemon_values import (
+    MAX_ADDRESS_CHARS,
+    MAX_CLIENT_CHARS,
+    MAX_PEERS,
+    MAX_TRACKERS,
+    MAX_URL_CHARS,
+    count,
+    flag,
+    fraction,
+    optional_text,
+    port,
+    rate,
+    text,
+    timestamp,
 )
 from .errors import (
     AuthError,
     ClientError,
     ConnectError,
-    DuplicateTorrent,
     ProtocolError,
     TimeoutError,
-    TorrentNotFound,
 )
 
 DEFAULT_RPC_PATH = "/transmission/rpc"
@@ -106,6 +127,8 @@ TABLE_RPC_VERSION = 16
 _TABLE_COLUMNS = frozenset(LIST_FIELDS)
 
 _RawQuery = Callable[[dict[str, Any], float], str]
+_SESSION_HEADER = "X-Transmission-Session-Id"
+_SESSION_ID = re.compile(r"[!-~]{1,256}")  # printable ASCII, no spaces: safe to send back
 
 _PRIORITIES: dict[int, FilePriority] = {-1: "low", 0: "normal", 1: "high"}
 _DN_PARAM = re.compile(r"([?&]dn=)([^&#]*)")
@@ -173,13 +196,11 @@ class TransmissionClient(BaseTorrentClient):
             info_hash = self._check_hash(info_hash)
             rows = self._call(lambda rpc: rpc.get_torrents(ids=[info_hash], arguments=fields))
             rows = [t for t in rows if str(t.fields.get("hashString")).lower() == info_hash]
-            if not rows:
-                raise self._not_found(info_hash)
-        torrents = self._convert(rows, files)
+        torrents, ids = self._convert(rows, files)
         if info_hash is None:
-            self._hash_by_id = {
-                t.fields["id"]: info.info_hash for t, info in zip(rows, torrents, strict=True)
-            }
+            self._hash_by_id = dict(zip(ids, [t.info_hash for t in torrents], strict=True))
+        elif not torrents:
+            raise self._not_found(info_hash)
         self.attach_trackers(torrents, full_list=info_hash is None)
         return torrents
 
@@ -217,17 +238,19 @@ class TransmissionClient(BaseTorrentClient):
         if fetched is not None:
             table, removed = fetched
             try:
-                torrents, ids = _table_infos(table)
-            except (LookupError, TypeError, ValueError, AttributeError) as exc:
-                raise self._bad_torrent_data(exc) from None
-            return torrents, ids, removed
+                pairs, self.dropped = _table_infos(table)
+            except (LookupError, TypeError, ValueError, AttributeError):
+                raise self._bad_torrent_data() from None
+            return [info for _, info in pairs], [i for i, _ in pairs], removed
         if recently_active:
             rows, removed = self._call(
                 lambda rpc: rpc.get_recently_active_torrents(arguments=LIST_FIELDS)
             )
         else:
             rows, removed = self._call(lambda rpc: rpc.get_torrents(arguments=LIST_FIELDS)), []
-        return self._convert(rows, False), [t.fields["id"] for t in rows], removed
+        if not isinstance(removed, list) or not all(type(i) is int for i in removed):
+            raise self._bad_torrent_data()
+        return (*self._convert(rows, False), removed)
 
     def _get_table(
         self, rpc: transmission_rpc.Client, recently_active: bool
@@ -253,7 +276,7 @@ class TransmissionClient(BaseTorrentClient):
         if not isinstance(table, list) or not isinstance(removed, list):
             raise ValueError("'torrents' and 'removed' are not lists")
         if not all(type(i) is int for i in removed):
-            raise ValueError(f"'removed' holds more than torrent ids: {_snippet(repr(removed))}")
+            raise ValueError("'removed' holds more than torrent ids")
         header = table[0] if table else None
         if isinstance(header, dict) or (
             isinstance(header, list) and not _TABLE_COLUMNS.issubset(header)
@@ -264,13 +287,16 @@ class TransmissionClient(BaseTorrentClient):
             return None
         return table, removed
 
-    def _convert(self, rows: list, files: bool) -> list[TorrentInfo]:
-        try:
-            return [_torrent_info(t.fields, files) for t in rows]
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise self._bad_torrent_data(exc) from None
+    def _convert(self, rows: list, files: bool) -> tuple[list[TorrentInfo], list[int]]:
+        """The library's torrents as ours, checked (see `sanitize`), and their ids."""
+        if not isinstance(rows, list):
+            raise self._bad_torrent_data()
+        pairs, self.dropped = sanitize.convert_rows(
+            rows, lambda t: (_torrent_id(t.fields["id"]), _torrent_info(t.fields, files))
+        )
+        return [info for _, info in pairs], [i for i, _ in pairs]
 
-    def _bad_torrent_data(self, exc: Exception) -> ProtocolError:
+    def _bad_torrent_data(self) -> ProtocolError:
         return ProtocolError(
             self.name,
             f"unexpected torrent data in the reply: fields torrentdesk cannot read — check "
@@ -331,17 +357,22 @@ class TransmissionClient(BaseTorrentClient):
         # Labels on torrent-add need RPC 17; 3.00 ignores them. So a labelled torrent is added
         # paused, labelled, then started: it never runs without its labels.
         paused = not start or bool(options.labels)
+        # Unwanted files are part of torrent-add itself: nothing of them is ever fetched. An
+        # empty list is never sent (Transmission reads an empty list as every file).
+        unwanted = list(options.unwanted_files) or None
         result = self._call(
             lambda rpc: rpc.add_torrent(
-                torrent, paused=paused, download_dir=options.download_dir
+                torrent, paused=paused, download_dir=options.download_dir, files_unwanted=unwanted
             )
         )
         fields = result.fields
         info_hash = fields.get("hashString")
         if not isinstance(info_hash, str) or not is_info_hash(info_hash):
-            raise ProtocolError(self.name, f"the add reply has no valid hashString: {fields!r}")
+            raise ProtocolError(
+                self.name, "the add reply has no valid info hash — is this Transmission's RPC?"
+            )
         name = fields.get("name")
-        added = AddedTorrent(info_hash.lower(), name if isinstance(name, str) else None)
+        added = AddedTorrent(info_hash.lower(), sanitize.text(name, sanitize.MAX_NAME))
         if added.info_hash in refuse:
             raise self._duplicate(added.info_hash, added.name)
         if options.labels:
@@ -403,15 +434,146 @@ class TransmissionClient(BaseTorrentClient):
     def queue_move(self, hashes: Sequence[str], where: QueueMove) -> Failures:
         return self._on_existing(hashes, lambda rpc, ids: getattr(rpc, f"queue_{where}")(ids))
 
-    def _checked_hashes(self, hashes: Sequence[str]) -> tuple[list[str], Failures]:
-        failures: Failures = {}
-        valid: list[str] = []
-        for info_hash in hashes:
-            try:
-                valid.append(self._check_hash(info_hash))
-            except TorrentNotFound as exc:
-                failures[info_hash] = exc
-        return valid, failures
+    def magnet_of(self, info_hash: str) -> tuple[str, bool]:
+        fields = ("hashString", "name", "isPrivate", "trackers")
+        valid = self._check_hash(info_hash)
+        rows = self._call(lambda rpc: rpc.get_torrents(ids=[valid], arguments=fields))
+        if not rows:
+            raise self._not_found(valid)
+        f = rows[0].fields
+        trackers = [
+            str(t["announce"]) for t in f.get("trackers") or [] if isinstance(t, dict)
+        ]
+        return magnet_link(valid, str(f.get("name") or ""), trackers), bool(f.get("isPrivate"))
+
+    # -- inside one torrent --------------------------------------------------------------------
+
+    def set_files(self, info_hash: str, changes: Sequence[FileChange]) -> None:
+        """One torrent-set with only the lists that have ids: an empty `files-wanted` (or
+        `priority-*`) list would mean every file to Transmission."""
+        if not changes:
+            return
+        info_hash = self._check_hash(info_hash)
+        lists: dict[str, list[int]] = {}
+        for change in changes:
+            if change.wanted is not None:
+                key = "files_wanted" if change.wanted else "files_unwanted"
+                lists.setdefault(key, []).append(change.index)
+            if change.priority is not None:
+                lists.setdefault(f"priority_{change.priority}", []).append(change.index)
+        with self._lock:
+            stats = self._torrent_field(info_hash, "fileStats")
+            count_ = len(stats) if isinstance(stats, list) else 0
+            wrong = sorted({c.index for c in changes if not 0 <= c.index < count_})
+            if wrong:
+                raise ClientError(
+                    self.name,
+                    f"torrent {info_hash} has {count_} files: no file index "
+                    f"{', '.join(map(str, wrong))}",
+                )
+            arguments = {key: ids for key, ids in lists.items() if ids}
+            if arguments:
+                self._call(lambda rpc: rpc.change_torrent(info_hash, **arguments))
+
+    def trackers(self, info_hash: str) -> list[TrackerInfo]:
+        info_hash = self._check_hash(info_hash)
+        return [_tracker_info(s) for s in self._tracker_stats(info_hash)]
+
+    def edit_trackers(
+        self, info_hash: str, add: Sequence[str], remove: Sequence[str]
+    ) -> list[TrackerResult]:
+        """Removals first, in one torrent-set (tracker ids are positions: they change after a
+        removal), then each addition on its own so each URL gets its own answer."""
+        info_hash = self._check_hash(info_hash)
+        results: dict[tuple[str, str], TrackerResult] = {}
+        with self._lock:
+            ids = {s.get("announce"): s.get("id") for s in self._tracker_stats(info_hash)}
+            removing = [url for url in remove if url in ids]
+            for url in remove:
+                if url not in ids:
+                    results["remove", url] = TrackerResult(
+                        url, False, "not a tracker of this torrent"
+                    )
+            if removing:
+                outcome = self._refused(
+                    lambda rpc: rpc.change_torrent(
+                        info_hash, tracker_remove=[ids[url] for url in removing]
+                    )
+                )
+                for url in removing:
+                    results["remove", url] = TrackerResult(url, outcome is None, outcome)
+            for url in add:
+                if url in ids and url not in removing:
+                    error: str | None = "already a tracker of this torrent"
+                else:
+                    error = self._refused(
+                        lambda rpc, url=url: rpc.change_torrent(info_hash, tracker_add=[url])
+                    )
+                results["add", url] = TrackerResult(url, error is None, error)
+        return [results["add", u] for u in add] + [results["remove", u] for u in remove]
+
+    def replace_tracker(self, hashes: Sequence[str], old_url: str, new_url: str) -> Failures:
+        """trackerReplace per torrent (its tracker id differs from torrent to torrent); where
+        the new URL is already there the old one is only removed."""
+        valid, failures = self._checked_hashes(hashes)
+        if not valid:
+            return failures
+        with self._lock:
+            rows = self._call(
+                lambda rpc: rpc.get_torrents(ids=valid, arguments=("hashString", "trackerStats"))
+            )
+            stats = {
+                str(t.fields.get("hashString")).lower(): _list(t.fields.get("trackerStats"))
+                for t in rows
+            }
+            for info_hash in valid:
+                if info_hash not in stats:
+                    failures[info_hash] = self._not_found(info_hash)
+                    continue
+                urls = {s.get("announce"): s.get("id") for s in stats[info_hash]}
+                old_id = urls.get(old_url)
+                if not isinstance(old_id, int):
+                    failures[info_hash] = ClientError(
+                        self.name, f"this torrent has no tracker {old_url}; left as it is"
+                    )
+                    continue
+                if new_url in urls:
+                    change = {"tracker_remove": [old_id]}
+                else:
+                    # transmission-rpc 7.0.12 sends tracker_replace as given: a flat list.
+                    change = {"tracker_replace": [old_id, new_url]}
+                error = self._refused(lambda rpc, h=info_hash, c=change: rpc.change_torrent(h, **c))
+                if error is not None:
+                    failures[info_hash] = ClientError(self.name, error)
+        return failures
+
+    def peers(self, info_hash: str) -> list[PeerInfo]:
+        info_hash = self._check_hash(info_hash)
+        peers = _list(self._torrent_field(info_hash, "peers"))[:MAX_PEERS]
+        return [_peer_info(p) for p in peers if isinstance(p, dict)]
+
+    def _tracker_stats(self, info_hash: str) -> list[dict]:
+        stats = _list(self._torrent_field(info_hash, "trackerStats"))[:MAX_TRACKERS]
+        return [s for s in stats if isinstance(s, dict)]
+
+    def _torrent_field(self, info_hash: str, field: str) -> object:
+        """One field of one torrent (a checked hash); TorrentNotFound when it is not there."""
+        rows = self._call(
+            lambda rpc: rpc.get_torrents(ids=[info_hash], arguments=("hashString", field))
+        )
+        for row in rows:
+            if str(row.fields.get("hashString")).lower() == info_hash:
+                return row.fields.get(field)
+        raise self._not_found(info_hash)
+
+    def _refused(self, fn) -> str | None:
+        """Run a change; the daemon refusing it is a message (None: done). A server that does
+        not answer still raises."""
+        try:
+            self._call(fn)
+        except ProtocolError as exc:
+            return exc.message
+        return None
 
     def _on_existing(
         self, hashes: Sequence[str], call: Callable[[transmission_rpc.Client, list[str]], Any]
@@ -443,40 +605,25 @@ class TransmissionClient(BaseTorrentClient):
     def _exists(self, info_hash: str) -> bool:
         return bool(self._present([info_hash]))
 
-    def _check_hash(self, info_hash: str) -> str:
-        value = info_hash.strip().lower() if isinstance(info_hash, str) else ""
-        if not is_info_hash(value):
-            raise TorrentNotFound(
-                self.name,
-                f"no torrent with info hash {info_hash!r}: an info hash is 40 hex characters",
-            )
-        return value
-
-    def _not_found(self, info_hash: str) -> TorrentNotFound:
-        return TorrentNotFound(self.name, f"no torrent with info hash {info_hash} on this server")
-
-    def _duplicate(self, info_hash: str | None, name: str | None) -> DuplicateTorrent:
-        what = f"{name!r} ({info_hash})" if name else str(info_hash)
-        return DuplicateTorrent(
-            self.name, f"torrent {what} is already on this server", info_hash=info_hash
-        )
-
     def _client(self) -> transmission_rpc.Client:
         if self._rpc is None:
             # The constructor already calls session-get, so it can fail like any call.
-            self._rpc = transmission_rpc.Client(
-                protocol=self.protocol,  # type: ignore[arg-type]
-                host=self.host,
-                port=self.port,
-                path=self.rpc_path,
-                username=self.username,
-                password=self._password,
-                timeout=self.timeout,
-                logger=_rpc_logger,
-            )
+            self._rpc = _RpcClient(self, self._wire())
             self._raw_query = _raw_query(self._rpc)
             self._table = None
         return self._rpc
+
+    def _wire(self) -> transport.HttpConnection:
+        wire = transport.HttpConnection(
+            self.name, self.host, self.port, self.timeout, self.protocol == "https", self._url()
+        )
+        wire.on_os_error = self._os_error
+        return wire
+
+    def _os_error(self, exc: OSError) -> ClientError:
+        if isinstance(exc, builtins.TimeoutError):
+            return self._timeout_error()
+        return self._connect_error(exc)
 
     def _drop_rpc(self) -> None:
         self._hash_by_id = None  # the daemon may come back restarted, with new ids
@@ -530,17 +677,7 @@ class TransmissionClient(BaseTorrentClient):
 
     def _raise_for_transmission_error(self, exc: TransmissionError) -> NoReturn:
         if isinstance(exc, TransmissionAuthError):
-            status = getattr(exc.original, "status_code", 401)
-            if status == 403:
-                body = _snippet(getattr(exc.original, "text", ""))
-                raise AuthError(
-                    self.name,
-                    f"access refused (HTTP 403{': ' + body if body else ''}) — check the "
-                    "server's rpc-whitelist and credentials",
-                ) from None
-            raise AuthError(
-                self.name, "wrong username or password — check the server's credentials"
-            ) from None
+            raise self._auth_error(getattr(exc.original, "status_code", 401)) from None
         if isinstance(exc, TransmissionTimeoutError):
             raise self._timeout_error() from None
         if isinstance(exc, TransmissionConnectError):
@@ -553,19 +690,39 @@ class TransmissionClient(BaseTorrentClient):
                 ) from None
             raise self._connect_error(cause or exc) from None
         if isinstance(exc.__cause__, json.JSONDecodeError):
-            body = _snippet(exc.raw_response or "")
-            raise ProtocolError(
-                self.name,
-                "the reply is not Transmission RPC JSON"
-                + (f" (it begins {body!r})" if body else " (it is empty)")
-                + f" — check the host, port and RPC path ({self.rpc_path})",
-            ) from None
+            raise self._not_rpc(200) from None
         response = exc.response if isinstance(exc.response, dict) else None
         if response is not None and isinstance(response.get("result"), str):
             raise ProtocolError(
-                self.name, f"Transmission refused the request: {response['result']}"
+                self.name, f"Transmission refused the request: {_snippet(response['result'])}"
             ) from None
-        raise ProtocolError(self.name, f"Transmission RPC failed: {exc.message or exc}") from None
+        raise ProtocolError(
+            self.name,
+            f"unexpected reply from {self._url()}, not Transmission's RPC answer — check the "
+            "host, port and RPC path",
+        ) from None
+
+    def _auth_error(self, status: int) -> AuthError:
+        if status == 403:
+            return AuthError(
+                self.name,
+                "access refused (HTTP 403) — check the server's rpc-whitelist and credentials",
+            )
+        return AuthError(self.name, "wrong username or password — check the server's credentials")
+
+    def _not_rpc(self, status: int) -> ProtocolError:
+        """What a reply that is not Transmission's RPC is, in words: never its body."""
+        answered = (
+            "HTTP 200 with something that is not Transmission RPC JSON"
+            if status == 200
+            else f"HTTP {status} {transport.status_phrase(status)}, not Transmission RPC JSON"
+        )
+        usual = f"; usually {DEFAULT_RPC_PATH}" if self.rpc_path != DEFAULT_RPC_PATH else ""
+        return ProtocolError(
+            self.name,
+            f"{self._url()} answered {answered} — is this the right port and path "
+            f"({self.rpc_path}{usual})?",
+        )
 
     def _timeout_error(self) -> TimeoutError:
         return TimeoutError(
@@ -580,6 +737,64 @@ class TransmissionClient(BaseTorrentClient):
             f"cannot connect to {self.protocol}://{self.host}:{self.port} ({_describe(exc)}) — "
             "check that Transmission is running and the host and port are right",
         )
+
+
+class _RpcClient(transmission_rpc.Client):
+    """transmission-rpc's client over our own wire instead of requests: one deadline per
+    call (a server that drips its reply can hold a thread no longer than the timeout), the
+    reply cap (`transport.reply_limit`), and errors that never quote the reply. It keeps the
+    library's API and its session-id handshake (409 + X-Transmission-Session-Id); replies are
+    handed on as bytes (its json.loads and our orjson read them without a decoded copy)."""
+
+    def __init__(self, owner: TransmissionClient, wire: transport.HttpConnection) -> None:
+        self._owner = owner
+        self._wire = wire
+        self._session_id = "0"
+        # As the library itself: "/transmission/" is taken for the RPC path under it.
+        self._path = DEFAULT_RPC_PATH if owner.rpc_path == "/transmission/" else owner.rpc_path
+        self._headers = {
+            "Content-Type": "application/json",
+            "Accept-Encoding": "identity",  # see _raw_query: never gzip a big listing
+            "User-Agent": "torrentdesk",
+            **transport.basic_auth(owner.username, owner._password),
+        }
+        super().__init__(
+            protocol=owner.protocol,  # type: ignore[arg-type]
+            host=owner.host,
+            port=owner.port,
+            path=owner.rpc_path,
+            timeout=owner.timeout,
+            logger=_rpc_logger,
+        )
+
+    def _http_query(self, query: dict[str, Any], timeout: Any = None) -> Any:
+        body = json.dumps(query).encode()
+        owner = self._owner
+        for _ in range(3):
+            headers = {**self._headers, _SESSION_HEADER: self._session_id}
+            try:
+                reply = self._wire.post(self._path, body, headers, expect=b"{")
+            except transport.NotExpected:
+                raise owner._not_rpc(200) from None
+            if reply.status == 409:
+                session_id = reply.headers.get(_SESSION_HEADER.lower(), "")
+                if not _SESSION_ID.fullmatch(session_id):
+                    raise owner._not_rpc(409)
+                self._session_id = session_id
+                continue
+            if reply.status in (401, 403):
+                raise owner._auth_error(reply.status)
+            if reply.status != 200:
+                raise owner._not_rpc(reply.status)
+            return reply.body
+        raise ProtocolError(
+            owner.name,
+            f"{owner._url()} kept asking for a new session id (HTTP 409) — is this Transmission?",
+        )
+
+    def __exit__(self, *args: object) -> None:
+        self._wire.close()
+        super().__exit__(*args)
 
 
 def _raw_query(rpc: transmission_rpc.Client) -> _RawQuery | None:
@@ -638,23 +853,22 @@ def _rpc_result(text: str) -> dict[str, Any]:
     return reply
 
 
-def _table_infos(table: list[Any]) -> tuple[list[TorrentInfo], list[int]]:
-    """A torrent-get table (header row of field names, then value rows) as TorrentInfo, and
-    the torrents' ids. The same mapping as _torrent_info, one tuple unpack per row."""
+def _table_infos(table: list[Any]) -> tuple[list[tuple[int, TorrentInfo]], int]:
+    """A torrent-get table (header row of field names, then value rows) as (id, TorrentInfo)
+    pairs, checked, and how many rows were left out. The same mapping as _torrent_info, one
+    tuple unpack per row."""
     if not table:
-        return [], []
+        return [], 0
     header = table[0]
     if type(header) is not list or not all(type(name) is str for name in header):
         raise ValueError("the table's first row is not a list of field names")
     width = len(header)
     column = {name: i for i, name in enumerate(header)}
     values = itemgetter(*[column[name] for name in LIST_FIELDS])  # KeyError: no such column
-    torrents: list[TorrentInfo] = []
-    ids: list[int] = []
-    add_torrent, add_id = torrents.append, ids.append
-    for row in islice(table, 1, None):
+
+    def convert(row: object) -> tuple[int, TorrentInfo]:
         if type(row) is not list or len(row) != width:
-            raise ValueError(f"a row is not a list of {width} values: {_snippet(repr(row))}")
+            raise ValueError(f"a row is not a list of {width} values")
         (
             torrent_id,
             info_hash,
@@ -678,33 +892,38 @@ def _table_infos(table: list[Any]) -> tuple[list[TorrentInfo], list[int]]:
             metadata,
             queue_position,
         ) = values(row)
-        add_id(torrent_id)
         # Positional, in TorrentInfo's field order (half the cost of keywords; a test compares
         # every field with _torrent_info's).
-        add_torrent(
-            TorrentInfo(
-                info_hash.lower(),
-                name,
-                _state(status, metadata),
-                float(percent_done),
-                size_when_done if metadata >= 1 else None,
-                have_valid,
-                uploaded_ever,
-                rate_download,
-                rate_upload,
-                float(ratio) if ratio > 0 else 0.0,
-                eta if status == _DOWNLOADING and eta >= 0 else None,
-                peers_connected,
-                peers_sending,
-                added_date,
-                download_dir,
-                _labels(labels),
-                *_problems(error, error_string),
-                None,  # tracker: attach_trackers sets it
-                queue_position,
-            )
+        return _torrent_id(torrent_id), TorrentInfo(
+            info_hash.lower(),
+            name,
+            _state(status, metadata),
+            float(percent_done),
+            size_when_done if metadata >= 1 else None,
+            have_valid,
+            uploaded_ever,
+            rate_download,
+            rate_upload,
+            float(ratio) if ratio > 0 else 0.0,
+            eta if status == _DOWNLOADING and eta >= 0 else None,
+            peers_connected,
+            peers_sending,
+            added_date,
+            download_dir,
+            _labels(labels),
+            *_problems(error, error_string),
+            None,  # tracker: attach_trackers sets it
+            queue_position,
         )
-    return torrents, ids
+
+    return sanitize.convert_rows(islice(table, 1, None), convert)
+
+
+def _torrent_id(value: object) -> int:
+    """The daemon's id of a torrent: an int, or the row is not readable."""
+    if type(value) is not int:
+        raise TypeError("a torrent id is not an integer")
+    return value
 
 
 def _labels(value: object) -> list[str]:
@@ -797,6 +1016,48 @@ def _files(f: dict[str, Any]) -> list[TorrentFile]:
     return out
 
 
+def _list(value: object) -> list:
+    return value if isinstance(value, list) else []
+
+
+# trackerStats' announceState: 0 inactive, 1 waiting, 2 queued, 3 active (announcing now).
+_ANNOUNCING = (2, 3)
+
+
+def _tracker_info(stat: dict[str, Any]) -> TrackerInfo:
+    succeeded = flag(stat.get("lastAnnounceSucceeded"))
+    status: TrackerStatus
+    if stat.get("announceState") in _ANNOUNCING:
+        status = "updating"
+    elif flag(stat.get("hasAnnounced")):
+        status = "working" if succeeded else "error"
+    else:
+        status = "not_contacted"
+    message = None if succeeded else optional_text(stat.get("lastAnnounceResult"))
+    return TrackerInfo(
+        url=text(stat.get("announce"), MAX_URL_CHARS),
+        tier=count(stat.get("tier"), 10_000) or 0,
+        status=status,
+        message=message,
+        seeders=count(stat.get("seederCount")),  # -1: not known
+        leechers=count(stat.get("leecherCount")),
+        last_announce=timestamp(stat.get("lastAnnounceTime")),
+    )
+
+
+def _peer_info(peer: dict[str, Any]) -> PeerInfo:
+    return PeerInfo(
+        address=text(peer.get("address"), MAX_ADDRESS_CHARS),
+        port=port(peer.get("port")),
+        client=text(peer.get("clientName"), MAX_CLIENT_CHARS),
+        progress=fraction(peer.get("progress")),
+        download_rate=rate(peer.get("rateToClient")),
+        upload_rate=rate(peer.get("rateToPeer")),
+        encrypted=flag(peer.get("isEncrypted")),
+        incoming=flag(peer.get("isIncoming")),
+    )
+
+
 def _daemon_answered(exc: TransmissionError) -> bool:
     """True when the daemon replied with a well-formed failure result (connection is fine)."""
     return isinstance(exc.response, dict) and "result" in exc.response
@@ -826,7 +1087,7 @@ def _is_protocol_failure(exc: BaseException) -> bool:
 
 
 def _describe(exc: BaseException) -> str:
-    """The innermost useful reason, short."""
+    """The innermost useful reason, short; never what the server sent."""
     reason = exc
     for e in _causes(exc):
         if isinstance(e, (ConnectionRefusedError, ConnectionResetError, http.client.HTTPException)):
@@ -834,10 +1095,10 @@ def _describe(exc: BaseException) -> str:
             break
         if isinstance(e, OSError) and e.errno is not None:
             reason = e
-    if isinstance(reason, http.client.BadStatusLine) and not isinstance(
+    if isinstance(reason, http.client.HTTPException) and not isinstance(
         reason, http.client.RemoteDisconnected
     ):
-        text = f"bad status line {reason.line!r}"
+        text = "a reply that is not HTTP"  # never the line it sent: it may be anything
     elif isinstance(reason, OSError) and reason.strerror:
         text = reason.strerror
     else:

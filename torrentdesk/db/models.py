@@ -10,7 +10,16 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from pony.orm import Database, Optional, PrimaryKey, Required, Set, composite_index, composite_key
+from pony.orm import (
+    Database,
+    Json,
+    Optional,
+    PrimaryKey,
+    Required,
+    Set,
+    composite_index,
+    composite_key,
+)
 
 
 def utcnow() -> datetime:
@@ -67,6 +76,10 @@ def define_entities(db: Database) -> None:
         servers = Set("TorrentServer", cascade_delete=True)
         user_torrents = Set("UserTorrent", cascade_delete=True)
         actions = Set("Action", cascade_delete=True)
+        metainfos = Set("Metainfo", cascade_delete=True)
+        add_rules = Optional("AddRules", cascade_delete=True)
+        transfers = Set("Transfer", cascade_delete=True)
+        visit = Optional("Visit", cascade_delete=True)
 
     class ApiToken(db.Entity):
         user = Required(User)
@@ -94,6 +107,7 @@ def define_entities(db: Database) -> None:
         version = Optional(str, 200, nullable=True)
         color = Optional(str, 16, nullable=True)  # "#rrggbb", chosen once when added
         torrents = Set("Torrent", cascade_delete=True)
+        events = Set("TorrentEvent", cascade_delete=True)
         user_torrents = Set("UserTorrent", cascade_delete=True)
         statuses = Set("Status", cascade_delete=True)
         actions = Set("Action")  # the audit log outlives the server: set to null on delete
@@ -141,3 +155,58 @@ def define_entities(db: Database) -> None:
         at = Required(datetime, default=utcnow, index=True)
         ok = Required(bool)
         detail = Optional(str, nullable=True)
+
+    class Metainfo(db.Entity):
+        """The .torrent bytes of every torrent added through the app, per user (SPEC §11): no
+        daemon hands them back, and a transfer to another server needs them."""
+
+        user = Required(User)
+        info_hash = Required(str, 40)
+        name = Required(str)
+        data = Required(bytes, lazy=True)
+        stored_at = Required(datetime, default=utcnow)
+        composite_key(user, info_hash)
+
+    class AddRules(db.Entity):
+        """A user's ordered add rules, as one checked JSON list (SPEC §11)."""
+
+        user = Required(User, unique=True)
+        rules = Required(Json)
+
+    class Transfer(db.Entity):
+        """A copy or move of a torrent to another server: a job that survives restarts."""
+
+        id = PrimaryKey(str, 36, default=new_server_id)
+        user = Required(User)
+        # Plain ids, not relations: a job outlives a deleted server and then fails saying so.
+        source_id = Required(str, 36)
+        target_id = Required(str, 36)
+        info_hash = Required(str, 40)
+        mode = Required(str, 8)  # copy | move
+        same_storage = Required(bool)
+        allow_magnet = Required(bool, default=False)
+        download_dir = Optional(str, 4096, nullable=True)
+        state = Required(str, 16, default="queued")  # queued running done failed cancelled
+        step = Required(str, 16, default="preflight")
+        error = Optional(str, nullable=True)
+        plan = Required(Json, default={})  # what preflight learned: name, labels, dirs, files
+        created_at = Required(datetime, default=utcnow)
+        updated_at = Required(datetime, default=utcnow)
+        composite_index(state, updated_at)
+
+    class TorrentEvent(db.Entity):
+        """What happened to a torrent while the app watched its server: finished, failed,
+        added or removed — the "while you were away" summary's source. Kept 30 days."""
+
+        server = Required(TorrentServer)
+        info_hash = Required(str, 40)
+        name = Required(str)
+        kind = Required(str, 16)  # finished | failed | added | removed
+        detail = Optional(str, nullable=True)  # a failure's message
+        at = Required(datetime, default=utcnow, index=True)
+
+    class Visit(db.Entity):
+        """When the user last saw the app (a page closed, or the summary dismissed)."""
+
+        user = Required(User, unique=True)
+        seen_at = Required(datetime, default=utcnow)

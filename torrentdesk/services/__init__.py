@@ -15,6 +15,7 @@ from .secrets import SecretStore
 from .server_admin import ServerAdmin
 from .servers import ServerService
 from .torrents import ClientPool, TorrentService
+from .transfers import TransferService
 from .users import UserService
 
 
@@ -28,12 +29,16 @@ class Services:
     audit: AuditService
     history: HistoryService
     live: LiveTorrents
+    transfers: TransferService
 
     async def start(self) -> None:
-        """Start the background polls (when the app serves pages)."""
+        """Start the background polls and carry on unfinished transfers (when the app
+        serves)."""
         await self.live.start()
+        await self.transfers.resume()
 
     async def stop(self) -> None:
+        await self.transfers.stop()
         await self.live.stop()
         self.close()
 
@@ -58,4 +63,5 @@ def build_services(
         audit=audit,
         history=history,
         live=LiveTorrents(db, servers, torrents, history),
+        transfers=TransferService(db, torrents, audit),
     )

@@ -13,6 +13,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..clients import AsyncTorrentClient, Capabilities, Failures
 from .errors import InvalidInput
@@ -20,6 +21,8 @@ from .errors import InvalidInput
 MAX_TARGETS = 10_000
 MAX_LABEL_LENGTH = 64
 MAX_PATH_LENGTH = 4096
+MAX_TRACKER_URL_LENGTH = 2048
+TRACKER_SCHEMES = ("http", "https", "udp")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -51,6 +54,30 @@ def check_download_dir(path: str) -> str:
             f"'//' or control characters: {path!r}"
         )
     return path
+
+
+def check_tracker_url(url: str) -> str:
+    """An http(s) or udp announce URL with a host, at most 2048 characters, no whitespace."""
+    value = url.strip() if isinstance(url, str) else ""
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError:
+        parts, host = None, None
+    if (
+        parts is None
+        or not host
+        or parts.scheme.lower() not in TRACKER_SCHEMES
+        or len(value) > MAX_TRACKER_URL_LENGTH
+        or _CONTROL.search(value)
+        or any(c.isspace() for c in value)
+    ):
+        shown = value if len(value) <= 80 else value[:80] + "…"
+        raise InvalidInput(
+            f"a tracker is an http, https or udp announce URL with a host, at most "
+            f"{MAX_TRACKER_URL_LENGTH} characters: {shown!r}"
+        )
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +133,21 @@ def _move_params(params: dict[str, Any]) -> dict[str, Any]:
         "download_dir": check_download_dir(params["download_dir"]),
         "move_data": bool(params.get("move_data", True)),
     }
+
+
+def _replace_tracker_params(params: dict[str, Any]) -> dict[str, Any]:
+    if not params.get("old_url") or not params.get("new_url"):
+        raise InvalidInput("replace_tracker needs old_url and new_url")
+    old, new = check_tracker_url(params["old_url"]), check_tracker_url(params["new_url"])
+    if old == new:
+        raise InvalidInput("replace_tracker: old_url and new_url are the same")
+    return {**params, "old_url": old, "new_url": new}
+
+
+def _without_tracker_edit(capabilities: Capabilities, _: dict[str, Any]) -> str | None:
+    if capabilities and not capabilities.get("tracker_edit"):
+        return "this server cannot edit trackers"
+    return None
 
 
 def _without_labels(capabilities: Capabilities, _: dict[str, Any]) -> str | None:
@@ -171,4 +213,13 @@ ACTIONS: dict[str, Action] = {
         check=_move_params,
     ),
     **{f"queue_{where}": _queue_action(where) for where in ("top", "up", "down", "bottom")},
+    "replace_tracker": Action(
+        "torrent.replace_tracker",
+        lambda client, hashes, params: client.replace_tracker(
+            hashes, params["old_url"], params["new_url"]
+        ),
+        detail=lambda params: f"{params['old_url']} -> {params['new_url']}",
+        unable=_without_tracker_edit,
+        check=_replace_tracker_params,
+    ),
 }

@@ -110,6 +110,7 @@ class ServerRows:
     error: ClientError | None
     fresh_at: float | None
     version: int | None = None  # the snapshot's, when the rows come from it
+    dropped: int = 0  # torrents the server's last listing left out (unreadable)
 
     @property
     def status(self) -> str:
@@ -415,7 +416,8 @@ class LiveTorrents:
         ):
             return None
         rows = list(poller.rows.values())
-        return ServerRows(connection, rows, None, poller.last_read_at, poller.version)
+        dropped = self.pool.get(connection).client.dropped
+        return ServerRows(connection, rows, None, poller.last_read_at, poller.version, dropped)
 
     def rows_gzip(self, part: ServerRows) -> GzipPart:
         """The part's rows as JSON (the items of a list, comma-separated), compressed for
@@ -436,7 +438,8 @@ class LiveTorrents:
             return warm
         listed: ServerTorrents = await self.torrents.list_server(connection)
         rows = [torrent_row(connection, t) for t in listed.torrents]
-        return ServerRows(connection, rows, listed.error, None if listed.error else time.time())
+        fresh_at = None if listed.error else time.time()
+        return ServerRows(connection, rows, listed.error, fresh_at, None, listed.dropped)
 
     def subscribe(self, user_id: int, callback: Callable[[TorrentChanges], None]) -> Subscription:
         subscription = Subscription(self, user_id, callback)

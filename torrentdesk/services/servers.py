@@ -19,10 +19,11 @@ from ..clients import (
     ServerKind,
     get_client,
     server_kind,
+    server_type_labels,
 )
 
 # The server-type registry, for the API and the UI (which import nothing from clients/).
-__all__ = ["SERVER_KINDS", "ServerKind", "server_kind"]
+__all__ = ["SERVER_KINDS", "ServerKind", "server_kind", "server_type_labels"]
 from ..db import as_utc, least_used_color, utcnow
 from .errors import InvalidInput, NotFound
 from .secrets import SecretStore

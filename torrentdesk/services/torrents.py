@@ -4,6 +4,7 @@ on a hash wherever it lives."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -26,8 +27,17 @@ from ..clients import (
     get_client,
     server_kind,
 )
+from ..clients.base import FileChange, PeerInfo, TrackerInfo, TrackerResult
+from ..clients.sanitize import MAX_INT, MAX_NAME
 from ..db import utcnow
-from ..torrent_input import is_info_hash, parse_magnet, parse_torrent_file, parse_torrent_url
+from ..torrent_input import (
+    MagnetLink,
+    TorrentMetainfo,
+    is_info_hash,
+    parse_magnet,
+    parse_torrent_file,
+    parse_torrent_url,
+)
 from .actions import (
     ACTIONS,
     MAX_TARGETS,
@@ -36,13 +46,34 @@ from .actions import (
     TargetResult,
     check_download_dir,
     check_labels,
+    check_tracker_url,
 )
 from .audit import AuditService
 from .errors import InvalidInput, NotCapable, NotFound, ServiceError, UserFacingError
-from .servers import ServerService
+from .metainfo import MetainfoStore
+from .rules import AddCandidate, RuleChoice, RuleService
+from .servers import InvalidField, ServerService
+from .url_fetch import fetch_torrent
 
 # ServerConnection and TorrentInfo travel up to the API as what a located torrent is made of.
-__all__ = ["AmbiguousTorrent", "LocatedTorrent", "ServerConnection", "TorrentInfo", "torrent_row"]
+__all__ = [
+    "AmbiguousTorrent",
+    "FileChange",
+    "LocatedTorrent",
+    "PeerInfo",
+    "ServerConnection",
+    "TorrentInfo",
+    "TrackerInfo",
+    "TrackerResult",
+    "torrent_row",
+]
+
+MAX_TRACKER_EDITS = 100  # URLs added plus removed in one request
+ALL_PRIORITIES = ("low", "normal", "high")
+
+log = logging.getLogger(__name__)
+
+TorrentSource = MagnetLink | TorrentMetainfo
 
 REMEMBER_EVERY = 60.0  # seconds between two writes of one server's list by listings
 ROW_FIELDS = tuple(name for name in TorrentInfo.__slots__ if name != "files")
@@ -75,6 +106,7 @@ class ServerTorrents:
     server: ServerConnection
     torrents: list[TorrentInfo]
     error: ClientError | None
+    dropped: int = 0  # torrents it listed that were left out (invalid info hash, unreadable)
 
     @property
     def status(self) -> str:
@@ -82,9 +114,39 @@ class ServerTorrents:
 
 
 @dataclass(frozen=True, slots=True)
+class AddResult:
+    """One server's part of an add to several servers."""
+
+    server_id: str
+    info_hash: str | None
+    name: str | None
+    error: UserFacingError | None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True, slots=True)
 class LocatedTorrent:
     server: ServerConnection
     torrent: TorrentInfo
+    trackers: list[TrackerInfo] | None = None  # only when asked for
+    peers: list[PeerInfo] | None = None
+
+
+def server_capabilities(server: ServerConnection) -> dict[str, Any]:
+    """What this server can do, from the version it reported last (empty: not known yet)."""
+    return server_kind(server.server_type).capabilities(server.version)
+
+
+def file_priorities(server: ServerConnection) -> tuple[str, ...]:
+    """The priorities a wanted file can have on this server (its `file_priorities` capability
+    without "off"); all of them while its capabilities are not known."""
+    levels = server_capabilities(server).get("file_priorities")
+    if not levels:
+        return ALL_PRIORITIES
+    return tuple(level for level in ALL_PRIORITIES if level in levels)
 
 
 class ClientPool:
@@ -122,6 +184,11 @@ class TorrentService:
         self._servers = servers
         self._audit = audit
         self.pool = pool
+        self.metainfo = MetainfoStore(db)
+        self.rules = RuleService(db)
+        # Whether URL adds may fetch from loopback/link-local/private addresses (SPEC §14's
+        # admin setting; the services wire it to the settings store).
+        self.url_fetch_allows_private: Callable[[], bool] = lambda: False
         # Each server's snapshot rows as this process last wrote them (see remember_list).
         self._snapshots: dict[str, dict[str, tuple[str, int]]] = {}
         self._snapshot_lock = threading.Lock()
@@ -153,27 +220,10 @@ class TorrentService:
         labels: Sequence[str] = (),
         download_dir: str | None = None,
     ) -> AddedTorrent:
-        """Add a magnet link or an http(s) URL of a .torrent, with its labels and directory
-        set before it starts."""
-        options = add_options(labels, download_dir)
-        uri = uri.strip()
-        if uri.lower().startswith("magnet:"):
-            magnet = parse_magnet(uri)
-            return await self._add(
-                user_id,
-                server_id,
-                magnet.info_hash,
-                magnet.name,
-                lambda client: client.add_magnet(magnet, start, options),
-            )
-        url = parse_torrent_url(uri)
-        return await self._add(
-            user_id,
-            server_id,
-            None,
-            None,
-            lambda client: client.add_torrent_url(url, start, options),
-        )
+        """Add a magnet link or an http(s) URL of a .torrent (fetched by the app itself) to
+        one server, with its labels and directory set before it starts."""
+        source = await self.source_of(uri)
+        return await self._add(user_id, server_id, source, start, add_options(labels, download_dir))
 
     async def upload(
         self,
@@ -183,18 +233,99 @@ class TorrentService:
         start: bool = True,
         labels: Sequence[str] = (),
         download_dir: str | None = None,
+        unwanted_files: Sequence[int] = (),
     ) -> AddedTorrent:
         """Add a .torrent file's bytes: checked (and parsed) once, before anything reaches
-        the server."""
-        options = add_options(labels, download_dir)
-        meta = parse_torrent_file(data)
-        return await self._add(
-            user_id,
-            server_id,
-            meta.info_hash,
-            meta.name,
-            lambda client: client.add_torrent(meta, start, options),
+        the server — in a thread: a big file takes a while, and the event loop stays free;
+        `unwanted_files` (indices in the .torrent's file list) are never fetched."""
+        meta = await asyncio.to_thread(parse_torrent_file, data)
+        options = add_options(labels, download_dir, check_file_indices(unwanted_files, meta))
+        return await self._add(user_id, server_id, meta, start, options)
+
+    async def add_to_servers(
+        self,
+        user_id: int,
+        server_ids: Sequence[str],
+        source: TorrentSource,
+        start: bool = True,
+        labels: Sequence[str] = (),
+        download_dir: str | None = None,
+        unwanted_files: Sequence[int] = (),
+    ) -> list[AddResult]:
+        """One torrent to several servers at once: a result per server, in the order given;
+        one server's failure never stops the others."""
+        unwanted = (
+            check_file_indices(unwanted_files, source)
+            if isinstance(source, TorrentMetainfo)
+            else ()
         )
+        options = add_options(labels, download_dir, unwanted)
+        server_ids = list(dict.fromkeys(server_ids))
+        if not server_ids:
+            raise InvalidInput("name at least one server in server_ids")
+
+        async def add_one(server_id: str) -> AddResult:
+            try:
+                added = await self._add(user_id, server_id, source, start, options)
+            except UserFacingError as exc:
+                return AddResult(server_id, source.info_hash, source.name, exc)
+            return AddResult(server_id, added.info_hash, added.name, None)
+
+        return list(await asyncio.gather(*(add_one(s) for s in server_ids)))
+
+    async def add_by_rules(
+        self,
+        user_id: int,
+        source: TorrentSource,
+        start: bool = True,
+        labels: Sequence[str] = (),
+        download_dir: str | None = None,
+    ) -> tuple[RuleChoice, list[AddResult]]:
+        """An add that names no server: the first matching rule picks the servers, adds its
+        labels and, unless the add gives one, its directory. No match is bad input."""
+        choice = await self.preview(user_id, source, labels)
+        if choice.rule is None:
+            raise InvalidField(
+                "server_id",
+                "no server given and none of your add rules matches this torrent: name a "
+                "server (server_id or server_ids) or add a rule that matches it",
+            )
+        directory = download_dir if download_dir is not None else choice.download_dir
+        results = await self.add_to_servers(
+            user_id, choice.server_ids, source, start, choice.labels, directory
+        )
+        return choice, results
+
+    async def preview(
+        self, user_id: int, source: TorrentSource, labels: Sequence[str] = ()
+    ) -> RuleChoice:
+        """What the add rules would do with this torrent (the add dialog shows it live)."""
+        candidate = AddCandidate(
+            source.name,
+            source.size if isinstance(source, TorrentMetainfo) else None,
+            source.trackers,
+            tuple(check_labels(list(labels))),
+        )
+        return await self.rules.choose(
+            user_id, candidate, lambda server_id: self.free_space(user_id, server_id)
+        )
+
+    async def free_space(self, user_id: int, server_id: str) -> int | None:
+        """Free bytes where the server puts new torrents; None when it cannot tell."""
+        try:
+            connection = await asyncio.to_thread(self._servers.connection, user_id, server_id)
+            session = await self.pool.get(connection).session()
+        except UserFacingError:
+            return None
+        return None if session.free_space is None else session.free_space.bytes
+
+    async def source_of(self, uri: str) -> TorrentSource:
+        """A magnet link as it is; an http(s) URL fetched and parsed by the app (SPEC §11)."""
+        uri = uri.strip()
+        if uri.lower().startswith("magnet:"):
+            return parse_magnet(uri)
+        url = parse_torrent_url(uri)
+        return await fetch_torrent(url, await asyncio.to_thread(self.url_fetch_allows_private))
 
     async def default_download_dir(self, user_id: int, server_id: str) -> str | None:
         """Where the server puts torrents added without a directory; None if it cannot say."""
@@ -205,9 +336,109 @@ class TorrentService:
             return None
 
     async def get(
-        self, user_id: int, info_hash: str, server_id: str | None = None, files: bool = False
+        self,
+        user_id: int,
+        info_hash: str,
+        server_id: str | None = None,
+        files: bool = False,
+        trackers: bool = False,
+        peers: bool = False,
     ) -> LocatedTorrent:
-        return await self._locate(user_id, info_hash.lower(), server_id, files)
+        """One torrent, with its files, trackers and peers when asked for."""
+        located = await self._locate(user_id, info_hash.lower(), server_id, files)
+        if not trackers and not peers:
+            return located
+        client = self.pool.get(located.server)
+        h = located.torrent.info_hash
+        found_trackers = await client.trackers(h) if trackers else None
+        found_peers = await client.peers(h) if peers else None
+        return LocatedTorrent(located.server, located.torrent, found_trackers, found_peers)
+
+    async def set_files(
+        self,
+        user_id: int,
+        info_hash: str,
+        changes: Sequence[FileChange],
+        server_id: str | None = None,
+    ) -> LocatedTorrent:
+        """Wanted and priority of some files; the torrent with its files as they are now.
+        Indices are checked against the torrent's files and priorities against the server's
+        levels (422) before anything changes."""
+        if not changes:
+            raise InvalidInput("no file changes given")
+        seen: set[int] = set()
+        for change in changes:
+            if change.index in seen:
+                raise InvalidInput(f"file index {change.index} is given twice")
+            seen.add(change.index)
+        located = await self._locate(user_id, info_hash.lower(), server_id, files=True)
+        server, torrent = located.server, located.torrent
+        levels = file_priorities(server)
+        for change in changes:
+            if change.priority is not None and change.priority not in levels:
+                raise InvalidInput(
+                    f"{server.name} has no {change.priority!r} file priority (file "
+                    f"{change.index}); it has {', '.join(levels)}"
+                )
+        count = len(torrent.files or [])
+        wrong = sorted(i for i in seen if not 0 <= i < count)
+        if wrong:
+            raise InvalidInput(
+                f"no file index {', '.join(map(str, wrong))} in torrent {torrent.info_hash}: "
+                f"it has {count} file{'s' if count != 1 else ''}"
+                + (f" (0 to {count - 1})" if count else "")
+            )
+        client = self.pool.get(server)
+        detail = ", ".join(_file_change_text(c) for c in changes[:20]) + (
+            f" and {len(changes) - 20} more" if len(changes) > 20 else ""
+        )
+        try:
+            await client.set_files(torrent.info_hash, list(changes))
+        except ClientError as exc:
+            await self._record_one(user_id, "torrent.files", False, located, str(exc))
+            raise
+        await self._record_one(user_id, "torrent.files", True, located, detail)
+        self._notify(server.id)
+        return LocatedTorrent(server, await client.get_torrent(torrent.info_hash, True))
+
+    async def edit_trackers(
+        self,
+        user_id: int,
+        info_hash: str,
+        add: Sequence[str] = (),
+        remove: Sequence[str] = (),
+        server_id: str | None = None,
+    ) -> list[TrackerResult]:
+        """Add and remove trackers of one torrent; a result per URL (where the server cannot
+        remove one it is disabled: ok and `disabled`)."""
+        if len(add) + len(remove) > MAX_TRACKER_EDITS:
+            raise InvalidInput(f"at most {MAX_TRACKER_EDITS} trackers added and removed at once")
+        add = list(dict.fromkeys(check_tracker_url(url) for url in add))
+        remove = list(dict.fromkeys(check_tracker_url(url) for url in remove))
+        if not add and not remove:
+            raise InvalidInput("give trackers to add or remove")
+        located = await self._locate(user_id, info_hash.lower(), server_id)
+        server = located.server
+        capabilities = server_capabilities(server)
+        if capabilities and not capabilities.get("tracker_edit"):
+            raise NotCapable(f"{server.name}: this server cannot edit trackers")
+        try:
+            results = await self.pool.get(server).edit_trackers(
+                located.torrent.info_hash, add, remove
+            )
+        except ClientError as exc:
+            await self._record_one(user_id, "torrent.trackers", False, located, str(exc))
+            raise
+        detail = "; ".join(
+            f"{'added' if r.url in add else 'disabled' if r.disabled else 'removed'} {r.url}"
+            if r.ok
+            else f"{r.url}: {r.error}"
+            for r in results
+        )
+        ok = all(r.ok for r in results)
+        await self._record_one(user_id, "torrent.trackers", ok, located, detail[:1000])
+        self._notify(server.id)
+        return results
 
     async def start(
         self, user_id: int, info_hash: str, server_id: str | None = None
@@ -319,9 +550,23 @@ class TorrentService:
 
     # -- internals --
 
+    async def _record_one(
+        self, user_id: int, action: str, ok: bool, located: LocatedTorrent, detail: str
+    ) -> None:
+        await asyncio.to_thread(
+            self._audit.record,
+            user_id,
+            action,
+            ok,
+            located.server.id,
+            located.torrent.info_hash,
+            detail,
+        )
+
     async def list_server(self, connection: ServerConnection) -> ServerTorrents:
+        client = self.pool.get(connection)
         try:
-            torrents = await self.pool.get(connection).list_torrents()
+            torrents = await client.list_torrents()
         except ClientError as exc:
             self._remembered.pop(connection.id, None)
             await asyncio.to_thread(self._servers.record_status, connection.id, str(exc))
@@ -331,20 +576,37 @@ class TorrentService:
         now = time.monotonic()
         if now - self._remembered.get(connection.id, -REMEMBER_EVERY) >= REMEMBER_EVERY:
             self._remembered[connection.id] = now
-            await asyncio.to_thread(self.remember_list, connection.id, torrents)
-        return ServerTorrents(connection, torrents, None)
+            try:
+                await asyncio.to_thread(self.remember_list, connection.id, torrents)
+            except Exception:  # one server's snapshot never fails the listing of any server
+                log.exception("could not store the torrent list of server %s", connection.id)
+        return ServerTorrents(connection, torrents, None, client.client.dropped)
 
-    async def _add(self, user_id, server_id, info_hash, name, call) -> AddedTorrent:
+    async def _add(
+        self, user_id: int, server_id: str, source: TorrentSource, start: bool, options: AddOptions
+    ) -> AddedTorrent:
         connection = await asyncio.to_thread(self._servers.connection, user_id, server_id)
+        client = self.pool.get(connection)
         try:
-            added = await call(self.pool.get(connection))
+            if isinstance(source, TorrentMetainfo):
+                added = await client.add_torrent(source, start, options)
+            else:
+                added = await client.add_magnet(source, start, options)
         except ClientError as exc:
             await asyncio.to_thread(
-                self._audit.record, user_id, "torrent.add", False, server_id, info_hash, str(exc)
+                self._audit.record,
+                user_id,
+                "torrent.add",
+                False,
+                server_id,
+                source.info_hash,
+                str(exc),
             )
             raise
         # Our parsed name first: Transmission leaves a magnet's '+' undecoded in `dn`.
-        added = AddedTorrent(added.info_hash or info_hash, name or added.name)
+        added = AddedTorrent(added.info_hash or source.info_hash, source.name or added.name)
+        if isinstance(source, TorrentMetainfo):
+            await asyncio.to_thread(self.metainfo.keep, user_id, source)
         await asyncio.to_thread(self._remember_added, user_id, server_id, added)
         self._notify(server_id)
         return added
@@ -412,8 +674,12 @@ class TorrentService:
         else changed them)."""
         db = self._db
         now = _sql_datetime(db, utcnow())
-        # A magnet without its metadata has no size yet: stored as 0.
-        current = {t.info_hash: (t.name, t.size or 0, t.added_at) for t in torrents}
+        # A magnet without its metadata has no size yet: stored as 0. The clients checked
+        # every value (clients/sanitize.py); cut again here, so nothing can break the write.
+        current = {
+            t.info_hash: (t.name[:MAX_NAME], min(t.size or 0, MAX_INT), t.added_at)
+            for t in torrents
+        }
         with self._snapshot_lock:
             try:
                 with db_session:
@@ -500,11 +766,36 @@ class TorrentService:
                     row.delete()
 
 
-def add_options(labels: Sequence[str], download_dir: str | None) -> AddOptions:
+def add_options(
+    labels: Sequence[str], download_dir: str | None, unwanted_files: Sequence[int] = ()
+) -> AddOptions:
     return AddOptions(
         tuple(check_labels(list(labels))),
         None if download_dir is None else check_download_dir(download_dir),
+        tuple(unwanted_files),
     )
+
+
+def check_file_indices(indices: Sequence[int], meta: TorrentMetainfo) -> list[int]:
+    """File indices of this .torrent, sorted, each once; 422 naming any that is not one."""
+    wrong = [i for i in indices if not isinstance(i, int) or not 0 <= i < meta.file_count]
+    if wrong:
+        shown = ", ".join(map(str, wrong[:10])) + (" …" if len(wrong) > 10 else "")
+        raise InvalidInput(
+            f"unwanted_files: no file index {shown} in {meta.name!r}: it has "
+            f"{meta.file_count} file{'s' if meta.file_count != 1 else ''} "
+            f"(0 to {meta.file_count - 1})"
+        )
+    return sorted(set(indices))
+
+
+def _file_change_text(change: FileChange) -> str:
+    parts = []
+    if change.wanted is not None:
+        parts.append("wanted" if change.wanted else "skipped")
+    if change.priority is not None:
+        parts.append(change.priority)
+    return f"file {change.index} {' '.join(parts)}"
 
 
 def _shown(value: str, limit: int = 64) -> str:
@@ -523,6 +814,10 @@ def _sql_datetime(db: Database, moment: datetime) -> object:
 
 
 def _from_unix(seconds: int) -> datetime | None:
+    """A daemon's unix time as a datetime; None when it has none or one no datetime holds."""
     if not seconds:
         return None
-    return datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)
+    try:
+        return datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError, OSError, TypeError):
+        return None

@@ -1,20 +1,29 @@
 """Add torrent dialog: magnet links / URLs (one per line) and .torrent files (drag and drop),
 to a chosen server that is remembered, started or paused, with labels and a download directory
-(the server's default offered, the recent ones remembered per server) set before it starts."""
+(the server's default offered, the recent ones remembered per server) set before it starts; a
+.torrent's files in a tree, to untick the ones not to download."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from nicegui import app, ui
+from nicegui import app, run, ui
 from nicegui.events import GenericEventArguments, UploadEventArguments
 
 from ..services import Services
 from ..services.errors import ClientError, UserFacingError
 from ..services.live import ServerState
-from ..torrent_input import MAX_TORRENT_FILE_SIZE, InvalidTorrentInput, parse_torrent_file
+from ..services.torrents import FileChange
+from ..torrent_input import (
+    MAX_TORRENT_FILE_SIZE,
+    InvalidTorrentInput,
+    parse_torrent_file,
+    torrent_files,
+)
 from . import format as fmt
+from .file_tree import FileEntry, FileTree
 from .torrent_actions import recent_dirs, remember_dir
 
 LAST_SERVER_KEY = "last_server_id"
@@ -28,6 +37,14 @@ class StagedFile:
     data: bytes | None
     error: str | None = None
     title: str | None = None  # the torrent's own name and size, when it parses
+    files: list[FileEntry] = field(default_factory=list)  # its files; unticked: not wanted
+
+    def unwanted(self) -> list[int]:
+        return [f.index for f in self.files if not f.wanted]
+
+    def files_title(self) -> str:
+        wanted = sum(f.wanted for f in self.files)
+        return f"Files: {wanted} of {len(self.files)} to download"
 
 
 class AddTorrentDialog:
@@ -43,6 +60,8 @@ class AddTorrentDialog:
         self.on_added = on_added
         self.known_labels = known_labels
         self.files: list[StagedFile] = []
+        # Files still being checked (in a thread): Add waits for them.
+        self._checking: list[asyncio.Future] = []
         self.servers: dict[str, str] = {}
         # Captured now: live updates call set_servers outside the page's request context.
         self.storage = app.storage.user
@@ -165,18 +184,28 @@ class AddTorrentDialog:
     # -- files --
 
     async def _uploaded(self, event: UploadEventArguments) -> None:
-        file = event.file
+        checked = asyncio.get_running_loop().create_future()
+        self._checking.append(checked)
+        try:
+            await self._stage(event.file)
+        finally:
+            self._checking.remove(checked)
+            checked.set_result(None)
+
+    async def _stage(self, file) -> None:
         if file.size() > MAX_TORRENT_FILE_SIZE:
             self.files.append(StagedFile(file.name, None, "larger than 10 MiB"))
         else:
             data = await file.read()
             try:
-                meta = parse_torrent_file(data)
+                # In a thread: a big .torrent takes a while to check; the page stays live.
+                meta = await run.io_bound(parse_torrent_file, data)
             except InvalidTorrentInput as exc:
                 self.files.append(StagedFile(file.name, None, str(exc)))
             else:
                 title = f"{meta.name} · {fmt.size(meta.size)}"
-                self.files.append(StagedFile(file.name, data, title=title))
+                entries = [FileEntry(i, p, n) for i, (p, n) in enumerate(torrent_files(data))]
+                self.files.append(StagedFile(file.name, data, title=title, files=entries))
         self._render_files()
         self.upload.reset()
 
@@ -209,6 +238,29 @@ class AddTorrentDialog:
                     ui.button(icon="close", on_click=lambda s=staged: self._unstage(s)).props(
                         "flat round dense size=sm"
                     )
+                if staged.data is not None and len(staged.files) > 1:
+                    self._file_tree(staged)
+
+    def _file_tree(self, staged: StagedFile) -> None:
+        """The .torrent's files, all ticked; what is unticked is not downloaded."""
+        with (
+            ui.expansion(staged.files_title(), icon="account_tree")
+            .props("dense")
+            .classes("w-full td-add-tree")
+            .mark("add-file-tree-toggle") as expansion
+        ):
+            tree = FileTree(lambda changes: None, mark="add-file-tree")
+
+            def changed(changes: list[FileChange]) -> None:
+                by_index = {f.index: f for f in staged.files}
+                for change in changes:
+                    if change.wanted is not None:
+                        by_index[change.index].wanted = change.wanted
+                tree.set_files(staged.files)
+                expansion.set_text(staged.files_title())
+
+            tree.on_change = changed
+            tree.set_files(staged.files)
 
     def _unstage(self, staged: StagedFile) -> None:
         self.files.remove(staged)
@@ -217,6 +269,8 @@ class AddTorrentDialog:
     # -- adding --
 
     async def submit(self) -> None:
+        if self._checking:  # files dropped a moment ago are added with the rest
+            await asyncio.gather(*self._checking)
         server_id = self.server.value
         if not server_id:
             ui.notify("Choose a server first", type="warning")
@@ -248,7 +302,13 @@ class AddTorrentDialog:
             for staged in files:
                 try:
                     result = await self.services.torrents.upload(
-                        self.user_id, server_id, staged.data, start, labels, directory
+                        self.user_id,
+                        server_id,
+                        staged.data,
+                        start,
+                        labels,
+                        directory,
+                        staged.unwanted(),
                     )
                 except EXPECTED_ERRORS as exc:
                     staged.error = _message(server_name, exc)

@@ -1,5 +1,6 @@
-"""Details of the selected torrent (general, files, speed): its recent speed from the live
-updates beside its server's speed history. The panel folds away (remembered per user)."""
+"""Details of the selected torrent: general, files (an editable tree: wanted and priority),
+trackers (add, remove or disable), peers, and speed (its recent speed from the live updates
+beside its server's speed history). The panel folds away (remembered per user)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,15 @@ from nicegui import app, run, ui
 from ..services import Services
 from ..services.errors import UserFacingError
 from ..services.live import ServerState
+from ..services.torrents import (
+    FileChange,
+    LocatedTorrent,
+    TrackerResult,
+    file_priorities,
+    server_capabilities,
+)
 from . import format as fmt
+from .file_tree import FileEntry, FileTree
 
 MAX_POINTS = 360  # more points than pixels is only bytes on the wire
 LIVE_POINT_EVERY = 5.0
@@ -69,6 +78,85 @@ def general_values(row: dict) -> dict[str, str]:
         "labels": ", ".join(row.get("labels") or []) or "—",
         "info_hash": row.get("info_hash") or "",
     }
+
+
+TRACKER_STATUS = {
+    "working": "Working",
+    "updating": "Updating…",
+    "not_contacted": "Not contacted",
+    "error": "Error",
+    "disabled": "Disabled",
+}
+TRACKER_COLUMNS = [
+    {"name": "url", "label": "Tracker", "field": "url", "align": "left"},
+    {"name": "tier", "label": "Tier", "field": "tier"},
+    {"name": "status", "label": "Status", "field": "status"},
+    {"name": "message", "label": "Message", "field": "message", "align": "left"},
+    {"name": "seeders", "label": "Seeders", "field": "seeders"},
+    {"name": "leechers", "label": "Leechers", "field": "leechers"},
+    {"name": "last_announce", "label": "Last announce", "field": "last_announce"},
+]
+PEER_COLUMNS = [
+    {"name": "address", "label": "Address", "field": "address", "align": "left"},
+    {"name": "port", "label": "Port", "field": "port"},
+    {"name": "client", "label": "Client", "field": "client", "align": "left"},
+    {"name": "progress", "label": "Has", "field": "progress"},
+    {"name": "down", "label": "↓", "field": "down"},
+    {"name": "up", "label": "↑", "field": "up"},
+    {"name": "encrypted", "label": "Encrypted", "field": "encrypted"},
+    {"name": "direction", "label": "Connection", "field": "direction"},
+]
+
+
+def _known(value: int | None) -> str:
+    return "—" if value is None else str(value)
+
+
+def tracker_rows(located: LocatedTorrent) -> list[dict]:
+    return [
+        {
+            "id": i,
+            "url": t.url,
+            "tier": t.tier,
+            "status": TRACKER_STATUS.get(t.status, t.status),
+            "message": t.message or "",
+            "seeders": _known(t.seeders),
+            "leechers": _known(t.leechers),
+            "last_announce": fmt.local_time(t.last_announce) if t.last_announce else "never",
+        }
+        for i, t in enumerate(located.trackers or [])
+    ]
+
+
+def peer_rows(located: LocatedTorrent) -> list[dict]:
+    return [
+        {
+            "id": i,
+            "address": p.address,
+            "port": p.port,
+            "client": p.client,
+            "progress": fmt.percent(p.progress),
+            "down": fmt.speed(p.download_rate) or "—",
+            "up": fmt.speed(p.upload_rate) or "—",
+            "encrypted": "yes" if p.encrypted else "no",
+            "direction": "incoming" if p.incoming else "outgoing",
+        }
+        for i, p in enumerate(located.peers or [])
+    ]
+
+
+def tracker_notices(results: list[TrackerResult], server: str, verb: str) -> tuple[str, str]:
+    """(what worked, what failed) of a tracker edit, each naming the server; "" for none."""
+    done = [
+        f"disabled {r.url} (it cannot remove it)" if r.disabled else f"{verb} {r.url}"
+        for r in results
+        if r.ok
+    ]
+    failed = [f"{r.url}: {r.error}" for r in results if not r.ok]
+    return (
+        f"{server}: {'; '.join(done)}" if done else "",
+        f"{server} did not change {'; '.join(failed)}" if failed else "",
+    )
 
 
 def downsample(samples: list[tuple[float, int, int]], limit: int = MAX_POINTS) -> list:
@@ -149,6 +237,7 @@ class DetailsPanel:
         self.row: dict | None = None
         self.values: dict[str, ui.label] = {}
         self._files_task: asyncio.Task | None = None
+        self._tab_task: asyncio.Task | None = None
         self.chart_server: str | None = None
         self.chart_hours = 1
         self.last_live_point = 0.0
@@ -168,6 +257,8 @@ class DetailsPanel:
                 ):
                     self.general_tab = ui.tab("General", icon="info").mark("tab-general")
                     self.files_tab = ui.tab("Files", icon="folder").mark("tab-files")
+                    self.trackers_tab = ui.tab("Trackers", icon="dns").mark("tab-trackers")
+                    self.peers_tab = ui.tab("Peers", icon="group").mark("tab-peers")
                     self.speed_tab = ui.tab("Speed", icon="show_chart").mark("tab-speed")
                 ui.space()
                 with (
@@ -177,7 +268,8 @@ class DetailsPanel:
                 ):
                     self.toggle_tip = ui.tooltip("")
             self.tabs.on_value_change(self._tab_changed)
-            for tab in (self.general_tab, self.files_tab, self.speed_tab):
+            tabs = (self.general_tab, self.files_tab, self.trackers_tab, self.peers_tab)
+            for tab in (*tabs, self.speed_tab):
                 tab.on("click", lambda: self.set_open(True))  # a tab click unfolds the panel
             with ui.tab_panels(self.tabs, value=self.general_tab).classes(
                 "td-tab-panels w-full"
@@ -197,22 +289,28 @@ class DetailsPanel:
                     self.files_status = ui.label("Select a torrent to see its files.").classes(
                         "td-muted"
                     )
-                    self.files = (
-                        ui.table(
-                            columns=[
-                                {"name": "path", "label": "Path", "field": "path", "align": "left"},
-                                {"name": "size", "label": "Size", "field": "size_text"},
-                                {"name": "progress", "label": "Done", "field": "progress_text"},
-                                {"name": "priority", "label": "Priority", "field": "priority"},
-                            ],
-                            rows=[],
-                            row_key="path",
+                    self.file_tree = FileTree(
+                        self._set_files, priorities=True, progress=True, mark="details-files"
+                    )
+                    self.files = self.file_tree.table
+                    self.files.set_visibility(False)
+                with ui.tab_panel(self.trackers_tab).classes("td-tab-panel"):
+                    self._build_trackers()
+                with ui.tab_panel(self.peers_tab).classes("td-tab-panel"):
+                    with ui.row().classes("w-full items-center no-wrap gap-2"):
+                        self.peers_status = ui.label("Select a torrent to see its peers.").classes(
+                            "td-muted"
                         )
+                        ui.space()
+                        ui.button(icon="refresh", on_click=self._reload_tab).props(
+                            "flat dense round size=sm"
+                        ).mark("peers-refresh").tooltip("Refresh")
+                    self.peers = (
+                        ui.table(columns=PEER_COLUMNS, rows=[], row_key="id")
                         .props("dense flat virtual-scroll hide-bottom")
                         .classes("td-files w-full")
-                        .mark("details-files")
+                        .mark("details-peers")
                     )
-                    self.files.set_visibility(False)
                 with (
                     ui.tab_panel(self.speed_tab).classes("td-tab-panel"),
                     ui.element("div").classes("td-speed w-full"),
@@ -242,6 +340,34 @@ class DetailsPanel:
                         self.chart = _speed_chart("speed-chart")
         self._show_open()
 
+    def _build_trackers(self) -> None:
+        with ui.row().classes("w-full items-center no-wrap gap-2"):
+            self.trackers_status = ui.label("Select a torrent to see its trackers.").classes(
+                "td-muted td-ellipsis"
+            )
+            ui.space()
+            self.tracker_url = (
+                ui.input(placeholder="https://tracker.example/announce")
+                .props("outlined dense")
+                .classes("td-mono w-72")
+                .mark("tracker-url")
+            )
+            self.tracker_url.on("keydown.enter", self._add_tracker)
+            ui.button("Add", icon="add", on_click=self._add_tracker).props(
+                "flat dense no-caps"
+            ).mark("tracker-add")
+            self.tracker_remove = (
+                ui.button("Remove", icon="remove_circle_outline", on_click=self._remove_trackers)
+                .props("flat dense no-caps")
+                .mark("tracker-remove")
+            )
+        self.trackers = (
+            ui.table(columns=TRACKER_COLUMNS, rows=[], row_key="id", selection="multiple")
+            .props("dense flat hide-bottom")
+            .classes("td-files w-full")
+            .mark("details-trackers")
+        )
+
     # -- folding --
 
     async def set_open(self, open_: bool) -> None:
@@ -250,6 +376,7 @@ class DetailsPanel:
         self.open = open_
         app.storage.user[DETAILS_OPEN_KEY] = open_
         self._show_open()
+        self._reload_tab()
         if self._speed_visible():
             self._draw_recent()
             await self.load_chart()
@@ -278,6 +405,9 @@ class DetailsPanel:
             self.general.set_visibility(False)
             self.files.set_visibility(False)
             self.files_status.set_text(self.placeholder.text)
+            self.trackers.rows, self.peers.rows = [], []
+            self.trackers_status.set_text(self.placeholder.text)
+            self.peers_status.set_text(self.placeholder.text)
             self._draw_recent()
             return
         self.placeholder.set_visibility(False)
@@ -288,6 +418,7 @@ class DetailsPanel:
         if self._files_task is not None:
             self._files_task.cancel()
         self._files_task = asyncio.create_task(self._load_files(row))
+        self._reload_tab()
 
     def update_row(self, row: dict) -> None:
         """Live values of the shown torrent (from the page's change stream)."""
@@ -321,19 +452,132 @@ class DetailsPanel:
         except UserFacingError as exc:
             self.files_status.set_text(f"Could not load the files: {exc}")
             return
+        self._show_files(located)
+
+    def _show_files(self, located: LocatedTorrent) -> None:
         files = located.torrent.files or []
-        self.files.rows = [
-            {
-                "path": f.path,
-                "size_text": fmt.size(f.size),
-                "progress_text": fmt.percent(f.progress),
-                "priority": f.priority if f.wanted else "skip",
-            }
-            for f in files
-        ]
-        self.files.update()
-        self.files_status.set_text(f"{len(files)} file{'s' if len(files) != 1 else ''}")
+        self.file_tree.set_files(
+            [FileEntry(f.index, f.path, f.size, f.wanted, f.priority, f.progress) for f in files],
+            file_priorities(located.server),
+        )
+        wanted = sum(f.wanted for f in files)
+        self.files_status.set_text(
+            f"{len(files)} file{'s' if len(files) != 1 else ''}, {wanted} wanted — untick what "
+            "not to download; a folder's box sets all of its files"
+        )
         self.files.set_visibility(True)
+
+    async def _set_files(self, changes: list[FileChange]) -> None:
+        row = self.row
+        if row is None:
+            return
+        try:
+            located = await self.services.torrents.set_files(
+                self.user_id, row["info_hash"], changes, row["server_id"]
+            )
+        except UserFacingError as exc:
+            ui.notify(f"Could not change the files: {exc}", type="negative", multi_line=True)
+            return
+        if self.row is not None and self.row.get("id") == row.get("id"):
+            self._show_files(located)
+
+    # -- trackers and peers (loaded while their tab shows) --
+
+    def _visible(self, tab: ui.tab) -> bool:
+        return self.open and self.tabs.value in (tab._props.get("name"), tab)
+
+    def _reload_tab(self) -> None:
+        if self._tab_task is not None:
+            self._tab_task.cancel()
+            self._tab_task = None
+        row = self.row
+        if row is None:
+            return
+        if self._visible(self.trackers_tab):
+            self._tab_task = asyncio.create_task(self._load_trackers(row))
+        elif self._visible(self.peers_tab):
+            self._tab_task = asyncio.create_task(self._load_peers(row))
+
+    async def _fetch(
+        self, row: dict, what: str, status: ui.label, table: ui.table
+    ) -> LocatedTorrent | None:
+        """The torrent with its `what` (trackers or peers); None, said in `status`, if not."""
+        status.set_text(f"Loading {what}…")
+        try:
+            return await self.services.torrents.get(
+                self.user_id, row["info_hash"], row["server_id"], **{what: True}
+            )
+        except UserFacingError as exc:
+            table.rows = []
+            status.set_text(f"Could not load the {what}: {exc}")
+            return None
+
+    async def _load_trackers(self, row: dict) -> None:
+        located = await self._fetch(row, "trackers", self.trackers_status, self.trackers)
+        if located is None:
+            return
+        disables = server_capabilities(located.server).get("tracker_edit") == "add_disable"
+        self.tracker_remove.set_text("Disable" if disables else "Remove")
+        self.trackers.selected = []
+        self.trackers.rows = tracker_rows(located)
+        self.trackers.update()
+        count = len(located.trackers or [])
+        self.trackers_status.set_text(
+            f"{count} tracker{'s' if count != 1 else ''}"
+            + (
+                f" — {located.server.name} cannot remove the trackers a .torrent came with: "
+                "Disable turns them off"
+                if disables
+                else ""
+            )
+        )
+
+    async def _add_tracker(self) -> None:
+        url = (self.tracker_url.value or "").strip()
+        if not url:
+            ui.notify("Type the tracker's announce URL", type="warning")
+            return
+        if await self._edit_trackers([url], []):
+            self.tracker_url.set_value("")
+
+    async def _remove_trackers(self) -> None:
+        urls = [r["url"] for r in self.trackers.selected]
+        if not urls:
+            ui.notify("Tick the trackers to remove first", type="warning")
+            return
+        await self._edit_trackers([], urls)
+
+    async def _edit_trackers(self, add: list[str], remove: list[str]) -> bool:
+        row = self.row
+        if row is None:
+            return False
+        try:
+            results = await self.services.torrents.edit_trackers(
+                self.user_id, row["info_hash"], add, remove, row["server_id"]
+            )
+        except UserFacingError as exc:
+            ui.notify(f"Could not change the trackers: {exc}", type="negative", multi_line=True)
+            return False
+        server = row.get("server_name") or "server"
+        done, failed = tracker_notices(results, server, "added" if add else "removed")
+        if done:
+            ui.notify(done, type="positive", multi_line=True)
+        if failed:
+            ui.notify(failed, type="negative", multi_line=True)
+        if self.row is not None and self.row.get("id") == row.get("id"):
+            await self._load_trackers(row)
+        return not failed
+
+    async def _load_peers(self, row: dict) -> None:
+        located = await self._fetch(row, "peers", self.peers_status, self.peers)
+        if located is None:
+            return
+        self.peers.rows = peer_rows(located)
+        self.peers.update()
+        count = len(located.peers or [])
+        self.peers_status.set_text(
+            f"{count} connected peer{'s' if count != 1 else ''}" if count else "No peers connected"
+        )
 
     # -- speed charts --
 
@@ -341,6 +585,7 @@ class DetailsPanel:
         return self.open and self.tabs.value in ("Speed", self.speed_tab)
 
     async def _tab_changed(self) -> None:
+        self._reload_tab()
         if self._speed_visible():
             self._draw_recent()
             await self.load_chart()

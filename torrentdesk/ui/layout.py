@@ -15,9 +15,11 @@ from ..services import Services
 from ..services.totals import Totals
 from . import format as fmt
 from .auth import USERNAME, sign_out
+from .rules_dialog import RulesDialog
 from .servers_dialog import ServersDialog
 from .theme import DARK_KEY, FAVICON, setup_page
 from .token_dialog import TokenDialog
+from .transfers import TransfersList
 
 
 class Frame:
@@ -29,6 +31,8 @@ class Frame:
         dark = setup_page()
         self.servers_dialog = ServersDialog(services, user_id)
         self.token_dialog = TokenDialog(services, user_id)
+        self.transfers = TransfersList(services, user_id)
+        self.rules_dialog = RulesDialog(services, user_id)
         with ui.header().classes("td-header items-center no-wrap"):
             with ui.row().classes("items-center gap-2 no-wrap"):
                 ui.image(FAVICON).classes("w-7 h-7")
@@ -66,6 +70,8 @@ class Frame:
                     ):
                         self.dark_item = ui.item_section(self._dark_item_text(dark.value))
                     ui.menu_item("Servers", on_click=self.servers_dialog.open).mark("menu-servers")
+                    ui.menu_item("Transfers", on_click=self.transfers.open).mark("menu-transfers")
+                    ui.menu_item("Add rules", on_click=self.rules_dialog.open).mark("menu-rules")
                     ui.menu_item("API token", on_click=self.token_dialog.open).mark("menu-token")
                     ui.separator()
                     ui.menu_item("Log out", on_click=sign_out).mark("menu-logout")

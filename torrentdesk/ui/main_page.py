@@ -8,7 +8,7 @@ from nicegui import Client, ui
 from ..services import Services
 from ..services.live import ServerState, TorrentChanges
 from ..services.notices import down_detail
-from ..services.servers import ServerView
+from ..services.servers import ServerView, server_type_labels
 from ..services.totals import RowFilter, TotalsTracker, search_words
 from .add_dialog import AddTorrentDialog
 from .auth import LOGIN_PATH, current_user_id
@@ -116,7 +116,7 @@ class TorrentsPage:
             self.empty = ui.row().classes("td-empty-banner w-full items-center")
             with self.empty:
                 ui.icon("dns", size="22px")
-                ui.label("No servers yet: add your rTorrent or Transmission servers.")
+                ui.label(f"No servers yet: add your {server_type_labels()} servers.")
                 ui.button("Add server", on_click=self._open_add_server).props(
                     "unelevated dense no-caps"
                 ).mark("empty-add-server")

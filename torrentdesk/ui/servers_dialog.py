@@ -25,6 +25,7 @@ from ..services.servers import (
     check_protocol,
     check_rpc_path,
     server_kind,
+    server_type_labels,
 )
 from .theme import server_colors
 
@@ -568,7 +569,7 @@ class ServersDialog:
                     ui.icon("dns", size="40px").classes("td-muted")
                     ui.label("No servers yet.").classes("text-base")
                     ui.label(
-                        "Add your rTorrent or Transmission servers to see their torrents here."
+                        f"Add your {server_type_labels()} servers to see their torrents here."
                     ).classes("td-muted")
                 return
             for view in self.views:

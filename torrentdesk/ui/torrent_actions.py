@@ -1,5 +1,6 @@
 """Every action on the selected torrents, across servers (SPEC §9, §10): one menu, opened by a
-right click on the table or by the toolbar's ⋯ button, and the dialogs it opens (labels, move).
+right click on the table or by the toolbar's ⋯ button, and the dialogs it opens (labels, move,
+replace tracker).
 Each action is one `TorrentService.apply` call; what it did comes back as notices."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from ..services.actions import Target
 from ..services.errors import UserFacingError
 from ..services.notices import action_results
 from .notifications import Notifier
+from .transfers import TransferDialog
 
 RECENT_DIRS_KEY = "recent_dirs"  # per server id, most recent first
 MAX_RECENT_DIRS = 8
@@ -67,6 +69,8 @@ class TorrentActions:
         self.storage = app.storage.user
         self._build_labels_dialog()
         self._build_move_dialog()
+        self.transfer_dialog = TransferDialog(services, user_id)
+        self._build_tracker_dialog()
 
     # -- the menu --
 
@@ -82,6 +86,8 @@ class TorrentActions:
         ui.separator()
         item("Labels…", self.open_labels).mark("action-labels")
         item("Move…", self.open_move).mark("action-move")
+        item("Copy or move to server…", self.open_transfer).mark("action-transfer")
+        item("Replace tracker…", self.open_replace_tracker).mark("action-replace-tracker")
         with ui.menu_item("Queue", auto_close=False).mark("action-queue"):
             with ui.item_section().props("side"):
                 ui.icon("keyboard_arrow_right")
@@ -239,6 +245,88 @@ class TorrentActions:
         if await self.run("move", "Moved", params):
             for server_id in servers:
                 remember_dir(self.storage, server_id, directory)
+
+    # -- to another server --
+
+    async def open_transfer(self) -> None:
+        targets = [
+            (server_id, info_hash, self.rows.get(row_id, {}).get("name") or info_hash)
+            for row_id in self._selected_or_warn()
+            for server_id, info_hash in [split_row_id(row_id)]
+        ]
+        if targets:
+            await self.transfer_dialog.open(targets)
+
+    # -- replace tracker --
+
+    def _build_tracker_dialog(self) -> None:
+        with (
+            ui.dialog() as self.tracker_dialog,
+            ui.card().classes("td-dialog td-tracker-dialog w-[560px] max-w-full"),
+        ):
+            self.tracker_title = ui.label("").classes("text-lg font-medium")
+            self.old_tracker = (
+                ui.input("Tracker to replace (announce URL)")
+                .props("outlined dense")
+                .classes("w-full td-mono")
+                .mark("replace-old")
+            )
+            self.new_tracker = (
+                ui.input("New announce URL", placeholder="https://tracker.example/announce")
+                .props("outlined dense")
+                .classes("w-full td-mono")
+                .mark("replace-new")
+            )
+            self.tracker_note = ui.label("").classes("td-muted text-sm").mark("replace-note")
+            with ui.row().classes("w-full justify-end gap-2"):
+                ui.button("Cancel", on_click=self.tracker_dialog.close).props("flat")
+                ui.button("Replace", on_click=self._apply_replace_tracker).props(
+                    "unelevated"
+                ).mark("replace-apply")
+
+    async def open_replace_tracker(self) -> None:
+        ids = self._selected_or_warn()
+        if not ids:
+            return
+        self.tracker_title.set_text(
+            f"Replace a tracker of {len(ids)} torrent{'s' if len(ids) != 1 else ''}"
+        )
+        disabling = self._servers_where("tracker_edit", "add_disable")
+        self.tracker_note.set_text(
+            "Torrents without that tracker are left as they are (and listed as failed). "
+            + (
+                f"On {', '.join(disabling)} the old tracker is disabled, not removed: it cannot "
+                "remove the trackers a .torrent came with."
+                if disabling
+                else ""
+            )
+        )
+        self.tracker_dialog.open()
+        # The first torrent's trackers as suggestions for the one to replace.
+        server_id, info_hash = split_row_id(ids[0])
+        try:
+            located = await self.services.torrents.get(
+                self.user_id, info_hash, server_id, trackers=True
+            )
+        except UserFacingError:
+            return
+        urls = [t.url for t in located.trackers or []]
+        self.old_tracker.set_autocomplete(urls)
+        if not self.old_tracker.value and urls:
+            self.old_tracker.set_value(urls[0])
+
+    async def _apply_replace_tracker(self) -> None:
+        old = (self.old_tracker.value or "").strip()
+        new = (self.new_tracker.value or "").strip()
+        if not old or not new:
+            ui.notify("Type the tracker to replace and its new URL", type="warning")
+            return
+        self.tracker_dialog.close()
+        if await self.run(
+            "replace_tracker", "Replaced the tracker of", {"old_url": old, "new_url": new}
+        ):
+            self.old_tracker.set_value("")
+            self.new_tracker.set_value("")
 
     def _server_names(self) -> dict[str, str]:
         names: dict[str, str] = {}

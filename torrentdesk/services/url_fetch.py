@@ -1,0 +1,92 @@
+"""Fetch a .torrent from an http(s) URL ourselves (SPEC §11), so its info hash and name are
+known at once on every client, within limits: size, time, redirects, and no loopback,
+link-local or private address unless an admin allows it (SSRF)."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from ..torrent_input import MAX_TORRENT_FILE_SIZE, TorrentMetainfo, parse_torrent_file
+from .errors import InvalidInput, ServiceError
+
+MAX_REDIRECTS = 5
+FETCH_TIMEOUT = 20.0  # seconds for the whole fetch, redirects included
+
+
+class FetchFailed(ServiceError):
+    """The URL's server failed or sent something that is not a .torrent (a 502)."""
+
+
+async def fetch_torrent(url: str, allow_private: bool) -> TorrentMetainfo:
+    try:
+        async with asyncio.timeout(FETCH_TIMEOUT):
+            data = await _fetch(url, allow_private)
+    except TimeoutError:
+        raise FetchFailed(
+            f"fetching {_shown(url)} took longer than {FETCH_TIMEOUT:.0f} s: try again later"
+        ) from None
+    return await asyncio.to_thread(parse_torrent_file, data)
+
+
+async def _fetch(url: str, allow_private: bool) -> bytes:
+    async with httpx.AsyncClient(follow_redirects=False, trust_env=False) as client:
+        for _ in range(MAX_REDIRECTS + 1):
+            await _check_host(url, allow_private)
+            try:
+                async with client.stream("GET", url, headers={"Accept": "*/*"}) as reply:
+                    if reply.is_redirect and "location" in reply.headers:
+                        url = urljoin(url, reply.headers["location"])
+                        if urlsplit(url).scheme.lower() not in ("http", "https"):
+                            raise InvalidInput(f"{_shown(url)} redirects to a non-http(s) URL")
+                        continue
+                    if reply.status_code != 200:
+                        raise FetchFailed(
+                            f"{_shown(url)} answered HTTP {reply.status_code}: check the URL"
+                        )
+                    return await _body(reply, url)
+            except httpx.HTTPError as exc:
+                raise FetchFailed(f"could not fetch {_shown(url)}: {type(exc).__name__}") from None
+        raise FetchFailed(f"{_shown(url)} redirected more than {MAX_REDIRECTS} times")
+
+
+async def _body(reply: httpx.Response, url: str) -> bytes:
+    declared = reply.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_TORRENT_FILE_SIZE:
+        raise InvalidInput(_too_large(url))
+    chunks, size = [], 0
+    async for chunk in reply.aiter_bytes():
+        size += len(chunk)
+        if size > MAX_TORRENT_FILE_SIZE:
+            raise InvalidInput(_too_large(url))
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _check_host(url: str, allow_private: bool) -> None:
+    host = urlsplit(url).hostname or ""
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except OSError:
+        raise FetchFailed(f"the host of {_shown(url)} could not be resolved") from None
+    if allow_private:
+        return
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        if not address.is_global:
+            raise InvalidInput(
+                f"{_shown(url)} points to {address}, a loopback, link-local or private "
+                "address: an admin can allow fetching from such addresses in the admin settings"
+            )
+
+
+def _too_large(url: str) -> str:
+    return f"the file at {_shown(url)} is larger than 10 MiB, the limit for a .torrent"
+
+
+def _shown(url: str, limit: int = 120) -> str:
+    return repr(url if len(url) <= limit else url[:limit] + "…")
