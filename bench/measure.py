@@ -168,7 +168,7 @@ class ServicesUnderTest:
         services = build_services(
             open_database(f"sqlite:///{data_dir / 'torrentdesk.sqlite'}"), SecretStore(data_dir)
         )
-        user = services.users.create("bench", "bench-password-123")
+        user = services.users.create("bench", "bench-password-123", is_admin=True)
         for s in servers:
             fields = s.api_fields()
             services.servers.create(user.id, ServerFields(**fields))

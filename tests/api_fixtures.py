@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pony.orm import Database, db_session
 
 from torrentdesk.api import install_api
 from torrentdesk.db import open_database
@@ -17,11 +18,22 @@ from torrentdesk.services.secrets import SecretStore
 API_TIMEOUT = 2.0  # per-server timeout in these tests: black holes must not slow the suite
 
 
+def query(db: Database, sql: str, params: dict | None = None) -> list[tuple]:
+    """Rows of raw SQL on either backend: `$name` parameters; unquoted table names (PostgreSQL
+    folds them to Pony's lower-case names); quote "user", a keyword in PostgreSQL."""
+    with db_session:
+        return [tuple(row) for row in db.execute(sql, params or {}).fetchall()]
+
+
 @dataclass
 class Api:
     client: TestClient
     services: Services
     data_dir: object
+    db: Database
+
+    def query(self, sql: str, params: dict | None = None) -> list[tuple]:
+        return query(self.db, sql, params)
 
     def sign_in(self, username: str, password: str = "password-123") -> dict:
         response = self.client.post(
@@ -41,18 +53,24 @@ class Api:
         return response.json()
 
 
+def allow_loopback_servers(services: Services) -> None:
+    """The test daemons listen on 127.0.0.1, which only admins may add by default (SPEC §14):
+    the tests' installs let everyone, as an admin can (tests/test_admin_settings.py checks
+    the default)."""
+    services.settings.save({"users_may_add_loopback_servers": True})
+
+
 @pytest.fixture
-def api(tmp_path) -> Iterator[Api]:
+def api(tmp_path, db_url) -> Iterator[Api]:
+    """On SQLite and on PostgreSQL (`db_url`)."""
     data_dir = tmp_path / "data"
-    services = build_services(
-        open_database(f"sqlite:///{data_dir / 'torrentdesk.sqlite'}"),
-        SecretStore(data_dir),
-        timeout=API_TIMEOUT,
-    )
+    db = open_database(db_url)
+    services = build_services(db, SecretStore(data_dir), timeout=API_TIMEOUT)
+    allow_loopback_servers(services)
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)  # as NiceGUI makes its app
     install_api(app, services)
     with TestClient(app) as client:
-        yield Api(client, services, data_dir)
+        yield Api(client, services, data_dir, db)
     services.close()
 
 

@@ -24,6 +24,9 @@ def clean_env(display: str | None = None) -> dict[str, str]:
     for name in (
         "TORRENTDESK_DB_URL",
         "TORRENTDESK_DATA_DIR",
+        "TORRENTDESK_ALLOWED_HOSTS",
+        "TORRENTDESK_TRUSTED_PROXIES",
+        "FORWARDED_ALLOW_IPS",
         "PYTHONPATH",
         "PYTHONHOME",
         "DISPLAY",
@@ -68,6 +71,19 @@ class RunningApp:
                 self.process.kill()
                 self.process.wait()
         return self.process.returncode
+
+
+def add_user(data_dir: Path, name: str, password: str, admin: bool = False) -> None:
+    """`torrentdesk user add NAME` with the password on standard input, as a script would."""
+    subprocess.run(
+        [*PYTHON_APP, "user", "add", name, "--password-stdin", "--data-dir", str(data_dir)]
+        + (["--admin"] if admin else []),
+        input=password + "\n",
+        text=True,
+        env=clean_env(),
+        check=True,
+        capture_output=True,
+    )
 
 
 def start_app(

@@ -1,7 +1,5 @@
 """SPEC §5 Auth, and 401 on every protected endpoint."""
 
-import sqlite3
-
 import pytest
 
 from torrentdesk import __version__
@@ -65,12 +63,10 @@ def test_tokens_are_stored_only_as_sha256_hashes(api):
 
     headers = api.user("alice")
     token = headers["Authorization"].removeprefix("Bearer ")
-    with sqlite3.connect(api.data_dir / "torrentdesk.sqlite") as conn:
-        rows = conn.execute("SELECT token_hash, last_used_at FROM ApiToken").fetchall()
+    rows = api.query("SELECT token_hash, last_used_at FROM ApiToken")
     assert rows[0][0] == hashlib.sha256(token.encode()).hexdigest()
     api.client.get("/servers", headers=headers)
-    with sqlite3.connect(api.data_dir / "torrentdesk.sqlite") as conn:
-        last_used = conn.execute("SELECT last_used_at FROM ApiToken").fetchone()[0]
+    [(last_used,)] = api.query("SELECT last_used_at FROM ApiToken")
     assert last_used is not None
     raw = b"".join(p.read_bytes() for p in api.data_dir.iterdir() if p.is_file())
     assert token.encode() not in raw
@@ -85,6 +81,9 @@ def test_bad_credentials_are_401(api):
         response = api.client.post("/auth/token", json=body)
         assert response.status_code == 401
         assert response.json() == {"detail": "wrong username or password"}
+    # A NUL is refused as input (PostgreSQL cannot store one), never a 500.
+    nul = {"username": "ali\x00ce", "password": "password-123"}
+    assert api.client.post("/auth/token", json=nul).status_code == 422
 
 
 def test_missing_fields_are_422_in_fastapi_format(api):

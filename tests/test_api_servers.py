@@ -15,6 +15,7 @@ CAPABILITIES = {
         "move_data": True,
         "free_space": "exact",
         "alt_speed": "native",
+        "alt_unlimited": False,
         "torrent_limits": True,
         "queue": True,
         "recheck": True,
@@ -28,6 +29,7 @@ CAPABILITIES = {
         "move_data": False,
         "free_space": "approximate",
         "alt_speed": "emulated",
+        "alt_unlimited": True,
         "torrent_limits": False,
         "queue": False,
         "recheck": True,
@@ -156,6 +158,9 @@ def test_each_server_keeps_its_colour_and_a_new_one_takes_the_least_used(api):
         ({"host": "nas.lan/rpc"}, "host", "may not contain a path"),
         ({"host": "nas lan"}, "host", "may not contain a path, spaces"),
         ({"host": "nas\x00lan"}, "host", "control characters"),
+        # PostgreSQL cannot store a NUL: refused on both backends alike.
+        ({"name": "nas\x00box"}, "name", "may not contain control characters"),
+        ({"username": "me\x00"}, "username", "may not contain control characters"),
         ({"host": "nas\tlan"}, "host", "control characters"),
         ({"rpc_path": "rpc"}, "rpc_path", "the RPC path must start with '/'"),
         ({"port": "many"}, "port", "valid integer"),
@@ -202,6 +207,8 @@ def test_server_passwords_are_encrypted_at_rest(api):
     for path in api.data_dir.iterdir():
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path.name
+    [(stored,)] = api.query("SELECT password FROM TorrentServer")  # PostgreSQL is no file
+    assert stored and secret not in stored
     connection = api.services.servers.connection(1, server["id"])
     assert connection.password == secret  # decrypts for use
 

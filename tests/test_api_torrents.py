@@ -1,6 +1,5 @@
 """SPEC §5 Torrents, against real daemons: one list across servers, adding, actions, failures."""
 
-import sqlite3
 import time
 
 import pytest
@@ -182,12 +181,8 @@ def test_listing_remembers_each_servers_list_and_who_added_what(api, alice):
     uri = magnet_for(magnet_hash, "remembered magnet")
     api.client.post("/torrents", json={"uri": uri, "server_id": tr["id"]}, headers=headers)
     listing(api, headers)
-    db_file = api.data_dir / "torrentdesk.sqlite"
-    with sqlite3.connect(db_file) as conn:
-        snapshot = conn.execute(
-            "SELECT server, info_hash, name, size FROM Torrent ORDER BY name DESC"
-        ).fetchall()
-        added_by = conn.execute("SELECT user, server, info_hash FROM UserTorrent").fetchall()
+    snapshot = api.query("SELECT server, info_hash, name, size FROM Torrent ORDER BY name DESC")
+    added_by = api.query('SELECT "user", server, info_hash FROM UserTorrent ORDER BY id')
     assert snapshot == [
         (tr["id"], torrent.info_hash, "remembered.bin", torrent.size),
         (tr["id"], magnet_hash, "remembered magnet", 0),
@@ -195,8 +190,7 @@ def test_listing_remembers_each_servers_list_and_who_added_what(api, alice):
     assert added_by == [(1, tr["id"], torrent.info_hash), (1, tr["id"], magnet_hash)]
     api.client.delete(f"/torrents/{torrent.info_hash}", headers=headers)
     api.client.delete(f"/torrents/{magnet_hash}", headers=headers)
-    with sqlite3.connect(db_file) as conn:
-        assert conn.execute("SELECT count(*) FROM Torrent").fetchone()[0] == 0
+    assert api.query("SELECT count(*) FROM Torrent") == [(0,)]
 
 
 def test_get_start_stop_delete_find_the_server_themselves(api, alice):

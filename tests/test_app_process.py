@@ -1,13 +1,12 @@
 """The real `torrentdesk` process: served API, first-start admin, data dir, clean stop."""
 
 import signal
-import subprocess
 
 import httpx
 import pytest
 
 from tests.api_fixtures import transmission_fields
-from tests.app_process import PYTHON_APP, clean_env, start_app
+from tests.app_process import add_user, start_app
 from tests.daemons.common import free_port
 from tests.test_api_auth import PROTECTED
 from tests.torrent_factory import make_torrent
@@ -61,14 +60,7 @@ def test_served_api_end_to_end(tmp_path, transmission_clean):
 
 def test_the_admin_password_is_printed_only_on_first_start(tmp_path):
     data_dir = tmp_path / "data"
-    subprocess.run(
-        [*PYTHON_APP, "user", "add", "alice", "--password-stdin", "--data-dir", str(data_dir)],
-        input="long-enough-pw\n",
-        text=True,
-        env=clean_env(),
-        check=True,
-        capture_output=True,
-    )
+    add_user(data_dir, "alice", "long-enough-pw")
     app = start_app(data_dir, port=free_port())
     app.wait_for_line(r"serving on http://127\.0\.0\.1:")
     assert app.stop(signal.SIGINT) == 0

@@ -50,10 +50,6 @@ class ScriptedClient(BaseTorrentClient):
         self._work("magnet")
         return AddedTorrent("b" * 40, None)
 
-    def add_torrent_url(self, url, start=True, options=None):
-        self._work("url")
-        return AddedTorrent(None, None)
-
     def magnet_of(self, info_hash):
         self._work(f"magnet of {info_hash}")
         return f"magnet:?xt=urn:btih:{info_hash}", False
@@ -155,7 +151,6 @@ async def test_every_method_reaches_the_client_with_its_arguments():
     assert await facade.add_magnet(parse_magnet(magnet_for("c" * 40))) == AddedTorrent(
         "b" * 40, None
     )
-    assert await facade.add_torrent_url("http://x") == AddedTorrent(None, None)
     assert await facade.erase(["h", "i"], delete_data=True) == {}
     assert await facade.recheck(["h"]) == {}
     assert await facade.reannounce(["i"]) == {}
@@ -167,7 +162,6 @@ async def test_every_method_reaches_the_client_with_its_arguments():
     assert client.calls == [
         "add",
         "magnet",
-        "url",
         "erase h,i True",
         "recheck h",
         "reannounce i",

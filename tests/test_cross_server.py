@@ -7,6 +7,7 @@ import contextlib
 import shutil
 import signal
 import subprocess
+import time
 
 import httpx
 import pytest
@@ -449,3 +450,20 @@ def test_most_free_space_picks_the_transmission_with_more_room(api, tmp_path):
         )
         assert added.status_code == 201, added.text
         assert [r["server_id"] for r in added.json()["results"]] == [ids[1]]
+
+
+def test_a_pathological_name_pattern_neither_matches_nor_freezes_the_app(api, alice):
+    headers, tr, _ = alice
+    rules = [
+        {"match": {"name_regex": "(a|aa)+$"}, "target": {"server_ids": [tr["id"]]}},
+        {"match": {"name_regex": "^a"}, "target": {"server_ids": [tr["id"]]}, "labels": ["2nd"]},
+    ]
+    assert api.client.put("/rules", json=rules, headers=headers).status_code == 200
+    name = "a" * 200 + "!"
+    started = time.monotonic()
+    shown = api.client.post(
+        "/rules/preview", json={"uri": magnet_for("0c" * 20, name)}, headers=headers
+    ).json()
+    # The first rule's pattern ran out of its time (no match); the second one matched.
+    assert shown["rule"] == 1 and shown["labels"] == ["2nd"]
+    assert time.monotonic() - started < 5  # `re` would take longer than the universe's age

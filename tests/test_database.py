@@ -4,6 +4,7 @@ import stat
 import pytest
 from pony.orm import db_session
 
+from tests.api_fixtures import query
 from torrentdesk import db as db_package
 from torrentdesk.config import (
     ensure_data_dir,
@@ -20,32 +21,61 @@ from torrentdesk.db import (
 )
 from torrentdesk.services.secrets import FERNET_KEY_FILE, SESSION_SECRET_FILE, SecretStore
 
+# `db_url` (tests/daemons/postgres.py) runs a test on SQLite and on PostgreSQL.
+
 
 @pytest.fixture
-def db_url(tmp_path):
+def sqlite_url(tmp_path):
     return f"sqlite:///{tmp_path / 'data' / 'td.sqlite'}"
 
 
-def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(db_url, tmp_path):
-    db = open_database(db_url)
+def columns(db, table: str) -> set[str]:
+    if db.provider.dialect == "SQLite":
+        return {row[1] for row in query(db, f'PRAGMA table_info("{table}")')}
+    sql = "SELECT column_name FROM information_schema.columns WHERE table_name = $table"
+    return {row[0] for row in query(db, sql, {"table": table.lower()})}
+
+
+def tables(db) -> set[str]:
+    if db.provider.dialect == "SQLite":
+        sql = "SELECT name FROM sqlite_master WHERE type = 'table'"
+    else:
+        sql = "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+    return {row[0].lower() for row in query(db, sql)}
+
+
+def stored_version(db) -> int:
+    [(version,)] = query(db, 'SELECT version FROM "SchemaInfo"')
+    return version
+
+
+def as_an_older_torrentdesk_left_it(db, version: int, *dropped_columns: str) -> None:
+    """Take the server columns added since `version` away and mark the schema as `version`."""
+    with db_session:
+        for column in dropped_columns:
+            db.execute(f'ALTER TABLE TorrentServer DROP COLUMN "{column}"')
+        db.execute(f'UPDATE "SchemaInfo" SET version = {version}')
+    db.disconnect()
+
+
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(sqlite_url, tmp_path):
+    db = open_database(sqlite_url)
     with db_session:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert db.execute("PRAGMA busy_timeout").fetchone()[0] == 10000
         assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL: see database.py
     # WAL is a property of the file: a plain sqlite3 connection sees it too.
     with sqlite3.connect(tmp_path / "data" / "td.sqlite") as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def test_new_database_has_every_table_and_the_current_schema_version(db_url, tmp_path):
-    open_database(db_url)
-    with sqlite3.connect(tmp_path / "data" / "td.sqlite") as conn:
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        version = conn.execute("SELECT version FROM SchemaInfo").fetchall()
-        server_columns = {r[1] for r in conn.execute("PRAGMA table_info(TorrentServer)")}
+def test_new_database_has_every_table_and_the_current_schema_version(db_url):
+    db = open_database(db_url)
     expected = {"User", "ApiToken", "TorrentServer", "Torrent", "UserTorrent", "Status", "Action"}
-    assert expected <= tables
-    assert version == [(SCHEMA_VERSION,)]
+    assert {name.lower() for name in expected} <= tables(db)
+    assert stored_version(db) == SCHEMA_VERSION
+    server_columns = columns(db, "TorrentServer")
     assert {
         "id", "user", "name", "server_type", "protocol", "host", "port", "username", "password",
         "rpc_path", "enabled", "created_at", "last_status", "last_error", "last_checked_at",
@@ -54,7 +84,7 @@ def test_new_database_has_every_table_and_the_current_schema_version(db_url, tmp
     } <= server_columns  # fmt: skip
 
 
-def test_schema_upgrades_run_in_order_once(db_url, tmp_path, monkeypatch):
+def test_schema_upgrades_run_in_order_once(db_url, monkeypatch):
     open_database(db_url)
     ran: list[int] = []
 
@@ -73,37 +103,28 @@ def test_schema_upgrades_run_in_order_once(db_url, tmp_path, monkeypatch):
         db_package.database.MIGRATIONS, SCHEMA_VERSION + 1, step(SCHEMA_VERSION + 1)
     )
     open_database(db_url)
-    open_database(db_url)
+    db = open_database(db_url)
     assert ran == [SCHEMA_VERSION + 1, SCHEMA_VERSION + 2]
-    with sqlite3.connect(tmp_path / "data" / "td.sqlite") as conn:
-        assert conn.execute("SELECT version FROM SchemaInfo").fetchone()[0] == SCHEMA_VERSION + 2
-        table = f"upgrade_{SCHEMA_VERSION + 2}"
-        assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0
+    assert stored_version(db) == SCHEMA_VERSION + 2
+    assert query(db, f"SELECT count(*) FROM upgrade_{SCHEMA_VERSION + 2}") == [(0,)]
 
 
-def test_schema_1_gains_the_server_version_and_keeps_servers(db_url, tmp_path):
+def test_schema_1_gains_the_server_version_and_keeps_servers(db_url):
     db = open_database(db_url)
     with db_session:
         user = db.User(username="old", password_hash="x")
         db.TorrentServer(user=user, name="nas", server_type="transmission", host="h", port=1)
-    db.disconnect()
-    path = tmp_path / "data" / "td.sqlite"
-    with sqlite3.connect(path) as conn:  # as torrentdesk 0.1 left it
-        conn.execute('ALTER TABLE "TorrentServer" DROP COLUMN "version"')
-        conn.execute('ALTER TABLE "TorrentServer" DROP COLUMN "color"')
-        conn.execute("UPDATE SchemaInfo SET version = 1")
+    as_an_older_torrentdesk_left_it(db, 1, "version", "color")  # as torrentdesk 0.1 left it
     db = open_database(db_url)
     with db_session:
         (server,) = db.TorrentServer.select()[:]
         assert (server.name, server.version) == ("nas", None)
         server.version = "Transmission 3.00 (bb6b5a062e)"
-    with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT version FROM SchemaInfo").fetchone()[0] == SCHEMA_VERSION
+    assert stored_version(db) == SCHEMA_VERSION
+    assert query(db, "SELECT version FROM TorrentServer") == [("Transmission 3.00 (bb6b5a062e)",)]
 
 
-def test_upgrading_from_version_2_keeps_the_servers_and_gives_them_their_colours(
-    db_url, tmp_path
-):
+def test_upgrading_from_version_2_keeps_the_servers_and_gives_them_their_colours(db_url):
     db = open_database(db_url)
     with db_session:
         alice = db.User(username="alice", password_hash="h")
@@ -119,11 +140,7 @@ def test_upgrading_from_version_2_keeps_the_servers_and_gives_them_their_colours
             username="u", password="token", rpc_path="/transmission/rpc",
         )  # fmt: skip
         before = {s.name: s.to_dict(exclude=["color"]) for s in db.TorrentServer.select()}
-    db.disconnect()
-    # What version 2 left on disk: no colour column.
-    with sqlite3.connect(tmp_path / "data" / "td.sqlite") as conn:
-        conn.execute('ALTER TABLE "TorrentServer" DROP COLUMN "color"')
-        conn.execute("UPDATE SchemaInfo SET version = 2")
+    as_an_older_torrentdesk_left_it(db, 2, "color")  # what version 2 left: no colour column
 
     db = open_database(db_url)
     with db_session:
@@ -137,16 +154,15 @@ def test_upgrading_from_version_2_keeps_the_servers_and_gives_them_their_colours
         "only": SERVER_COLORS[0],
     }
     db.disconnect()
-    with sqlite3.connect(tmp_path / "data" / "td.sqlite") as conn:  # committed, on disk
-        assert conn.execute("SELECT version FROM SchemaInfo").fetchone()[0] == SCHEMA_VERSION
-        stored = dict(conn.execute('SELECT "name", "color" FROM "TorrentServer"').fetchall())
-    assert stored == colors
+    db = open_database(db_url)  # committed: a new connection reads them
+    assert stored_version(db) == SCHEMA_VERSION
+    assert dict(query(db, "SELECT name, color FROM TorrentServer")) == colors
 
 
-def test_a_database_from_a_newer_torrentdesk_is_refused(db_url, tmp_path):
-    open_database(db_url)
-    with sqlite3.connect(tmp_path / "data" / "td.sqlite") as conn:
-        conn.execute("UPDATE SchemaInfo SET version = ?", (SCHEMA_VERSION + 5,))
+def test_a_database_from_a_newer_torrentdesk_is_refused(db_url):
+    db = open_database(db_url)
+    with db_session:
+        db.execute(f'UPDATE "SchemaInfo" SET version = {SCHEMA_VERSION + 5}')
     with pytest.raises(SchemaTooNew, match="upgrade torrentdesk"):
         open_database(db_url)
 

@@ -10,6 +10,7 @@ from tests.torrent_factory import make_torrent
 from torrentdesk.clients import ClientError, ProtocolError, TorrentNotFound
 from torrentdesk.clients.base import AddOptions, FileChange, PeerInfo, TrackerResult
 from torrentdesk.clients.rtorrent import _to_peer, _to_tracker
+from torrentdesk.clients.sanitize import MAX_MESSAGE
 from torrentdesk.clients.transmission import _peer_info, _tracker_info
 
 pytestmark = pytest.mark.daemon
@@ -259,7 +260,7 @@ def test_hostile_tracker_and_peer_values_are_clamped() -> None:
         }
     )
     assert len(tracker.url) == 2048 and tracker.tier == 0 and tracker.status == "error"
-    assert len(tracker.message) <= 500 and "\x00" not in tracker.message
+    assert len(tracker.message) <= MAX_MESSAGE and "\x00" not in tracker.message
     assert (tracker.seeders, tracker.leechers, tracker.last_announce) == (None, None, None)
 
     peer = _peer_info(

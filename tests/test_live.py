@@ -8,7 +8,12 @@ import time
 import pytest
 import transmission_rpc
 
-from tests.api_fixtures import qbittorrent_fields, rtorrent_scgi_fields, transmission_fields
+from tests.api_fixtures import (
+    allow_loopback_servers,
+    qbittorrent_fields,
+    rtorrent_scgi_fields,
+    transmission_fields,
+)
 from tests.daemons.transmission import running_transmission
 from tests.torrent_factory import make_real_torrent, make_torrent
 from torrentdesk.clients import QBittorrentClient, TransmissionClient
@@ -22,11 +27,11 @@ pytestmark = pytest.mark.daemon
 
 
 @pytest.fixture
-def services(tmp_path):
-    built = build_services(
-        open_database(f"sqlite:///{tmp_path / 'td.sqlite'}"), SecretStore(tmp_path), timeout=2
-    )
+def services(tmp_path, db_url):
+    """On SQLite and on PostgreSQL (`db_url`)."""
+    built = build_services(open_database(db_url), SecretStore(tmp_path), timeout=2)
     built.live.fast_interval = 1.0
+    allow_loopback_servers(built)
     built.users.create("alice", "password-123")
     built.users.create("bob", "password-123")
     yield built

@@ -225,7 +225,8 @@ def test_packaged_executable_end_to_end(packaged_app, transmission_clean, rtorre
             added = subprocess.run(
                 [
                     str(executable),
-                    *("user", "add", "alice", "--password-stdin"),
+                    # An admin: only admins add servers on loopback by default (SPEC §14).
+                    *("user", "add", "alice", "--admin", "--password-stdin"),
                     *("--data-dir", str(data_dir)),
                 ],
                 input="alice-password-1\n",

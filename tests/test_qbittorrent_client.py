@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.daemons.common import http_files, require_tool, wait_until
+from tests.daemons.common import require_tool, wait_until
 from tests.daemons.fakes import black_hole, closed_port, garbage_reply
 from tests.daemons.qbittorrent import QBittorrentDaemon, running_qbittorrent
 from tests.torrent_factory import (
@@ -36,8 +36,8 @@ from torrentdesk.clients import (
     server_kind,
 )
 from torrentdesk.clients import qbittorrent as qbittorrent_module
-from torrentdesk.clients.base import FileChange, ServerConnection, SpeedLimits
-from torrentdesk.torrent_input import InvalidTorrentInput, parse_magnet, parse_torrent_file
+from torrentdesk.clients.base import FileChange, ServerConnection, SpeedLimits, TorrentLimits
+from torrentdesk.torrent_input import parse_magnet, parse_torrent_file
 
 pytestmark = pytest.mark.daemon
 
@@ -178,20 +178,6 @@ def test_add_magnet_hex_and_base32(client: QBittorrentClient) -> None:
     assert (stopped.name, stopped.size) == ("hex name", None)  # no metadata: size unknown
     assert (fetching.name, fetching.size, fetching.progress) == ("b32name", None, 0.0)
     assert {t.info_hash for t in client.list_torrents()} == {hex_hash, b32_hash}
-
-
-def test_add_torrent_url_is_fetched_by_qbittorrent(client: QBittorrentClient) -> None:
-    torrent = make_torrent("from url")
-    with http_files({"/file.torrent": (200, torrent.data)}) as base:
-        added = client.add_torrent_url(f"{base}/file.torrent", start=False)
-        assert added == AddedTorrent(torrent.info_hash, "from url")
-        # Fetched in the background: a duplicate (or a 404) shows nothing new, hash unknown.
-        client.timeout = 2
-        assert client.add_torrent_url(f"{base}/file.torrent?again") == AddedTorrent(None, None)
-        assert client.add_torrent_url(f"{base}/missing.torrent") == AddedTorrent(None, None)
-    assert [t.info_hash for t in client.list_torrents()] == [torrent.info_hash]
-    with pytest.raises(InvalidTorrentInput, match="http"):
-        client.add_torrent_url("ftp://127.0.0.1/x.torrent")
 
 
 def test_duplicates_are_refused(client: QBittorrentClient) -> None:
@@ -425,7 +411,10 @@ def test_trackers_edit_and_replace(client: QBittorrentClient) -> None:
     ) == {}
     other = make_torrent("untouched", tracker="http://127.0.0.1:12/announce")
     client.add_torrent(other.meta, start=False)
-    assert client.replace_tracker([other.info_hash], "http://absent/", "http://x/") == {}
+    # A torrent without the old URL is left as it is, and says so.
+    missing = client.replace_tracker([other.info_hash], "http://absent/", "http://x/")
+    assert "has no tracker http://absent/; left as it is" in str(missing[other.info_hash])
+    assert [t.url for t in client.trackers(other.info_hash)] == ["http://127.0.0.1:12/announce"]
     assert [t.url for t in client.trackers(torrent.info_hash)] == [
         "http://127.0.0.1:9/announce",
         "http://127.0.0.1:11/announce",
@@ -445,6 +434,7 @@ def test_torrent_limits_session_and_slow_mode(
     assert client.set_torrent_limits([torrent.info_hash], 50_000, None) == {}
     row = daemon.torrent(torrent.info_hash)
     assert (row["dl_limit"], row["up_limit"]) in ((50_000, 0), (50_000, -1))
+    assert client.torrent_limits(torrent.info_hash) == TorrentLimits(50_000, None)
     client.set_speed_limits(SpeedLimits(1_000_000, None, 20_000, 30_000, alt_enabled=True))
     session = client.session()
     # qBittorrent keeps whole KiB/s: the nearest one.

@@ -46,7 +46,9 @@ class Served:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory) -> Iterator[Served]:
     port = free_port()
-    app = start_app(tmp_path_factory.mktemp("limits") / "data", port=port)
+    # Behind a proxy on 127.0.0.1 (the https test below); the other tests do not mind it.
+    data_dir = tmp_path_factory.mktemp("limits") / "data"
+    app = start_app(data_dir, "--trusted-proxy", "127.0.0.1", port=port)
     try:
         password = app.admin_password()
         with httpx.Client(base_url=app.base, timeout=30) as http:
@@ -228,8 +230,8 @@ def test_a_10_mib_torrent_still_uploads(served, transmission_clean):
 
 
 def test_the_session_cookie_is_secure_only_over_https(served):
-    # uvicorn takes X-Forwarded-Proto from a proxy it trusts (127.0.0.1 by default), as from an
-    # nginx in front that terminates TLS.
+    # uvicorn takes X-Forwarded-Proto from a proxy it trusts (here --trusted-proxy 127.0.0.1),
+    # as from an nginx in front that terminates TLS.
     with httpx.Client(base_url=served.base, timeout=30) as http:
         for headers, secure in (({}, False), ({"X-Forwarded-Proto": "https"}, True)):
             cookie = http.get("/login", headers=headers).headers["set-cookie"]

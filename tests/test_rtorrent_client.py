@@ -12,7 +12,7 @@ from urllib.parse import quote, unquote
 import bencodepy
 import pytest
 
-from tests.daemons.common import http_files, wait_until
+from tests.daemons.common import wait_until
 from tests.daemons.fakes import black_hole, closed_port, garbage_reply, tcp_server
 from tests.torrent_factory import (
     PIECE_LENGTH,
@@ -39,7 +39,7 @@ from torrentdesk.clients.rtorrent import (
     _name_command,
     _to_info,
 )
-from torrentdesk.torrent_input import InvalidTorrentInput, parse_magnet, parse_torrent_file
+from torrentdesk.torrent_input import parse_magnet, parse_torrent_file
 
 pytestmark = pytest.mark.daemon
 
@@ -190,23 +190,6 @@ def test_duplicate_torrent_file(rtorrent_client):
         f"rt-scgi: torrent {torrent.info_hash} (td-dup.bin) is already on this server"
     )
     assert rtorrent_client.get_torrent(torrent.info_hash).state == "stopped"  # left alone
-
-
-def test_a_url_that_is_not_http_is_rejected_before_sending(rtorrent_client, rtorrent_clean):
-    before = rtorrent_clean.hashes()
-    with pytest.raises(InvalidTorrentInput):
-        rtorrent_client.add_torrent_url("/etc/passwd")  # would load a file on the host
-    assert rtorrent_clean.hashes() == before
-
-
-def test_add_torrent_url_is_fetched_by_rtorrent(rtorrent_client, rtorrent_clean):
-    torrent = make_torrent("td-from-url.bin")
-    with http_files({"/x.torrent": (200, torrent.data)}) as base:
-        url = f"{base}/x.torrent"
-        assert rtorrent_client.add_torrent_url(url, start=False) == AddedTorrent(None, None)
-        info = wait_until(lambda: by_hash(rtorrent_client, torrent.info_hash), timeout=5)
-    assert info.name == "td-from-url.bin"
-    assert info.state == "stopped"
 
 
 def test_complete_data_is_seeding(rtorrent_client, rtorrent_clean):

@@ -42,7 +42,7 @@ from torrentdesk.clients import (
 from torrentdesk.clients import transmission as transmission_module
 from torrentdesk.clients.base import ServerConnection
 from torrentdesk.clients.transmission import LIST_FIELDS, _first_tracker_host, _torrent_info
-from torrentdesk.torrent_input import InvalidTorrentInput, parse_magnet, parse_torrent_file
+from torrentdesk.torrent_input import parse_magnet, parse_torrent_file
 
 pytestmark = pytest.mark.daemon
 
@@ -289,24 +289,6 @@ def test_add_magnet_hex_and_base32(transmission_client: TransmissionClient) -> N
     assert by_hash[b32_hash].size is None and by_hash[b32_hash].progress == 0.0
 
 
-def test_add_torrent_url(transmission_client: TransmissionClient) -> None:
-    torrent = make_torrent("from url")
-    with http_files({"/file.torrent": (200, torrent.data)}) as base:
-        added = transmission_client.add_torrent_url(f"{base}/file.torrent", start=False)
-        assert added == AddedTorrent(torrent.info_hash, "from url")
-        assert transmission_client.get_torrent(torrent.info_hash).name == "from url"
-        with pytest.raises(DuplicateTorrent) as dup:
-            transmission_client.add_torrent_url(f"{base}/file.torrent?again", start=False)
-        assert dup.value.info_hash == torrent.info_hash
-        assert "already on this server" in str(dup.value)
-        assert_names_server(dup.value)
-        with pytest.raises(ProtocolError) as missing:
-            transmission_client.add_torrent_url(f"{base}/missing.torrent")
-        assert_names_server(missing.value)
-        assert "404" in str(missing.value)
-    assert len(transmission_client.list_torrents()) == 1
-
-
 def test_duplicates_are_refused(transmission_client: TransmissionClient) -> None:
     torrent = make_torrent("twice")
     transmission_client.add_torrent(torrent.meta, start=False)
@@ -330,14 +312,6 @@ def test_duplicates_are_refused(transmission_client: TransmissionClient) -> None
         transmission_client.add_magnet(parse_magnet(magnet_for(magnet_hash)))
     assert again.value.info_hash == magnet_hash
     assert len(transmission_client.list_torrents()) == 2
-
-
-def test_invalid_input_is_rejected_before_any_call(
-    transmission_client: TransmissionClient,
-) -> None:
-    with pytest.raises(InvalidTorrentInput, match="http"):
-        transmission_client.add_torrent_url("ftp://127.0.0.1/x.torrent")
-    assert transmission_client.list_torrents() == []
 
 
 # -- erasing ----------------------------------------------------------------------------------

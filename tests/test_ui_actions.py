@@ -55,7 +55,7 @@ async def two_torrents(ui_app, two_servers, user: User):
 async def test_both_menus_offer_every_action(ui_app, two_servers, user: User) -> None:
     await two_torrents(ui_app, two_servers, user)
     expected = [
-        "Start", "Stop", "Recheck", "Reannounce", "Labels…", "Move…",
+        "Start", "Stop", "Recheck", "Reannounce", "Labels…", "Move…", "Limits…",
         "Copy or move to server…", "Replace tracker…", "Queue",
         "To the top", "Up", "Down", "To the bottom", "Remove…",
     ]  # fmt: skip

@@ -8,6 +8,7 @@ from nicegui.testing import User
 
 from tests.torrent_factory import magnet_for, make_torrent, random_info_hash
 from tests.ui_fixtures import element, eventually, sign_in, the_grid
+from torrentdesk.ui.add_dialog import BY_RULES
 
 pytestmark = pytest.mark.daemon
 
@@ -25,7 +26,7 @@ async def test_magnet_and_file_to_chosen_servers_remembered(
 ) -> None:
     _, tr, rt = two_servers
     await sign_in(user)
-    await eventually(lambda: set(element(user, "add-server").options) == {tr, rt})
+    await eventually(lambda: set(element(user, "add-server").options) == {tr, rt, BY_RULES})
     user.find(marker="open-add").click()
 
     # A magnet to rTorrent, added paused.
@@ -96,7 +97,7 @@ async def test_labels_and_directory_on_add_with_the_servers_default_offered(
 ) -> None:
     user_id, tr, rt = two_servers
     await sign_in(user)
-    await eventually(lambda: set(element(user, "add-server").options) == {tr, rt})
+    await eventually(lambda: set(element(user, "add-server").options) == {tr, rt, BY_RULES})
     user.find(marker="open-add").click()
     element(user, "add-server").value = rt
     directory = element(user, "add-directory")
@@ -131,3 +132,41 @@ async def test_labels_and_directory_on_add_with_the_servers_default_offered(
         == [str(target), str(transmission_clean.download_dir)],
         message="recent directory offered",
     )
+
+
+async def test_one_magnet_to_two_servers_and_by_the_add_rules(
+    ui_app, two_servers, transmission_clean, rtorrent_clean, user: User
+) -> None:
+    user_id, tr, rt = two_servers
+    await sign_in(user)
+    await eventually(lambda: set(element(user, "add-server").options) == {tr, rt, BY_RULES})
+    user.find(marker="open-add").click()
+    element(user, "add-server").value = tr
+    await eventually(lambda: element(user, "add-more-servers").options == {rt: "rt-box"})
+    element(user, "add-more-servers").value = [rt]
+    element(user, "add-start").value = False
+    both = random_info_hash()
+    tracker = "&tr=http%3A%2F%2F127.0.0.1%3A9%2Fa"  # rTorrent drops tracker-less magnets
+    element(user, "add-links").value = magnet_for(both, "on both") + tracker
+    user.find(marker="add-submit").click()
+    await user.should_see("Added to tr-box: on both")
+    await user.should_see("Added to rt-box: on both")
+    assert transmission_clean.field(both, "hashString") == both
+    assert both in rtorrent_clean.hashes()
+
+    # By the add rules: the preview says where before anything is added, the add goes there.
+    ui_app.services.torrents.rules.put(
+        user_id, [{"match": {"name_regex": "^linux"}, "target": {"server_ids": [rt]}}]
+    )
+    user.find(marker="open-add").click()
+    element(user, "add-server").value = BY_RULES
+    ruled = random_info_hash()
+    element(user, "add-links").value = magnet_for(ruled, "linux iso") + tracker
+    user.find(marker="add-links").trigger("blur")
+    await eventually(
+        lambda: element(user, "add-rule-preview").text == "Rule 1: linux iso → rt-box"
+    )
+    await user.should_not_see(marker="add-more-servers")  # the rules choose all servers
+    user.find(marker="add-submit").click()
+    await user.should_see("Added to rt-box: linux iso")
+    assert ruled in rtorrent_clean.hashes()

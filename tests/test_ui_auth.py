@@ -4,6 +4,7 @@ at every sign-in and sign-out, ours, HttpOnly, SameSite=Lax, Secure under https.
 
 import asyncio
 import contextlib
+from collections import Counter
 from collections.abc import AsyncIterator
 from http.cookiejar import Cookie
 
@@ -11,7 +12,7 @@ import httpx
 from nicegui import app
 from nicegui.testing import User
 
-from tests.ui_fixtures import PASSWORD, page_path, sign_in
+from tests.ui_fixtures import PASSWORD, element, eventually, page_path, sign_in
 from torrentdesk import native
 from torrentdesk.services.auth import MAX_FAILURES
 from torrentdesk.ui.auth import LOGIN_PATH, RENEW_PATH, SESSION_COOKIE, register_native_sign_in
@@ -107,6 +108,23 @@ async def test_the_form_is_throttled_with_the_api(ui_app, user: User) -> None:
         "/auth/token", json={"username": "alice", "password": PASSWORD}
     )
     assert api.status_code == 429
+
+
+async def test_fifteen_forms_sent_at_once_get_exactly_five_tries(
+    ui_app, user: User, create_user
+) -> None:
+    ui_app.add_user("alice")
+    browsers = [user, *(create_user() for _ in range(14))]
+    for browser in browsers:
+        await browser.open("/login")
+        browser.find(marker="login-username").type("alice")
+        browser.find(marker="login-password").type("wrong password")
+    for browser in browsers:  # each click starts its sign-in; all of them run at once
+        browser.find(marker="login-submit").click()
+    labels = [element(browser, "login-error") for browser in browsers]
+    await eventually(lambda: all(label.text for label in labels), message="15 answers")
+    answers = Counter(label.text.split(";")[0] for label in labels)
+    assert answers == {"wrong username or password": 5, "too many failed sign-ins": 10}
 
 
 async def test_log_out_clears_the_session(ui_app, user: User) -> None:

@@ -10,14 +10,20 @@ import time
 import pytest
 from argon2 import PasswordHasher
 
+from tests.api_fixtures import query
 from torrentdesk.db import open_database
 from torrentdesk.services.errors import AlreadyExists, InvalidInput, NotFound
 from torrentdesk.services.users import UserService
 
 
 @pytest.fixture
-def users(tmp_path):
-    return UserService(open_database(f"sqlite:///{tmp_path / 'td.sqlite'}"))
+def database(db_url):
+    return open_database(db_url)  # on SQLite and on PostgreSQL
+
+
+@pytest.fixture
+def users(database):
+    return UserService(database)
 
 
 def run_cli(data_dir, *args, stdin=""):
@@ -39,10 +45,9 @@ def stored_hash(data_dir, username):
         return row.fetchone()[0]
 
 
-def test_passwords_are_stored_as_argon2id_hashes(users, tmp_path):
+def test_passwords_are_stored_as_argon2id_hashes(users, database):
     users.create("alice", "correct horse", is_admin=True)
-    with sqlite3.connect(tmp_path / "td.sqlite") as conn:
-        stored = conn.execute("SELECT password_hash FROM User").fetchone()[0]
+    [(stored,)] = query(database, 'SELECT password_hash FROM "user"')
     assert stored.startswith("$argon2id$") and "correct horse" not in stored
     assert PasswordHasher().verify(stored, "correct horse")
 
@@ -131,6 +136,27 @@ def test_cli_options_work_after_the_subcommand_and_db_url_wins(tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert db_file.exists() and not (tmp_path / "data" / "torrentdesk.sqlite").exists()
+
+
+def test_the_cli_works_on_a_postgres_url_from_the_option_or_the_environment(
+    tmp_path, postgres_cluster
+):
+    with postgres_cluster.database() as url:
+        data_dir = tmp_path / "data"
+        added = run_cli(
+            data_dir, "user", "add", "alice", "--db-url", url, "--password-stdin",
+            stdin="s3cret-pass\n",
+        )  # fmt: skip
+        assert added.returncode == 0, added.stderr
+        env_url = url.replace("postgres://", "postgresql://")  # both spellings
+        env = {**os.environ, "TORRENTDESK_DATA_DIR": str(data_dir), "TORRENTDESK_DB_URL": env_url}
+        listing = subprocess.run(
+            [sys.executable, "-m", "torrentdesk", "user", "list"],
+            capture_output=True, text=True, timeout=60, env=env,
+        )  # fmt: skip
+        assert listing.returncode == 0, listing.stderr
+        assert [line.split("\t")[0] for line in listing.stdout.splitlines()] == ["alice"]
+        assert not (data_dir / "torrentdesk.sqlite").exists()
 
 
 def test_cli_help_lists_every_flag_of_the_spec(tmp_path):

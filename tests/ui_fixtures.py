@@ -19,7 +19,7 @@ from nicegui import Client, storage, ui
 from nicegui.testing import User
 from nicegui.testing.user_interaction import UserInteraction
 
-from tests.api_fixtures import transmission_fields
+from tests.api_fixtures import allow_loopback_servers, transmission_fields
 from torrentdesk.db import open_database
 from torrentdesk.services import Services, build_services
 from torrentdesk.services.secrets import SecretStore
@@ -130,6 +130,7 @@ def ui_app(tmp_path, monkeypatch) -> Iterator[UiApp]:
         timeout=UI_TIMEOUT,
     )
     services.live.fast_interval = 1.0  # the fastest the service allows: quicker tests
+    allow_loopback_servers(services)
     spy = GridSpy()
     original_grid_method = ui.aggrid.run_grid_method
     original_javascript = Client.run_javascript

@@ -5,10 +5,13 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+from collections.abc import Sequence
 
 from . import native
 from .config import Settings, ensure_data_dir
 from .db import open_database
+from .middleware import HostPolicy
+from .runfile import LocalControl, local_url
 from .services import Services, build_services
 from .services.secrets import SecretStore
 
@@ -35,25 +38,38 @@ def prepare(settings: Settings) -> tuple[Services, SecretStore]:
     return services, secrets
 
 
-def mount(app, services: Services) -> None:
+def mount(app, services: Services, hosts: HostPolicy) -> None:
     """Everything served on NiceGUI's `app`: the API, the pages, the background polls, and
-    what guards them. Shared with tests/ui_main.py so the tests run the same wiring; `ui.run`
-    takes `SESSION_OPTIONS` (the session cookie) in both."""
+    what guards them (`hosts`: the names it answers to, the pages that may use it). Shared
+    with tests/ui_main.py so the tests run the same wiring; `ui.run` takes `SESSION_OPTIONS`
+    (the session cookie) in both."""
+    from nicegui import core
+
     from .api import install_api
-    from .middleware import SecureCookies, outermost
+    from .middleware import RequestGuard, SecureCookies, outermost, socketio_origin_check
     from .ui import install_ui
 
     install_api(app, services)
     install_ui(app, services)  # with the body limits, which need the session
-    outermost(app, SecureCookies)
+    outermost(app, lambda inner: RequestGuard(inner, hosts), SecureCookies)
+    # NiceGUI makes its socket.io server with cors_allowed_origins='*': only our own pages.
+    core.sio.eio.cors_allowed_origins = socketio_origin_check(hosts)
     app.on_startup(services.start)
     app.on_shutdown(services.stop)
 
 
 def serve(
-    settings: Settings, host: str, port: int | None, open_browser: bool, native_window: bool = False
+    settings: Settings,
+    host: str,
+    port: int | None,
+    open_browser: bool,
+    native_window: bool = False,
+    allowed_hosts: Sequence[str] = (),
+    trusted_proxies: Sequence[str] = (),
 ) -> None:
-    """Serve until stopped: to browsers, or behind a native window that signs its owner in."""
+    """Serve until stopped: to browsers, or behind a native window that signs its owner in.
+    `allowed_hosts`: more names browsers may reach it by; `trusted_proxies`: the addresses
+    whose X-Forwarded-* headers are believed (none: they are ignored)."""
     services, secrets = prepare(settings)
     from nicegui import app, ui
     from nicegui.native import find_open_port
@@ -62,7 +78,7 @@ def serve(
     from .ui.auth import SESSION_OPTIONS, register_native_sign_in
     from .ui.theme import FAVICON
 
-    mount(app, services)
+    mount(app, services, HostPolicy.serving(host, allowed_hosts))
     window: dict = {}
     if native_window:
         port = port or find_open_port()
@@ -81,6 +97,11 @@ def serve(
     else:
         port = port or DEFAULT_PORT
         print(f"torrentdesk: serving on http://{host}:{port} (API docs at /docs)", flush=True)
+    # `torrentdesk add` finds this run here (its URL and a key for a local token).
+    control = LocalControl(settings.data_dir)
+    app.state.local_control = control
+    app.on_startup(lambda: control.write(local_url(host, port)))
+    app.on_shutdown(control.remove)
     # Uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal: make both
     # end as Ctrl+C does, so a service manager sees a clean exit.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
@@ -99,5 +120,9 @@ def serve(
             # Level 6 instead of Starlette's 9: half the CPU for a 10 000-row GET /torrents
             # (79 -> 39 ms) for 2.5 % more bytes.
             gzip_middleware_factory=lambda asgi: GZipMiddleware(asgi, compresslevel=6),
+            # Forwarded headers only from a proxy named on the command line: uvicorn would
+            # otherwise believe any loopback process that sends them.
+            proxy_headers=bool(trusted_proxies),
+            forwarded_allow_ips=list(trusted_proxies),
             **window,
         )

@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 
 from . import __version__
-from .config import DATA_DIR_ENV, DB_URL_ENV, ensure_data_dir, load_settings
+from .cli_add import add_parsers
+from .cli_add import run as run_add
+from .config import (
+    ALLOWED_HOSTS_ENV,
+    DATA_DIR_ENV,
+    DB_URL_ENV,
+    PRIVATE_UMASK,
+    TRUSTED_PROXIES_ENV,
+    ensure_data_dir,
+    env_list,
+    load_settings,
+)
 from .db import open_database
 from .services.errors import ServiceError
 from .services.users import UserService
@@ -53,6 +65,23 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="port to serve on (default 8080; a free one behind the native window)",
     )
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        metavar="NAME",
+        dest="allowed_hosts",
+        help="another host name browsers may use for this server, e.g. a reverse proxy's "
+        f"(repeatable; env {ALLOWED_HOSTS_ENV}, comma-separated); any other Host is refused",
+    )
+    parser.add_argument(
+        "--trusted-proxy",
+        action="append",
+        metavar="ADDR",
+        dest="trusted_proxies",
+        help="the address (or network, e.g. 10.0.0.0/24) of a reverse proxy whose "
+        "X-Forwarded-For/-Proto headers are believed (repeatable; env "
+        f"{TRUSTED_PROXIES_ENV}); without one they are ignored",
+    )
 
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     user = commands.add_parser("user", help="manage user accounts", parents=[storage])
@@ -74,10 +103,14 @@ def build_parser() -> argparse.ArgumentParser:
     passwd.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
+    add_parsers(commands, storage)  # add, install-desktop (cli_add.py)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Everything this process creates (database, keys, NiceGUI's storage, logs) is its user's
+    # alone, whatever the shell's umask.
+    os.umask(PRIVATE_UMASK)
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings(getattr(args, "data_dir", None), getattr(args, "db_url", None))
@@ -87,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     ensure_data_dir(settings)
     if args.command == "user":
         return _user_command(args, UserService(open_database(settings.db_url)))
+    if args.command in ("add", "install-desktop"):
+        return run_add(args, settings)
     from . import native
     from .app import serve
 
@@ -99,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
         open_browser=not args.no_open,
         native_window=not args.browser and reason is None,
+        # The command line wins over the environment, as for the other options.
+        allowed_hosts=args.allowed_hosts or env_list(ALLOWED_HOSTS_ENV),
+        trusted_proxies=args.trusted_proxies or env_list(TRUSTED_PROXIES_ENV),
     )
     return 0
 

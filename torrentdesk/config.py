@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +13,8 @@ import platformdirs
 APP_NAME = "torrentdesk"
 DATA_DIR_ENV = "TORRENTDESK_DATA_DIR"
 DB_URL_ENV = "TORRENTDESK_DB_URL"
+ALLOWED_HOSTS_ENV = "TORRENTDESK_ALLOWED_HOSTS"
+TRUSTED_PROXIES_ENV = "TORRENTDESK_TRUSTED_PROXIES"
 DB_FILENAME = "torrentdesk.sqlite"
 
 
@@ -43,10 +47,45 @@ def load_settings(data_dir: str | os.PathLike | None = None, db_url: str | None 
     return Settings(data_dir=resolved_dir, db_url=normalize_db_url(url))
 
 
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_UMASK = 0o077  # what the app process creates is its user's alone
+
+
 def ensure_data_dir(settings: Settings) -> Path:
-    """Create the data dir private to this user: it holds keys and the database."""
-    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    """Create the data dir private to this user: it holds keys, password hashes and sessions.
+    One that exists is made private again (0700, and 0600 / 0700 for what it holds, NiceGUI's
+    storage included), as is a SQLite database kept elsewhere."""
+    settings.data_dir.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    make_private(settings.data_dir)
+    # os.walk follows no symlinks, and make_private changes none.
+    for root, dirs, files in os.walk(settings.data_dir):
+        for name in dirs:
+            make_private(Path(root, name))
+        for name in files:
+            make_private(Path(root, name))
+    if settings.db_path is not None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            make_private(settings.db_path.with_name(settings.db_path.name + suffix))
     return settings.data_dir
+
+
+def make_private(path: Path) -> None:
+    """0700 for a directory, 0600 for a file: only when it is ours and not a symlink."""
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(info.st_mode) or (hasattr(os, "getuid") and info.st_uid != os.getuid()):
+        return
+    mode = PRIVATE_DIR_MODE if stat.S_ISDIR(info.st_mode) else PRIVATE_FILE_MODE
+    if stat.S_IMODE(info.st_mode) & ~mode:
+        path.chmod(stat.S_IMODE(info.st_mode) & mode)
+
+
+def env_list(name: str) -> list[str]:
+    """A list in an environment variable: values separated by commas or spaces."""
+    return [value for value in re.split(r"[,\s]+", os.environ.get(name, "")) if value]
 
 
 def normalize_db_url(url: str) -> str:

@@ -60,8 +60,11 @@ class NginxProxy:
 
 
 @contextlib.contextmanager
-def running_rtorrent(workdir: Path, startup_timeout: float = 15.0) -> Iterator[RTorrentDaemon]:
-    """Start `rtorrent` headless on 127.0.0.1 with its own session and download dirs."""
+def running_rtorrent(
+    workdir: Path, startup_timeout: float = 15.0, peer_address: str = "127.0.0.1"
+) -> Iterator[RTorrentDaemon]:
+    """Start `rtorrent` headless on 127.0.0.1 with its own session and download dirs; its
+    peers (and tracker announces) go through `peer_address` (see tests/daemons/swarm.py)."""
     executable = shutil.which("rtorrent") or "/usr/bin/rtorrent"
     workdir = Path(workdir)
     session_dir, download_dir = workdir / "session", workdir / "downloads"
@@ -79,7 +82,7 @@ def running_rtorrent(workdir: Path, startup_timeout: float = 15.0) -> Iterator[R
                 f"network.scgi.open_port = 127.0.0.1:{scgi_port}",
                 f"network.port_range.set = {peer_port}-{peer_port}",
                 "network.port_random.set = no",
-                "network.bind_address.set = 127.0.0.1",
+                f"network.bind_address.set = {peer_address}",
                 "network.xmlrpc.size_limit.set = 67108863",
                 "dht.mode.set = disable",
                 "protocol.pex.set = no",
@@ -201,8 +204,10 @@ http {{
 @pytest.fixture(scope="session")
 def rtorrent_daemon(tmp_path_factory) -> Iterator[RTorrentDaemon]:
     require_tool("rtorrent")
-    with running_rtorrent(tmp_path_factory.mktemp("rtorrent")) as daemon:
-        yield daemon
+    # Its peers on their own loopback address: with the shared Transmission (127.0.0.1) it
+    # makes a swarm of two (tests/daemons/swarm.py).
+    with running_rtorrent(tmp_path_factory.mktemp("rtorrent"), peer_address="127.0.0.2") as d:
+        yield d
 
 
 @pytest.fixture(scope="session")

@@ -61,7 +61,14 @@ class TransmissionDaemon:
         wait_for_port(self.port, self.process)
 
 
-def _settings(port: int, peer_port: int, username: str, password: str, workdir: Path) -> dict:
+def _settings(
+    port: int,
+    peer_port: int,
+    username: str,
+    password: str,
+    workdir: Path,
+    peer_address: str = "127.0.0.1",
+) -> dict:
     return {
         "rpc-enabled": True,
         "rpc-port": port,
@@ -78,7 +85,7 @@ def _settings(port: int, peer_port: int, username: str, password: str, workdir: 
         "port-forwarding-enabled": False,
         "peer-port": peer_port,
         "peer-port-random-on-start": False,
-        "bind-address-ipv4": "127.0.0.1",
+        "bind-address-ipv4": peer_address,
         "bind-address-ipv6": "::1",
         "download-dir": str(workdir / "downloads"),
         "incomplete-dir": str(workdir / "incomplete"),
@@ -114,8 +121,10 @@ def running_transmission(
     username: str = "td",
     password: str | None = None,
     executable: str | None = None,
+    peer_address: str = "127.0.0.1",
 ) -> Iterator[TransmissionDaemon]:
-    """Start `transmission-daemon -f -g workdir/config`; stop it (SIGTERM, then wait) on exit."""
+    """Start `transmission-daemon -f -g workdir/config`; stop it (SIGTERM, then wait) on exit.
+    Its peers (and tracker announces) go through `peer_address` (see tests/daemons/swarm.py)."""
     executable = executable or shutil.which("transmission-daemon") or "/usr/bin/transmission-daemon"
     password = password or secrets.token_urlsafe(12)
     workdir = Path(workdir)
@@ -124,7 +133,7 @@ def running_transmission(
     for folder in (config_dir, download_dir, workdir / "incomplete"):
         folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    settings = _settings(port, free_port(), username, password, workdir)
+    settings = _settings(port, free_port(), username, password, workdir, peer_address)
     (config_dir / "settings.json").write_text(json.dumps(settings, indent=2))
     log_file = workdir / "transmission.log"
     process = _spawn(executable, config_dir, log_file)

@@ -91,7 +91,7 @@ def dark(driver) -> bool:
 
 
 def select_row(driver, info_hash: str) -> None:
-    tap(driver, f'.ag-center-cols-container .ag-row[row-id$="{info_hash}"] [col-id="name"]')
+    tap(driver, f'.ag-center-cols-container .ag-row[row-id$="{info_hash}"] [col-id="phone"]')
     wait(driver, lambda d: "1 selected" in d.find_element(By.CSS_SELECTOR, ".td-bulk").text)
 
 
@@ -124,6 +124,8 @@ def test_a_phone_reaches_every_control(app_url, browser, transmission_clean, tmp
         "Dark mode",
         "Servers",
         "API token",
+        "Open magnet links here…",
+        "Background notifications…",
         "Log out",
     ]
     menu_item(driver, "Dark mode")

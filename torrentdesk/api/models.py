@@ -2,43 +2,94 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 
 from ..services import servers as rules
-from ..services.actions import MAX_TARGETS, check_download_dir, check_labels, check_tracker_url
+from ..services.actions import (
+    MAX_TARGETS,
+    check_download_dir,
+    check_labels,
+    check_speed_limit,
+    check_tracker_url,
+)
 from ..services.errors import InvalidInput
 from ..services.servers import SERVER_TYPES
+from ..services.users import MAX_PASSWORD_LENGTH, MAX_USERNAME_LENGTH
 from ..torrent_input import InvalidTorrentInput, parse_magnet, parse_torrent_url
+
+MAX_URI_LENGTH = 64 * 1024  # a magnet with hundreds of trackers fits
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _rule(check, value, *args):
-    """Run a service field check; its error becomes pydantic's, so 422 keeps FastAPI's format."""
+    """Run a service field check, then `storable_text`; an error becomes pydantic's, so 422
+    keeps FastAPI's format."""
     try:
-        return check(value, *args)
+        return storable_text(check(value, *args))
     except InvalidInput as exc:
         raise ValueError(str(exc)) from None
 
 
-class _ServerFieldRules(BaseModel):
+def storable_text(value):
+    """Text any database can keep: no NUL character (PostgreSQL refuses it) and no lone
+    surrogate (not Unicode; nothing can encode it), in a string or in lists and dicts of them."""
+    if isinstance(value, str) and ("\x00" in value or _SURROGATE.search(value)):
+        raise ValueError("text may not contain NUL characters or lone surrogates")
+    if isinstance(value, list | tuple):
+        for item in value:
+            storable_text(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            storable_text(key)
+            storable_text(item)
+    return value
+
+
+class RequestModel(BaseModel):
+    """A request body: every text field must be storable text (see `storable_text`); fields
+    with a rule of their own (`RULED`) are checked after it, so its message comes first."""
+
+    RULED: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value, info):
+        return value if info.field_name in cls.RULED else storable_text(value)
+
+
+_SERVER_CHECKS = {
+    "name": rules.check_name,
+    "server_type": rules.check_server_type,
+    "host": rules.check_host,
+    "port": rules.check_port,
+    "username": rules.check_username,
+    "password": rules.check_password,
+    "rpc_path": rules.check_rpc_path,
+    "protocol": rules.check_protocol,
+}
+
+
+class _ServerFieldRules(RequestModel):
     """The services' field checks, applied to whichever of these fields a request carries."""
 
-    @field_validator(
-        "name", "server_type", "host", "port", "rpc_path", "protocol", check_fields=False
-    )
+    RULED = frozenset(_SERVER_CHECKS)
+
+    @field_validator(*_SERVER_CHECKS, check_fields=False)
     @classmethod
     def _check_field(cls, value, info):
-        checks = {
-            "name": rules.check_name,
-            "server_type": rules.check_server_type,
-            "host": rules.check_host,
-            "port": rules.check_port,
-            "rpc_path": rules.check_rpc_path,
-            "protocol": rules.check_protocol,
-        }
-        return value if value is None else _rule(checks[info.field_name], value)
+        return value if value is None else _rule(_SERVER_CHECKS[info.field_name], value)
 
     @model_validator(mode="after")
     def _protocol_fits_type(self):
@@ -106,9 +157,9 @@ class TestServerResponse(BaseModel):
     error: str | None
 
 
-class TokenRequest(BaseModel):
-    username: str
-    password: str
+class TokenRequest(RequestModel):
+    username: str = Field(max_length=MAX_USERNAME_LENGTH)
+    password: str = Field(max_length=MAX_PASSWORD_LENGTH)
 
 
 class UserResponse(BaseModel):
@@ -220,8 +271,10 @@ class TorrentListResponse(BaseModel):
     servers: list[ServerListingResponse]
 
 
-class _TorrentOptionRules(BaseModel):
+class _TorrentOptionRules(RequestModel):
     """The services' checks of labels and a download directory, where a request has them."""
+
+    RULED = frozenset({"labels", "download_dir"})
 
     @field_validator("labels", check_fields=False)
     @classmethod
@@ -240,8 +293,9 @@ DOWNLOAD_DIR_FIELD = "an absolute directory on the server; left out: the server'
 
 class AddTorrentRequest(_TorrentOptionRules):
     uri: str = Field(
+        max_length=MAX_URI_LENGTH,
         description="a magnet link (hex or base32 btih) or an http(s) URL of a .torrent "
-        "(fetched by torrentdesk itself)"
+        "(fetched by torrentdesk itself)",
     )
     server_id: str | None = Field(default=None, description="one server")
     server_ids: list[str] | None = Field(
@@ -277,7 +331,7 @@ MAX_FILE_CHANGES = 100_000
 MAX_TRACKER_URLS = 100
 
 
-class FileChangeRequest(BaseModel):
+class FileChangeRequest(RequestModel):
     index: int = Field(ge=0, le=10_000_000, description="the file's index in the torrent")
     wanted: bool | None = Field(default=None, description="download it or not; left out: as is")
     priority: Literal["low", "normal", "high"] | None = Field(
@@ -293,7 +347,7 @@ class FileChangeRequest(BaseModel):
         return self
 
 
-class FilesRequest(BaseModel):
+class FilesRequest(RequestModel):
     files: list[FileChangeRequest] = Field(min_length=1, max_length=MAX_FILE_CHANGES)
 
 
@@ -301,7 +355,9 @@ def _tracker_urls(urls: list[str]) -> list[str]:
     return [_rule(check_tracker_url, url) for url in urls]
 
 
-class TrackersRequest(BaseModel):
+class TrackersRequest(RequestModel):
+    RULED = frozenset({"add", "remove"})
+
     add: list[str] = Field(
         default_factory=list, max_length=MAX_TRACKER_URLS, description="announce URLs to add"
     )
@@ -334,9 +390,12 @@ class TrackersResponse(BaseModel):
     results: list[TrackerResultResponse]
 
 
-class ActionTarget(BaseModel):
+class ActionTarget(RequestModel):
     server_id: str
     info_hash: str = Field(description="40 hex characters")
+
+
+LIMIT_FIELD = "bytes/s from 1 to 2^30 (1 GiB/s); null or left out: unlimited"
 
 
 class TorrentActionRequest(_TorrentOptionRules):
@@ -350,6 +409,7 @@ class TorrentActionRequest(_TorrentOptionRules):
         "add_labels",
         "remove_labels",
         "move",
+        "set_limits",
         "queue_top",
         "queue_up",
         "queue_down",
@@ -367,6 +427,13 @@ class TorrentActionRequest(_TorrentOptionRules):
         description="move: the daemon moves the files too (servers whose capabilities say "
         "move_data false only relocate, with move_data false)",
     )
+    download_limit: StrictInt | None = Field(default=None, description=f"set_limits: {LIMIT_FIELD}")
+    upload_limit: StrictInt | None = Field(default=None, description=f"set_limits: {LIMIT_FIELD}")
+
+    @field_validator("download_limit", "upload_limit")
+    @classmethod
+    def _check_limit(cls, value, info):
+        return _rule(check_speed_limit, value, info.field_name)
 
     old_url: str | None = Field(default=None, description="replace_tracker: the announce URL")
     new_url: str | None = Field(default=None, description="replace_tracker: what replaces it")
@@ -423,6 +490,68 @@ class ActionResponse(BaseModel):
     detail: str | None
 
 
+class SpeedLimitsModel(BaseModel):
+    download: int | None = Field(description="bytes/s; null: unlimited")
+    upload: int | None
+    alt_download: int | None = Field(description="slow mode's download limit")
+    alt_upload: int | None
+    alt_enabled: bool = Field(description="slow mode is on")
+
+
+class FreeSpaceModel(BaseModel):
+    path: str
+    bytes: int
+
+
+class SessionResponse(BaseModel):
+    download_rate: int = Field(description="bytes/s, the whole server")
+    upload_rate: int
+    downloaded_total: int = Field(description="bytes since the daemon started")
+    uploaded_total: int
+    free_space: FreeSpaceModel | None = Field(
+        description="exact or approximate by the server's `free_space` capability; null: unknown"
+    )
+    download_dir: str
+    limits: SpeedLimitsModel
+
+
+class LimitChanges(BaseModel):
+    """Only the keys given change; a limit's null is unlimited."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    download: StrictInt | None = Field(default=None, description=LIMIT_FIELD)
+    upload: StrictInt | None = Field(default=None, description=LIMIT_FIELD)
+    alt_download: StrictInt | None = Field(default=None, description=LIMIT_FIELD)
+    alt_upload: StrictInt | None = Field(default=None, description=LIMIT_FIELD)
+    alt_enabled: StrictBool = Field(default=False, description="slow mode on or off")
+
+    @field_validator("download", "upload", "alt_download", "alt_upload")
+    @classmethod
+    def _check_limit(cls, value, info):
+        return _rule(check_speed_limit, value, info.field_name)
+
+
+class UpdateSessionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    limits: LimitChanges
+
+
+class AltSpeedRequest(BaseModel):
+    enabled: StrictBool
+
+
+class ServerResultResponse(BaseModel):
+    server_id: str
+    ok: bool
+    error: str | None = Field(description="why this server failed, naming it")
+
+
+class AltSpeedResponse(BaseModel):
+    results: list[ServerResultResponse]
+
+
 class AddResultResponse(BaseModel):
     server_id: str
     ok: bool
@@ -435,7 +564,7 @@ class AddResultsResponse(BaseModel):
     results: list[AddResultResponse]
 
 
-class RuleMatch(BaseModel):
+class RuleMatch(RequestModel):
     label: str | None = Field(default=None, description="the add carries this label")
     tracker: str | None = Field(default=None, description="a tracker host (or its domain)")
     name_regex: str | None = Field(default=None, description="searched in the name, any case")
@@ -443,7 +572,7 @@ class RuleMatch(BaseModel):
     max_size: int | None = None
 
 
-class Rule(BaseModel):
+class Rule(RequestModel):
     match: RuleMatch = Field(default_factory=RuleMatch)
     target: dict[Literal["server_ids", "most_free_space"], list[str]] = Field(
         description='{"server_ids": [id, …]} or {"most_free_space": [id, …]}'
@@ -452,7 +581,7 @@ class Rule(BaseModel):
     download_dir: str | None = Field(default=None, description=DOWNLOAD_DIR_FIELD)
 
 
-class RulePreviewRequest(BaseModel):
+class RulePreviewRequest(RequestModel):
     uri: str = Field(max_length=65536, description="a magnet link or an http(s) .torrent URL")
     labels: list[str] = Field(default_factory=list, max_length=64)
 
@@ -464,7 +593,9 @@ class RulePreviewResponse(BaseModel):
     download_dir: str | None
 
 
-class TransferRequest(BaseModel):
+class TransferRequest(RequestModel):
+    RULED = frozenset({"download_dir"})
+
     server_id: str = Field(description="where the torrent is now")
     info_hash: str = Field(pattern=r"^[0-9a-fA-F]{40}$")
     to_server_id: str

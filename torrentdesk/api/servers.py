@@ -1,4 +1,4 @@
-"""A user's torrent servers: CRUD and connection test."""
+"""A user's torrent servers: CRUD, connection test, session and speed limits, slow mode."""
 
 from __future__ import annotations
 
@@ -10,14 +10,23 @@ from ..services.servers import ServerFields, ServerView
 from .deps import ServicesDep, UserDep
 from .models import (
     AddServerRequest,
+    AltSpeedRequest,
+    AltSpeedResponse,
     ErrorResponse,
     ServerResponse,
+    SessionResponse,
     TestServerResponse,
     UpdateServerRequest,
+    UpdateSessionRequest,
 )
 
 router = APIRouter(prefix="/servers", tags=["servers"], responses={401: {"model": ErrorResponse}})
 _NOT_FOUND = {404: {"model": ErrorResponse, "description": "no such server of yours"}}
+_REMOTE = {
+    **_NOT_FOUND,
+    502: {"model": ErrorResponse, "description": "the torrent server failed; the message names it"},
+    504: {"model": ErrorResponse, "description": "the torrent server did not answer in time"},
+}
 
 
 def _response(view: ServerView) -> dict:
@@ -57,3 +66,28 @@ def delete_server(server_id: str, user: UserDep, services: ServicesDep) -> Respo
 @router.post("/{server_id}/test", response_model=TestServerResponse, responses=_NOT_FOUND)
 async def test_server(server_id: str, user: UserDep, services: ServicesDep) -> dict:
     return dataclasses.asdict(await services.server_admin.test(user.id, server_id))
+
+
+@router.post("/alt-speed", response_model=AltSpeedResponse)
+async def set_alt_speed(body: AltSpeedRequest, user: UserDep, services: ServicesDep) -> dict:
+    """Slow mode (the alternative limits) on or off on every enabled server of yours at once;
+    a result per server. rTorrent's is emulated: its global limits switch to the other pair."""
+    outcomes = await services.speed.set_alt_speed(user.id, body.enabled)
+    return {
+        "results": [{"server_id": o.server_id, "ok": o.ok, "error": o.message} for o in outcomes]
+    }
+
+
+@router.get("/{server_id}/session", response_model=SessionResponse, responses=_REMOTE)
+async def get_session(server_id: str, user: UserDep, services: ServicesDep) -> dict:
+    """Rates, totals since the daemon started, free space, default directory and limits."""
+    return dataclasses.asdict(await services.speed.session(user.id, server_id))
+
+
+@router.put("/{server_id}/session", response_model=SessionResponse, responses=_REMOTE)
+async def update_session(
+    server_id: str, body: UpdateSessionRequest, user: UserDep, services: ServicesDep
+) -> dict:
+    """Change the server's limits (bytes/s, null = unlimited): only the keys given change."""
+    changes = body.limits.model_dump(exclude_unset=True)
+    return dataclasses.asdict(await services.speed.set_limits(user.id, server_id, changes))

@@ -206,7 +206,12 @@ async def _add_many(
         )
     else:
         _, results = await torrents.add_by_rules(
-            user_id, source, options.start, options.labels, options.download_dir
+            user_id,
+            source,
+            options.start,
+            options.labels,
+            options.download_dir,
+            options.unwanted_files,
         )
     content = {
         "results": [

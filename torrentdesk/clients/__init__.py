@@ -11,8 +11,11 @@ from .base import (
     BaseTorrentClient,
     Failures,
     ServerConnection,
+    SessionInfo,
+    SpeedLimits,
     TorrentFile,
     TorrentInfo,
+    TorrentLimits,
 )
 from .errors import (
     AuthError,
@@ -27,9 +30,11 @@ from .qbittorrent import QBittorrentClient
 from .registry import SERVER_KINDS, Capabilities, ServerKind, server_kind, server_type_labels
 from .rtorrent import RTorrentClient
 from .transmission import TransmissionClient
+from .units import MAX_SPEED_LIMIT
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "MAX_SPEED_LIMIT",
     "NO_OPTIONS",
     "SERVER_KINDS",
     "AddOptions",
@@ -47,9 +52,12 @@ __all__ = [
     "RTorrentClient",
     "ServerConnection",
     "ServerKind",
+    "SessionInfo",
+    "SpeedLimits",
     "TimeoutError",
     "TorrentFile",
     "TorrentInfo",
+    "TorrentLimits",
     "TorrentNotFound",
     "TransmissionClient",
     "get_client",

@@ -25,8 +25,10 @@ from .base import (
     PeerInfo,
     QueueMove,
     SessionInfo,
+    SpeedLimits,
     TorrentFile,
     TorrentInfo,
+    TorrentLimits,
     TrackerInfo,
     TrackerResult,
 )
@@ -61,11 +63,6 @@ class AsyncTorrentClient:
     ) -> AddedTorrent:
         return await self._call(self.client.add_magnet, magnet, start, options)
 
-    async def add_torrent_url(
-        self, url: str, start: bool = True, options: AddOptions = NO_OPTIONS
-    ) -> AddedTorrent:
-        return await self._call(self.client.add_torrent_url, url, start, options)
-
     async def start(self, hashes: Sequence[str]) -> Failures:
         return await self._call(self.client.start, hashes)
 
@@ -96,6 +93,14 @@ class AsyncTorrentClient:
     async def queue_move(self, hashes: Sequence[str], where: QueueMove) -> Failures:
         return await self._call(self.client.queue_move, hashes, where)
 
+    async def set_torrent_limits(
+        self, hashes: Sequence[str], download: int | None, upload: int | None
+    ) -> Failures:
+        return await self._call(self.client.set_torrent_limits, hashes, download, upload)
+
+    async def torrent_limits(self, info_hash: str) -> TorrentLimits:
+        return await self._call(self.client.torrent_limits, info_hash)
+
     async def metainfo_of(self, info_hash: str) -> bytes | None:
         return await self._call(self.client.metainfo_of, info_hash)
 
@@ -104,6 +109,9 @@ class AsyncTorrentClient:
 
     async def session(self) -> SessionInfo:
         return await self._call(self.client.session)
+
+    async def set_speed_limits(self, limits: SpeedLimits) -> None:
+        return await self._call(self.client.set_speed_limits, limits)
 
     async def files(self, info_hash: str) -> list[TorrentFile]:
         return await self._call(self.client.files, info_hash)

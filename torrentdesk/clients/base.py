@@ -88,6 +88,14 @@ class SpeedLimits:
 
 
 @dataclass(slots=True, frozen=True)
+class TorrentLimits:
+    """One torrent's own limits in bytes/s, None = unlimited."""
+
+    download: int | None = None
+    upload: int | None = None
+
+
+@dataclass(slots=True, frozen=True)
 class FreeSpace:
     path: str
     bytes: int
@@ -238,12 +246,6 @@ class BaseTorrentClient(ABC):
     ) -> AddedTorrent:
         """Add a checked magnet link; raises DuplicateTorrent if already there."""
 
-    @abstractmethod
-    def add_torrent_url(
-        self, url: str, start: bool = True, options: AddOptions = NO_OPTIONS
-    ) -> AddedTorrent:
-        """Have the server fetch a .torrent from a checked http(s) URL."""
-
     # Verbs take many hashes (transmission-rpc's and Flood's way): one daemon round trip for
     # the lot where the daemon allows it, a failure per hash that did not work.
 
@@ -319,7 +321,8 @@ class BaseTorrentClient(ABC):
         raise self._incapable("edit trackers")
 
     def replace_tracker(self, hashes: Sequence[str], old_url: str, new_url: str) -> Failures:
-        """Replace `old_url` by `new_url` on each torrent that has it (others are left alone)."""
+        """Replace `old_url` by `new_url` on each torrent; one that lacks `old_url` is left
+        as it is and fails with that reason (a mistyped URL must not read as done)."""
         raise self._incapable("replace trackers")
 
     def peers(self, info_hash: str) -> list[PeerInfo]:
@@ -329,6 +332,10 @@ class BaseTorrentClient(ABC):
         self, hashes: Sequence[str], download: int | None, upload: int | None
     ) -> Failures:
         """Per-torrent limits in bytes/s, None = unlimited (`torrent_limits` capability)."""
+        raise self._incapable("limit single torrents")
+
+    def torrent_limits(self, info_hash: str) -> TorrentLimits:
+        """One torrent's own limits, as the daemon holds them (`torrent_limits` capability)."""
         raise self._incapable("limit single torrents")
 
     def session(self) -> SessionInfo:

@@ -46,7 +46,6 @@ from ..torrent_input import (
     TorrentMetainfo,
     is_info_hash,
     parse_torrent_file,
-    parse_torrent_url,
 )
 from .base import (
     DEFAULT_TIMEOUT,
@@ -64,6 +63,7 @@ from .base import (
     SpeedLimits,
     TorrentFile,
     TorrentInfo,
+    TorrentLimits,
     TorrentState,
     TrackerInfo,
     TrackerResult,
@@ -362,23 +362,6 @@ class QBittorrentClient(BaseTorrentClient):
             AddedTorrent(magnet.info_hash, magnet.name), start, options, urls=magnet.uri
         )
 
-    def add_torrent_url(
-        self, url: str, start: bool = True, options: AddOptions = NO_OPTIONS
-    ) -> AddedTorrent:
-        """qBittorrent fetches the file in the background: the hash is the one torrent that
-        shows up within the timeout, else unknown (a duplicate also shows nothing new)."""
-        url = parse_torrent_url(url)
-        with self._lock, self._deadline():
-            before = self._hashes()
-            reply = self._call(lambda lib: lib.torrents_add(urls=url, **_add_args(start, options)))
-            self._refused(reply, url)
-            found = self._wait(lambda: self._hashes() - before, give_up=True)
-            if not found or len(found) != 1:
-                return AddedTorrent(None, None)
-            (info_hash,) = found
-            [info] = self.list_torrents(info_hash=info_hash)
-            return AddedTorrent(info_hash, info.name)
-
     def _add(self, added: AddedTorrent, start: bool, options: AddOptions, **source) -> AddedTorrent:
         """Add paused when files must be left out first, so nothing unwanted is fetched."""
         info_hash = added.info_hash
@@ -412,7 +395,7 @@ class QBittorrentClient(BaseTorrentClient):
                 f"qBittorrent refused to add {what!r} — check its log for why",
             )
 
-    def _wait(self, found: Callable[[], Any], give_up: bool = False) -> Any:
+    def _wait(self, found: Callable[[], Any]) -> Any:
         """Poll `found()` until it returns something, within the call's deadline."""
         while True:
             value = found()
@@ -420,8 +403,6 @@ class QBittorrentClient(BaseTorrentClient):
                 return value
             left = (self._lib.deadline if self._lib else time.monotonic()) - time.monotonic()
             if left < 0.15:
-                if give_up:
-                    return value
                 raise TimeoutError(
                     self.name,
                     f"qBittorrent took the torrent but did not list it within "
@@ -608,10 +589,15 @@ class QBittorrentClient(BaseTorrentClient):
                         )
                     )
                 except ProtocolError as exc:
-                    # 409: the old URL is not there (left alone) or the new one already is.
+                    # 409: the old URL is not there, or the new one already is.
                     urls = {t.url for t in self.trackers(info_hash)}
-                    if old_url in urls:
-                        failures[info_hash] = exc
+                    failures[info_hash] = (
+                        exc
+                        if old_url in urls
+                        else ClientError(
+                            self.name, f"this torrent has no tracker {old_url}; left as it is"
+                        )
+                    )
         return failures
 
     def peers(self, info_hash: str) -> list[PeerInfo]:
@@ -631,6 +617,16 @@ class QBittorrentClient(BaseTorrentClient):
             lib.torrents_set_upload_limit(limit=_limit_out(upload), torrent_hashes=ids)
 
         return self._on_existing(hashes, limit)
+
+    def torrent_limits(self, info_hash: str) -> TorrentLimits:
+        rows, failures = self._present_rows([info_hash])
+        if failures:
+            raise next(iter(failures.values()))
+        (row,) = rows.values()
+        try:  # bytes/s, 0 or -1 for none
+            return TorrentLimits(_limit_in(row["dl_limit"]), _limit_in(row["up_limit"]))
+        except (KeyError, TypeError):
+            raise self._bad_torrent_data() from None
 
     def session(self) -> SessionInfo:
         """Free space is maindata's `free_space_on_disk`: the default save path's disk only."""

@@ -81,6 +81,7 @@ def _rtorrent_capabilities(version: str) -> Capabilities:
         "move_data": False,  # no rTorrent RPC moves data: a move only relocates
         "free_space": "approximate",
         "alt_speed": "emulated",  # switching the global limits, remembered by torrentdesk
+        "alt_unlimited": True,  # an alternative limit may be null (unlimited)
         "torrent_limits": False,
         "queue": False,
         "recheck": True,
@@ -99,6 +100,7 @@ def _transmission_capabilities(version: str) -> Capabilities:
         "move_data": True,
         "free_space": "exact",
         "alt_speed": "native",
+        "alt_unlimited": False,  # alt-speed-down/up are always a number of kB/s
         "torrent_limits": True,
         "queue": number >= (2, 40),  # queue-move-* since RPC 14
         "recheck": True,
@@ -115,6 +117,7 @@ def _qbittorrent_capabilities(version: str) -> Capabilities:
         "move_data": True,  # setLocation moves the data
         "free_space": "exact",  # maindata's free_space_on_disk: the default save path's disk
         "alt_speed": "native",
+        "alt_unlimited": True,  # 0 is "no limit" for the alternative pair too
         "torrent_limits": True,
         "queue": True,  # queue moves need "torrent queueing" on in qBittorrent's options
         "recheck": True,

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import NoReturn
 from urllib.parse import quote, unquote
 
-from ..torrent_input import MagnetLink, TorrentMetainfo, is_info_hash, parse_torrent_url
+from ..torrent_input import MagnetLink, TorrentMetainfo, is_info_hash
 from . import errors, sanitize, xmlrpc_reply
 from .base import (
     DEFAULT_TIMEOUT,
@@ -44,7 +44,10 @@ from .base import (
     Failures,
     FileChange,
     FilePriority,
+    FreeSpace,
     PeerInfo,
+    SessionInfo,
+    SpeedLimits,
     TorrentFile,
     TorrentInfo,
     TrackerInfo,
@@ -53,21 +56,22 @@ from .base import (
     magnet_link,
     tracker_host,
 )
-from .daemon_values import (
+from .sanitize import (
     MAX_ADDRESS_CHARS,
     MAX_CLIENT_CHARS,
     MAX_PEERS,
     MAX_TRACKERS,
     MAX_URL_CHARS,
-    count,
     flag,
     fraction,
+    known_count,
     port,
     rate,
-    text,
+    shown_text,
     timestamp,
 )
 from .scgi import HttpTransport, ScgiTransport
+from .units import RTORRENT_UNIT, reported_count, to_units
 
 # rTorrent's fault for a download it does not have: "Could not find info-hash."
 _FAULT_NOT_FOUND = -501
@@ -136,9 +140,25 @@ _MULTICALL_FILE_FIELDS = tuple(f"{name}=" for name in _FILE_FIELDS)
 _MULTICALL_TRACKER_FIELDS = tuple(f"{name}=" for name in _TRACKER_FIELDS)
 _MULTICALL_PEER_FIELDS = tuple(f"{name}=" for name in _PEER_FIELDS)
 
+# The free space an open torrent's files see (0 for a closed one), and where it sits: the
+# only free-space figure rTorrent has (no command takes a path).
+_FREE_SPACE_FIELDS = ("d.free_diskspace", "d.directory")
+
+# The whole server's figures (global commands, target ""), in SessionInfo's order.
+_SESSION_CALLS = (
+    "throttle.global_down.rate",
+    "throttle.global_up.rate",
+    "throttle.global_down.total",
+    "throttle.global_up.total",
+    "throttle.global_down.max_rate",
+    "throttle.global_up.max_rate",
+    "directory.default",
+)
+_LIMIT_SETTERS = ("throttle.global_down.max_rate.set", "throttle.global_up.max_rate.set")
+
 # Sub-commands allowed inside a multicall ("d.name=", "f.path="): only the fields we read.
 _MULTICALL_COMMANDS: frozenset[str] = frozenset(
-    {name for name, _ in _TORRENT_FIELDS} | set(_FILE_FIELDS)
+    {name for name, _ in _TORRENT_FIELDS} | set(_FILE_FIELDS) | set(_FREE_SPACE_FIELDS)
 )
 # Each multicall method and the sub-commands it may carry.
 _MULTICALL_ALLOWED: dict[str, frozenset[str]] = {
@@ -185,6 +205,9 @@ ALLOWED_METHODS: frozenset[str] = frozenset(
         "d.update_priorities",
         "d.tracker.insert",  # hash, group, announce URL: plain values
         "t.is_enabled.set",  # "HASH:t<i>", 0 | 1
+        # The global limits (bytes/s, 0 = unlimited) and the session's rates and totals.
+        *_SESSION_CALLS,
+        *_LIMIT_SETTERS,
         # Only `rm -f -- <file>` and `rmdir -- <dir>` of a removed torrent's own files and the
         # folders they leave empty: enforced in `_check_allowed`.
         "execute.nothrow",
@@ -597,15 +620,6 @@ class RTorrentClient(BaseTorrentClient):
         self._touched([magnet.info_hash])
         return AddedTorrent(magnet.info_hash, magnet.name or name)
 
-    def add_torrent_url(
-        self, url: str, start: bool = True, options: AddOptions = NO_OPTIONS
-    ) -> AddedTorrent:
-        url = parse_torrent_url(url)  # only http(s): a bare path would load a file on the host
-        commands = self._load_commands(options)
-        self._call("load.start" if start else "load.normal", "", url, *commands)
-        self._last_full = 0.0  # the hash is unknown until rTorrent has fetched the file
-        return AddedTorrent(None, None)
-
     def _load_commands(self, options: AddOptions) -> list[str]:
         """The add time, and the options as quoted load commands: labels URL-encoded down to
         letters, digits and `%._-~`; a directory with a `"` or `\\` refused, since rTorrent
@@ -876,7 +890,7 @@ class RTorrentClient(BaseTorrentClient):
             )
         except errors.TorrentNotFound:
             raise self._not_found(info_hash) from None
-        note = text(message, 500) if str(message).startswith(_TRACKER_MESSAGE) else None
+        note = shown_text(message, 500) if str(message).startswith(_TRACKER_MESSAGE) else None
         return [_to_tracker(row, note) for row in _rows(rows, len(_TRACKER_FIELDS), MAX_TRACKERS)]
 
     def edit_trackers(
@@ -921,9 +935,7 @@ class RTorrentClient(BaseTorrentClient):
         )
         plans: dict[str, list[tuple[str, tuple[object, ...]]]] = {}
         for info_hash, (rows,) in listed.items():
-            trackers = [
-                (text(u, MAX_URL_CHARS), count(g) or 0, flag(e)) for u, g, e in _rows(rows, 3)
-            ]
+            trackers = _tracker_rows(rows)
             old = [i for i, (u, _, _) in enumerate(trackers) if u == old_url]
             if not old:
                 failures[info_hash] = errors.ClientError(
@@ -960,10 +972,70 @@ class RTorrentClient(BaseTorrentClient):
             )
         except errors.TorrentNotFound:
             raise self._not_found(info_hash) from None
-        return [(text(u, MAX_URL_CHARS), count(g) or 0, flag(e)) for u, g, e in _rows(rows, 3)]
+        return _tracker_rows(rows)
 
     def default_download_dir(self) -> str:
         return str(self._call("directory.default", ""))
+
+    # -- the session ------------------------------------------------------------------------
+
+    def session(self) -> SessionInfo:
+        """Rates and totals since the daemon started, the default directory and the global
+        limits. rTorrent has no alternative limits: the services keep and switch them."""
+        values = self._multicall([(method, ("",)) for method in _SESSION_CALLS])
+        try:
+            down_rate, up_rate, down_total, up_total, down_max, up_max = (
+                reported_count(v) for v in values[:6]
+            )
+        except ValueError:
+            raise errors.ProtocolError(
+                self.name, "rTorrent's throttle figures are not whole numbers"
+            ) from None
+        directory = values[6]
+        if not isinstance(directory, str):
+            raise errors.ProtocolError(self.name, "rTorrent's directory.default is not text")
+        return SessionInfo(
+            down_rate,
+            up_rate,
+            down_total,
+            up_total,
+            self._free_space(directory),
+            directory,
+            SpeedLimits(down_max or None, up_max or None),
+        )
+
+    def _free_space(self, directory: str) -> FreeSpace | None:
+        """Approximate: what the started torrents inside the default directory see on their
+        filesystem (rTorrent asks the filesystem of each open torrent's files; no command
+        takes a path, and a shell command is never sent). None when none is open there."""
+        root = directory.rstrip("/") or "/"
+        if not _is_normalized_abs_path(root):
+            return None
+        rows = self._call(
+            "d.multicall2", "", "started", *(f"{field}=" for field in _FREE_SPACE_FIELDS)
+        )
+        seen = [
+            row[0]
+            for row in (rows if isinstance(rows, list) else [])
+            if isinstance(row, list)
+            and len(row) == 2
+            and isinstance(row[0], int)
+            and not isinstance(row[0], bool)
+            and row[0] > 0
+            and isinstance(row[1], str)
+            and (row[1] == root or row[1].startswith(root + "/"))
+        ]
+        return FreeSpace(root, max(seen)) if seen else None
+
+    def set_speed_limits(self, limits: SpeedLimits) -> None:
+        """The global limits rTorrent should apply now: the alternative pair while slow mode
+        is on (emulated: rTorrent has one pair), else the normal one."""
+        if limits.alt_enabled:
+            pair = (limits.alt_download, limits.alt_upload)
+        else:
+            pair = (limits.download, limits.upload)
+        rates = [0 if v is None else to_units(v, RTORRENT_UNIT) * RTORRENT_UNIT for v in pair]
+        self._multicall([(s, ("", rate)) for s, rate in zip(_LIMIT_SETTERS, rates, strict=True)])
 
     def version(self) -> str:
         client, library = self._multicall(
@@ -1145,6 +1217,14 @@ def _to_info(row: Sequence) -> TorrentInfo:
     )
 
 
+def _tracker_rows(rows: object) -> list[tuple[str, int, bool]]:
+    """(url, group, enabled) of each row of a `t.url=, t.group=, t.is_enabled=` t.multicall."""
+    return [
+        (shown_text(url, MAX_URL_CHARS), known_count(group) or 0, flag(enabled))
+        for url, group, enabled in _rows(rows, 3)
+    ]
+
+
 def _rows(value: object, width: int, limit: int = MAX_TRACKERS) -> list[list]:
     """A multicall's rows of `width` values; anything else is left out."""
     if not isinstance(value, list):
@@ -1166,7 +1246,7 @@ def _to_tracker(row: list, note: str | None) -> TrackerInfo:
         complete,
         incomplete,
     ) = row
-    succeeded, failed = count(successes) or 0, count(failures) or 0
+    succeeded, failed = known_count(successes) or 0, known_count(failures) or 0
     last_success, last_failure = timestamp(success_last) or 0, timestamp(failed_last) or 0
     status: TrackerStatus
     if not flag(enabled):
@@ -1181,12 +1261,12 @@ def _to_tracker(row: list, note: str | None) -> TrackerInfo:
         status = "not_contacted"
     scraped = bool(succeeded or timestamp(scrape_last))
     return TrackerInfo(
-        url=text(url, MAX_URL_CHARS),
-        tier=count(group, 10_000) or 0,
+        url=shown_text(url, MAX_URL_CHARS),
+        tier=known_count(group, 10_000) or 0,
         status=status,
         message=(note or "the last announce failed") if status == "error" else None,
-        seeders=count(complete) if scraped else None,
-        leechers=count(incomplete) if scraped else None,
+        seeders=known_count(complete) if scraped else None,
+        leechers=known_count(incomplete) if scraped else None,
         last_announce=max(last_success, last_failure) or None,
     )
 
@@ -1194,9 +1274,9 @@ def _to_tracker(row: list, note: str | None) -> TrackerInfo:
 def _to_peer(row: list) -> PeerInfo:
     address, peer_port, client, percent, down, up, encrypted, incoming = row
     return PeerInfo(
-        address=text(address, MAX_ADDRESS_CHARS),
+        address=shown_text(address, MAX_ADDRESS_CHARS),
         port=port(peer_port),
-        client=text(client, MAX_CLIENT_CHARS),
+        client=shown_text(client, MAX_CLIENT_CHARS),
         progress=fraction(percent / 100 if isinstance(percent, int | float) else None),
         download_rate=rate(down),
         upload_rate=rate(up),

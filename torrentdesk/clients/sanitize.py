@@ -244,3 +244,51 @@ def files(value: object) -> list[TorrentFile]:
         for f in value
         if type(f) is TorrentFile
     ]
+
+
+# -- inside a torrent: trackers and peers, read one value at a time ----------------------------
+
+MAX_URL_CHARS = 2048
+MAX_CLIENT_CHARS = 100
+MAX_ADDRESS_CHARS = 64  # the longest IPv6 text form is 45
+MAX_PEERS = 10_000  # more than any swarm a daemon connects to at once
+MAX_TRACKERS = 1_000
+
+
+def shown_text(value: object, limit: int) -> str:
+    """A printable one-line string of at most `limit` characters ("" for anything that is not
+    one)."""
+    if not isinstance(value, str):
+        return ""
+    value = "".join(c if c.isprintable() else " " for c in value[:limit])
+    return value.strip()
+
+
+def optional_text(value: object, limit: int = MAX_MESSAGE) -> str | None:
+    return shown_text(value, limit) or None
+
+
+def known_count(value: object, maximum: int = MAX_INT) -> int | None:
+    """A non-negative integer, or None (a daemon's "-1: unknown", a wrong type)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return None
+    return min(value, maximum)
+
+
+def rate(value: object) -> int:
+    """Bytes/s: a non-negative integer (0 for anything else)."""
+    return known_count(value) or 0
+
+
+def port(value: object) -> int:
+    number = known_count(value)
+    return number if number is not None and number <= 65535 else 0
+
+
+def timestamp(value: object) -> int | None:
+    """Unix seconds, or None for 0 ("never"), out-of-range values and wrong types."""
+    return moment(value) or None
+
+
+def flag(value: object) -> bool:
+    return value is True or (isinstance(value, int) and not isinstance(value, bool) and value == 1)

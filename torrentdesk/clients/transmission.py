@@ -29,7 +29,7 @@ from transmission_rpc.error import (
     TransmissionTimeoutError,
 )
 
-from ..torrent_input import MagnetLink, TorrentMetainfo, is_info_hash, parse_torrent_url
+from ..torrent_input import MagnetLink, TorrentMetainfo, is_info_hash
 from . import sanitize, transport
 from .base import (
     DEFAULT_TIMEOUT,
@@ -40,31 +40,20 @@ from .base import (
     Failures,
     FileChange,
     FilePriority,
+    FreeSpace,
     PeerInfo,
     QueueMove,
+    SessionInfo,
+    SpeedLimits,
     TorrentFile,
     TorrentInfo,
+    TorrentLimits,
     TorrentState,
     TrackerInfo,
     TrackerResult,
     TrackerStatus,
     magnet_link,
     tracker_host,
-)
-from .daemon_values import (
-    MAX_ADDRESS_CHARS,
-    MAX_CLIENT_CHARS,
-    MAX_PEERS,
-    MAX_TRACKERS,
-    MAX_URL_CHARS,
-    count,
-    flag,
-    fraction,
-    optional_text,
-    port,
-    rate,
-    text,
-    timestamp,
 )
 from .errors import (
     AuthError,
@@ -73,6 +62,22 @@ from .errors import (
     ProtocolError,
     TimeoutError,
 )
+from .sanitize import (
+    MAX_ADDRESS_CHARS,
+    MAX_CLIENT_CHARS,
+    MAX_PEERS,
+    MAX_TRACKERS,
+    MAX_URL_CHARS,
+    flag,
+    fraction,
+    known_count,
+    optional_text,
+    port,
+    rate,
+    shown_text,
+    timestamp,
+)
+from .units import TRANSMISSION_UNIT, reported_count, to_units
 
 DEFAULT_RPC_PATH = "/transmission/rpc"
 
@@ -119,6 +124,7 @@ LIST_FIELDS = (
 )
 FILE_FIELDS = ("files", "fileStats")
 _TRACKER_FIELDS = ("hashString", "trackers")
+_LIMIT_FIELDS = ("hashString", "downloadLimit", "downloadLimited", "uploadLimit", "uploadLimited")
 
 # torrent-get's `"format": "table"` (RPC 16, Transmission 3.00): `torrents` is a row of field
 # names, then one list of values per torrent. Less JSON for the daemon to write and for us to
@@ -134,9 +140,12 @@ _PRIORITIES: dict[int, FilePriority] = {-1: "low", 0: "normal", 1: "high"}
 _DN_PARAM = re.compile(r"([?&]dn=)([^&#]*)")
 
 # transmission-rpc logs handled conditions (a non-JSON reply) with logger.exception; we turn
-# them into our own errors, so keep its ERROR records out of the application's logs.
+# them into our own errors, so keep its ERROR records out of the application's logs. Its DEBUG
+# records carry credentials (the URL with user:password@, the Authorization header on a 401)
+# and whole replies: never emitted, whatever the root logger's level.
 _rpc_logger = logging.getLogger(__name__ + ".rpc")
-_rpc_logger.addFilter(lambda record: record.levelno < logging.ERROR)
+_rpc_logger.setLevel(logging.INFO)
+_rpc_logger.addFilter(lambda record: logging.INFO <= record.levelno < logging.ERROR)
 
 
 class TransmissionClient(BaseTorrentClient):
@@ -335,25 +344,7 @@ class TransmissionClient(BaseTorrentClient):
                 raise self._duplicate(magnet.info_hash, magnet.name)
             return self._add(_spaces_escaped_in_dn(magnet.uri), start, options)
 
-    def add_torrent_url(
-        self, url: str, start: bool = True, options: AddOptions = NO_OPTIONS
-    ) -> AddedTorrent:
-        url = parse_torrent_url(url)
-        with self._lock:
-            # The hash is unknown until the daemon has fetched the file, and transmission-rpc 7
-            # does not say whether the reply was "torrent-added" or "torrent-duplicate": compare
-            # with the hashes present before the add.
-            rows = self._call(lambda rpc: rpc.get_torrents(arguments=("hashString",)))
-            before = {str(t.fields.get("hashString", "")).lower() for t in rows}
-            return self._add(url, start, options, refuse=before)
-
-    def _add(
-        self,
-        torrent: bytes | str,
-        start: bool,
-        options: AddOptions,
-        refuse: set[str] = frozenset(),  # type: ignore[assignment]
-    ) -> AddedTorrent:
+    def _add(self, torrent: bytes | str, start: bool, options: AddOptions) -> AddedTorrent:
         # Labels on torrent-add need RPC 17; 3.00 ignores them. So a labelled torrent is added
         # paused, labelled, then started: it never runs without its labels.
         paused = not start or bool(options.labels)
@@ -373,8 +364,6 @@ class TransmissionClient(BaseTorrentClient):
             )
         name = fields.get("name")
         added = AddedTorrent(info_hash.lower(), sanitize.text(name, sanitize.MAX_NAME))
-        if added.info_hash in refuse:
-            raise self._duplicate(added.info_hash, added.name)
         if options.labels:
             self._call(lambda rpc: rpc.change_torrent(added.info_hash, labels=list(options.labels)))
             if start:
@@ -433,6 +422,101 @@ class TransmissionClient(BaseTorrentClient):
 
     def queue_move(self, hashes: Sequence[str], where: QueueMove) -> Failures:
         return self._on_existing(hashes, lambda rpc, ids: getattr(rpc, f"queue_{where}")(ids))
+
+    # -- limits and the session ---------------------------------------------------------------
+
+    def set_torrent_limits(
+        self, hashes: Sequence[str], download: int | None, upload: int | None
+    ) -> Failures:
+        arguments = {
+            "download_limited": download is not None,
+            "upload_limited": upload is not None,
+        }
+        if download is not None:
+            arguments["download_limit"] = to_units(download, TRANSMISSION_UNIT)
+        if upload is not None:
+            arguments["upload_limit"] = to_units(upload, TRANSMISSION_UNIT)
+        return self._on_existing(hashes, lambda rpc, ids: rpc.change_torrent(ids, **arguments))
+
+    def torrent_limits(self, info_hash: str) -> TorrentLimits:
+        info_hash = self._check_hash(info_hash)
+        rows = self._call(lambda rpc: rpc.get_torrents(ids=[info_hash], arguments=_LIMIT_FIELDS))
+        fields = next(
+            (t.fields for t in rows if str(t.fields.get("hashString")).lower() == info_hash), None
+        )
+        if fields is None:
+            raise self._not_found(info_hash)
+        try:
+            return TorrentLimits(
+                _limit(fields["downloadLimited"], fields["downloadLimit"]),
+                _limit(fields["uploadLimited"], fields["uploadLimit"]),
+            )
+        except (KeyError, ValueError):
+            raise self._unexpected("the torrent's limits") from None
+
+    def session(self) -> SessionInfo:
+        stats, settings = self._call(lambda rpc: (rpc.session_stats(), rpc.get_session()))
+        stats, settings = stats.fields, settings.fields
+        try:
+            current = stats["current-stats"]  # since the daemon started, as rTorrent's totals
+            directory = settings["download-dir"]
+            if not isinstance(directory, str):
+                raise ValueError("download-dir is not text")
+            limits = SpeedLimits(
+                _limit(settings["speed-limit-down-enabled"], settings["speed-limit-down"]),
+                _limit(settings["speed-limit-up-enabled"], settings["speed-limit-up"]),
+                _limit(True, settings["alt-speed-down"]),
+                _limit(True, settings["alt-speed-up"]),
+                settings["alt-speed-enabled"] is True,
+            )
+            info = SessionInfo(
+                reported_count(stats["downloadSpeed"]),
+                reported_count(stats["uploadSpeed"]),
+                reported_count(current["downloadedBytes"]),
+                reported_count(current["uploadedBytes"]),
+                None,
+                directory,
+                limits,
+            )
+        except (KeyError, TypeError, ValueError):
+            raise self._unexpected("the session") from None
+        info.free_space = self._free_space(directory)
+        return info
+
+    def _free_space(self, path: str) -> FreeSpace | None:
+        """free-space (RPC 15) of the download directory; None where the daemon cannot tell
+        (an older daemon, a directory that does not exist yet)."""
+        try:
+            free = self._call(lambda rpc: rpc.free_space(path))
+            return None if free is None else FreeSpace(path, reported_count(free))
+        except (ClientError, ValueError):
+            return None
+
+    def set_speed_limits(self, limits: SpeedLimits) -> None:
+        if limits.alt_download is None or limits.alt_upload is None:
+            raise ClientError(
+                self.name,
+                "Transmission's alternative (slow mode) limits cannot be unlimited: give each "
+                "a number",
+            )
+        arguments: dict[str, Any] = {
+            "speed_limit_down_enabled": limits.download is not None,
+            "speed_limit_up_enabled": limits.upload is not None,
+            "alt_speed_down": to_units(limits.alt_download, TRANSMISSION_UNIT),
+            "alt_speed_up": to_units(limits.alt_upload, TRANSMISSION_UNIT),
+            "alt_speed_enabled": limits.alt_enabled,
+        }
+        if limits.download is not None:
+            arguments["speed_limit_down"] = to_units(limits.download, TRANSMISSION_UNIT)
+        if limits.upload is not None:
+            arguments["speed_limit_up"] = to_units(limits.upload, TRANSMISSION_UNIT)
+        self._call(lambda rpc: rpc.set_session(**arguments))
+
+    def _unexpected(self, what: str) -> ProtocolError:
+        return ProtocolError(
+            self.name,
+            f"unexpected values in {what} reply — check that {self._url()} is Transmission's RPC",
+        )
 
     def magnet_of(self, info_hash: str) -> tuple[str, bool]:
         fields = ("hashString", "name", "isPrivate", "trackers")
@@ -926,6 +1010,13 @@ def _torrent_id(value: object) -> int:
     return value
 
 
+def _limit(enabled: object, kilobytes: object) -> int | None:
+    """A Transmission limit (whole kB/s, K = 1000) in bytes/s; None when it is off."""
+    if not isinstance(enabled, bool):
+        raise ValueError(f"a limit's switch is not true or false: {enabled!r}")
+    return reported_count(kilobytes) * TRANSMISSION_UNIT if enabled else None
+
+
 def _labels(value: object) -> list[str]:
     """A torrent's `labels` as the daemon sends them: only strings count."""
     return [label for label in value if isinstance(label, str)] if isinstance(value, list) else []
@@ -1035,21 +1126,21 @@ def _tracker_info(stat: dict[str, Any]) -> TrackerInfo:
         status = "not_contacted"
     message = None if succeeded else optional_text(stat.get("lastAnnounceResult"))
     return TrackerInfo(
-        url=text(stat.get("announce"), MAX_URL_CHARS),
-        tier=count(stat.get("tier"), 10_000) or 0,
+        url=shown_text(stat.get("announce"), MAX_URL_CHARS),
+        tier=known_count(stat.get("tier"), 10_000) or 0,
         status=status,
         message=message,
-        seeders=count(stat.get("seederCount")),  # -1: not known
-        leechers=count(stat.get("leecherCount")),
+        seeders=known_count(stat.get("seederCount")),  # -1: not known
+        leechers=known_count(stat.get("leecherCount")),
         last_announce=timestamp(stat.get("lastAnnounceTime")),
     )
 
 
 def _peer_info(peer: dict[str, Any]) -> PeerInfo:
     return PeerInfo(
-        address=text(peer.get("address"), MAX_ADDRESS_CHARS),
+        address=shown_text(peer.get("address"), MAX_ADDRESS_CHARS),
         port=port(peer.get("port")),
-        client=text(peer.get("clientName"), MAX_CLIENT_CHARS),
+        client=shown_text(peer.get("clientName"), MAX_CLIENT_CHARS),
         progress=fraction(peer.get("progress")),
         download_rate=rate(peer.get("rateToClient")),
         upload_rate=rate(peer.get("rateToPeer")),

@@ -80,12 +80,15 @@ def define_entities(db: Database) -> None:
         add_rules = Optional("AddRules", cascade_delete=True)
         transfers = Set("Transfer", cascade_delete=True)
         visit = Optional("Visit", cascade_delete=True)
+        views = Set("SavedView", cascade_delete=True)
 
     class ApiToken(db.Entity):
         user = Required(User)
         token_hash = Required(str, 64, unique=True)  # sha256 hex; the token itself is never kept
         created_at = Required(datetime, default=utcnow)
-        last_used_at = Optional(datetime)
+        # Written by any request that shows the token, so never part of Pony's optimistic
+        # check: two requests at once both write it, and neither fails.
+        last_used_at = Optional(datetime, optimistic=False)
 
     class TorrentServer(db.Entity):
         id = PrimaryKey(str, 36, default=new_server_id)
@@ -100,16 +103,20 @@ def define_entities(db: Database) -> None:
         rpc_path = Optional(str, 255, nullable=True)
         enabled = Required(bool, default=True)
         created_at = Required(datetime, default=utcnow)
-        last_status = Required(str, 16, default="unknown")  # connected | error | unknown
-        last_error = Optional(str, nullable=True)
-        last_checked_at = Optional(datetime)
+        # The poller's and tests' record of the last talk: written without Pony's optimistic
+        # check, so a poll never fails an edit made at the same moment, nor an edit a poll.
+        # connected | error | unknown
+        last_status = Required(str, 16, default="unknown", optimistic=False)
+        last_error = Optional(str, nullable=True, optimistic=False)
+        last_checked_at = Optional(datetime, optimistic=False)
         # What the daemon reported at the last successful connection: its capabilities.
-        version = Optional(str, 200, nullable=True)
+        version = Optional(str, 200, nullable=True, optimistic=False)
         color = Optional(str, 16, nullable=True)  # "#rrggbb", chosen once when added
         torrents = Set("Torrent", cascade_delete=True)
         events = Set("TorrentEvent", cascade_delete=True)
         user_torrents = Set("UserTorrent", cascade_delete=True)
         statuses = Set("Status", cascade_delete=True)
+        speed_memory = Optional("SpeedMemory", cascade_delete=True)
         actions = Set("Action")  # the audit log outlives the server: set to null on delete
 
     class Torrent(db.Entity):
@@ -144,6 +151,24 @@ def define_entities(db: Database) -> None:
         active_count = Required(int)
         reachable = Required(bool)
         composite_index(server, at)
+
+    class SpeedMemory(db.Entity):
+        """A server's normal and alternative ("slow mode") global limits in bytes/s (null:
+        unlimited), where the daemon has one pair only (rTorrent): torrentdesk remembers both
+        and sets the daemon's limits to the pair that applies."""
+
+        server = PrimaryKey(TorrentServer)
+        download = Optional(int, size=64, nullable=True)
+        upload = Optional(int, size=64, nullable=True)
+        alt_download = Optional(int, size=64, nullable=True)
+        alt_upload = Optional(int, size=64, nullable=True)
+        alt_enabled = Required(bool, default=False)
+
+    class AdminSetting(db.Entity):
+        """One admin setting (SPEC §14; services/settings.py): a missing row is its default."""
+
+        key = PrimaryKey(str, 64)
+        value = Required(str, 200)  # JSON
 
     class Action(db.Entity):
         """The audit log of every change."""
@@ -210,3 +235,14 @@ def define_entities(db: Database) -> None:
 
         user = Required(User, unique=True)
         seen_at = Required(datetime, default=utcnow)
+
+
+    class SavedView(db.Entity):
+        """A user's named view of the table: filters, search, sort and columns (JSON text)."""
+
+        user = Required(User)
+        name = Required(str, 64)
+        state = Required(str)  # JSON, checked by services/views.py
+        updated_at = Required(datetime, default=utcnow)
+        last_used_at = Optional(datetime)  # the latest one is restored on open
+        composite_key(user, name)

@@ -14,9 +14,12 @@ from .live import LiveTorrents
 from .secrets import SecretStore
 from .server_admin import ServerAdmin
 from .servers import ServerService
+from .settings import SettingsService
+from .speed import SpeedService
 from .torrents import ClientPool, TorrentService
 from .transfers import TransferService
 from .users import UserService
+from .views import ViewService
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +32,10 @@ class Services:
     audit: AuditService
     history: HistoryService
     live: LiveTorrents
+    speed: SpeedService
+    settings: SettingsService
     transfers: TransferService
+    views: ViewService
 
     async def start(self) -> None:
         """Start the background polls and carry on unfinished transfers (when the app
@@ -51,8 +57,12 @@ def build_services(
 ) -> Services:
     users = UserService(db)
     audit = AuditService(db)
-    servers = ServerService(db, secrets, timeout=timeout)
+    settings = SettingsService(db, audit)
+    servers = ServerService(db, secrets, settings, timeout=timeout)
     torrents = TorrentService(db, servers, audit, ClientPool())
+    torrents.url_fetch_allows_private = (
+        lambda: settings.current().url_fetch_may_reach_local_networks
+    )
     history = HistoryService(db)
     return Services(
         users=users,
@@ -63,5 +73,8 @@ def build_services(
         audit=audit,
         history=history,
         live=LiveTorrents(db, servers, torrents, history),
+        speed=SpeedService(db, servers, audit, torrents.pool),
+        settings=settings,
         transfers=TransferService(db, torrents, audit),
+        views=ViewService(db),
     )

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..clients import AsyncTorrentClient, Capabilities, Failures
+from ..clients import MAX_SPEED_LIMIT, AsyncTorrentClient, Capabilities, Failures
 from .errors import InvalidInput
 
 MAX_TARGETS = 10_000
@@ -38,6 +38,25 @@ def check_labels(labels: list[str]) -> list[str]:
         if label not in checked:
             checked.append(label)
     return checked
+
+
+def check_speed_limit(value: object, name: str) -> int | None:
+    """A speed limit in bytes/s: a whole number from 1 to 1 GiB/s, or None for unlimited (0
+    is refused: daemons read it as "unlimited" or as "stop", so it says nothing clear)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_SPEED_LIMIT:
+        raise InvalidInput(
+            f"{name} is a speed in bytes/s from 1 to {MAX_SPEED_LIMIT} (1 GiB/s), or null for "
+            f"unlimited, not {str(value)[:40]!r}"
+        )
+    return value
+
+
+def describe_limits(download: int | None, upload: int | None) -> str:
+    """A pair of limits as the audit log writes them: "down 512000 B/s, up unlimited"."""
+    shown = [f"{v} B/s" if v is not None else "unlimited" for v in (download, upload)]
+    return f"down {shown[0]}, up {shown[1]}"
 
 
 def check_download_dir(path: str) -> str:
@@ -86,14 +105,12 @@ class Target:
     info_hash: str
 
 
-@dataclass(frozen=True, slots=True)
-class TargetResult:
-    """One target's outcome: `error` is the exception (a ClientError or ServiceError) that
-    says why it failed, None when it worked."""
+class Outcome:
+    """What came of one thing done: `error` is the exception (a ClientError or ServiceError)
+    that says why it failed, None when it worked."""
 
-    server_id: str
-    info_hash: str
-    error: Exception | None = None
+    __slots__ = ()
+    error: Exception | None
 
     @property
     def ok(self) -> bool:
@@ -102,6 +119,15 @@ class TargetResult:
     @property
     def message(self) -> str | None:
         return None if self.error is None else str(self.error)
+
+
+@dataclass(frozen=True, slots=True)
+class TargetResult(Outcome):
+    """One target's outcome."""
+
+    server_id: str
+    info_hash: str
+    error: Exception | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +159,24 @@ def _move_params(params: dict[str, Any]) -> dict[str, Any]:
         "download_dir": check_download_dir(params["download_dir"]),
         "move_data": bool(params.get("move_data", True)),
     }
+
+
+def _limits_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Both limits of set_limits; one left out is unlimited, like null."""
+    return {
+        **params,
+        "download_limit": check_speed_limit(params.get("download_limit"), "download_limit"),
+        "upload_limit": check_speed_limit(params.get("upload_limit"), "upload_limit"),
+    }
+
+
+def _without_torrent_limits(capabilities: Capabilities, _: dict[str, Any]) -> str | None:
+    if capabilities.get("torrent_limits") is False:
+        return (
+            "this server has no limits for single torrents (rTorrent limits the whole "
+            "server): set the server's limits in Servers instead"
+        )
+    return None
 
 
 def _replace_tracker_params(params: dict[str, Any]) -> dict[str, Any]:
@@ -211,6 +255,15 @@ ACTIONS: dict[str, Action] = {
         detail=lambda params: f"to {params['download_dir']} (move_data={params['move_data']})",
         unable=_cannot_move_data,
         check=_move_params,
+    ),
+    "set_limits": Action(
+        "torrent.set_limits",
+        lambda client, hashes, params: client.set_torrent_limits(
+            hashes, params["download_limit"], params["upload_limit"]
+        ),
+        detail=lambda params: describe_limits(params["download_limit"], params["upload_limit"]),
+        unable=_without_torrent_limits,
+        check=_limits_params,
     ),
     **{f"queue_{where}": _queue_action(where) for where in ("top", "up", "down", "bottom")},
     "replace_tracker": Action(

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pony.orm import Database, db_session
+from pony.orm.core import TransactionError
 
 from ..db import as_utc, utcnow
 from .errors import ServiceError
@@ -45,7 +46,11 @@ class TooManyAttempts(ServiceError):
 
 class LoginThrottle:
     """After MAX_FAILURES failures for one username or one address within the window, refuse
-    until the oldest of them leaves the window."""
+    until the oldest of them leaves the window.
+
+    An attempt is reserved before its password is checked (counted as a failure at once, under
+    the lock) and released when it succeeds: attempts made at the same moment can never get
+    more than MAX_FAILURES tries past the check."""
 
     def __init__(
         self,
@@ -59,21 +64,21 @@ class LoginThrottle:
         self._failures: dict[str, deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
 
-    def check(self, username: str, address: str) -> None:
-        """Raise TooManyAttempts while either key is locked out."""
+    def reserve(self, username: str, address: str) -> None:
+        """Count an attempt for both keys, or raise TooManyAttempts (counting nothing) while
+        either is locked out."""
         now = self._clock()
+        keys = _keys(username, address)
         with self._lock:
-            waits = [self._wait(key, now) for key in _keys(username, address)]
-        if max(waits) > 0:
-            raise TooManyAttempts(max(1, int(max(waits) + 0.999)))
-
-    def failed(self, username: str, address: str) -> None:
-        now = self._clock()
-        with self._lock:
-            for key in _keys(username, address):
-                self._failures[key].append(now)
+            wait = max(self._wait(key, now) for key in keys)
+            if wait <= 0:
+                for key in keys:
+                    self._failures[key].append(now)
+        if wait > 0:
+            raise TooManyAttempts(max(1, int(wait + 0.999)))
 
     def succeeded(self, username: str, address: str) -> None:
+        """The attempt was right: its reservation and the earlier failures are forgotten."""
         with self._lock:
             for key in _keys(username, address):
                 self._failures.pop(key, None)
@@ -106,11 +111,11 @@ class AuthService:
         self.throttle = throttle or LoginThrottle()
 
     def sign_in(self, username: str, password: str, address: str) -> UserInfo:
-        """Check credentials under the throttle; the form and the API both come here."""
-        self.throttle.check(username, address)
+        """Check credentials under the throttle; the form and the API both come here. The
+        attempt counts before the password is checked, and stops counting if it was right."""
+        self.throttle.reserve(username, address)
         user = self._users.authenticate(username, password)
         if user is None:
-            self.throttle.failed(username, address)
             raise InvalidCredentials()
         self.throttle.succeeded(username, address)
         return user
@@ -122,15 +127,18 @@ class AuthService:
         return token
 
     def user_for_token(self, token: str) -> UserInfo | None:
-        with db_session:
-            row = self._db.ApiToken.get(token_hash=hash_token(token))
-            if row is None:
-                return None
-            now = utcnow()
-            if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
-                row.last_used_at = now
-            user = row.user
-            return UserInfo(user.id, user.username, user.is_admin, user.created_at)
+        try:
+            with db_session:
+                row = self._db.ApiToken.get(token_hash=hash_token(token))
+                if row is None:
+                    return None
+                now = utcnow()
+                if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
+                    row.last_used_at = now  # no optimistic check: requests at once all write
+                user = row.user
+                return UserInfo(user.id, user.username, user.is_admin, user.created_at)
+        except TransactionError:  # revoked (or its user deleted) at this very moment
+            return None
 
     def list_tokens(self, user_id: int) -> list[TokenView]:
         with db_session:

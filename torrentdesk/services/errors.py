@@ -9,7 +9,9 @@ from ..errors import UserFacingError
 __all__ = [
     "AlreadyExists",
     "ClientError",
+    "Conflict",
     "DuplicateTorrent",
+    "Forbidden",
     "InvalidInput",
     "NotCapable",
     "NotFound",
@@ -34,6 +36,14 @@ class NotFound(ServiceError):
 
 class AlreadyExists(ServiceError):
     pass
+
+
+class Forbidden(ServiceError):
+    """Only an admin may do that."""
+
+
+class Conflict(ServiceError):
+    """Others changed the same thing at the same moment, every time it was tried: try again."""
 
 
 class NotCapable(ServiceError):

@@ -99,3 +99,34 @@ def action_results(done_text: str, results: Sequence[TargetResult]) -> list[Noti
             Notice("action_failed", "negative", f"{failed} {noun} failed", "\n".join(lines))
         )
     return notices
+
+
+def slow_mode_results(enabled: bool, outcomes: Sequence) -> list[Notice]:
+    """What switching slow mode on every server did (services/speed.py's ServerOutcome): the
+    servers it worked on, and one notice listing each failure (each names its server)."""
+    state = "on" if enabled else "off"
+    done = [o.server_name for o in outcomes if o.ok]
+    failed = [o.message for o in outcomes if not o.ok]
+    notices = []
+    if done or not failed:
+        noun = "server" if len(done) == 1 else "servers"
+        notices.append(
+            Notice(
+                "slow_mode",
+                "info",
+                f"Slow mode {state}: {len(done)} {noun}",
+                ", ".join(done) or None,
+                topic="slow_mode",
+            )
+        )
+    if failed:
+        noun = "server" if len(failed) == 1 else "servers"
+        notices.append(
+            Notice(
+                "action_failed",
+                "negative",
+                f"Slow mode not switched {state}: {len(failed)} {noun} failed",
+                "\n".join(str(message) for message in failed),
+            )
+        )
+    return notices

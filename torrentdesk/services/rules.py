@@ -4,10 +4,11 @@ directory of an add that names no server. The first rule whose conditions all ho
 from __future__ import annotations
 
 import asyncio
-import re
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+import regex
 from pony.orm import Database, db_session
 
 from ..clients.base import tracker_host
@@ -17,6 +18,11 @@ from .servers import InvalidField
 
 MAX_RULES = 100
 MAX_PATTERN = 256
+# A user's pattern runs on every add that names no server: `regex` bounds its time (a pattern
+# like `(a|aa)+$` backtracks for ever on the stdlib's `re`) and lets other threads run meanwhile.
+MATCH_TIMEOUT = 0.05  # seconds per name; a match that takes longer counts as no match
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +80,8 @@ def _check_rule(i: int, rule: object, own: set[str]) -> dict:
         checked[key] = value
     if "name_regex" in checked:
         try:
-            re.compile(checked["name_regex"])
-        except re.error as exc:
+            regex.compile(checked["name_regex"])
+        except regex.error as exc:
             raise InvalidField(where, f"{where}.match.name_regex is not valid: {exc}") from None
     for key in ("min_size", "max_size"):
         value = match.get(key)
@@ -114,13 +120,28 @@ def matches(match: dict, candidate: AddCandidate) -> bool:
         if not any(h == wanted or h.endswith("." + wanted) for h in hosts):
             return False
     if "name_regex" in match and not (
-        candidate.name and re.search(match["name_regex"], candidate.name, re.IGNORECASE)
+        candidate.name and _name_matches(match["name_regex"], candidate.name)
     ):
         return False
     for key, holds in (("min_size", lambda s, n: s >= n), ("max_size", lambda s, n: s <= n)):
         if key in match and (candidate.size is None or not holds(candidate.size, match[key])):
             return False
     return True
+
+
+def _name_matches(pattern: str, name: str) -> bool:
+    try:
+        found = regex.search(
+            pattern, name, regex.IGNORECASE, timeout=MATCH_TIMEOUT, concurrent=True
+        )
+    except TimeoutError:
+        log.warning("the add rule pattern %r took too long on a name: no match", pattern)
+        return False
+    return found is not None
+
+
+def first_match(rules: list[dict], candidate: AddCandidate) -> int | None:
+    return next((i for i, rule in enumerate(rules) if matches(rule["match"], candidate)), None)
 
 
 class RuleService:
@@ -149,15 +170,16 @@ class RuleService:
         """The first matching rule's servers, labels (the add's own first) and directory;
         `rule` None when none matches."""
         rules = await asyncio.to_thread(self.get, user_id)
-        for index, rule in enumerate(rules):
-            if not matches(rule["match"], candidate):
-                continue
-            ((kind, ids),) = rule["target"].items()
-            if kind == "most_free_space":
-                ids = [await _most_free(ids, free_space_of)]
-            labels = list(dict.fromkeys([*candidate.labels, *rule["labels"]]))
-            return RuleChoice(index, list(ids), labels, rule["download_dir"])
-        return RuleChoice(None, [], list(candidate.labels), None)
+        # Off the event loop: the patterns are the user's (bounded, but not free).
+        index = await asyncio.to_thread(first_match, rules, candidate)
+        if index is None:
+            return RuleChoice(None, [], list(candidate.labels), None)
+        rule = rules[index]
+        ((kind, ids),) = rule["target"].items()
+        if kind == "most_free_space":
+            ids = [await _most_free(ids, free_space_of)]
+        labels = list(dict.fromkeys([*candidate.labels, *rule["labels"]]))
+        return RuleChoice(index, list(ids), labels, rule["download_dir"])
 
 
 async def _most_free(server_ids: Sequence[str], free_space_of: FreeSpaceOf) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Callable
@@ -9,6 +10,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 
 from pony.orm import Database, db_session
+from pony.orm.core import TransactionError
 
 from ..clients import (
     SERVER_KINDS,
@@ -24,16 +26,23 @@ from ..clients import (
 
 # The server-type registry, for the API and the UI (which import nothing from clients/).
 __all__ = ["SERVER_KINDS", "ServerKind", "server_kind", "server_type_labels"]
-from ..db import as_utc, least_used_color, utcnow
-from .errors import InvalidInput, NotFound
+from ..db import WriteConflict, as_utc, least_used_color, utcnow, write_retrying
+from .errors import Conflict, InvalidInput, NotFound
 from .secrets import SecretStore
+from .settings import AddressNotAllowed, SettingsService
 
 SERVER_TYPES = tuple(SERVER_KINDS)
 PROTOCOLS = tuple(sorted({p for kind in SERVER_KINDS.values() for p in kind.protocol_names}))
 MAX_NAME_LENGTH = 100
 MAX_VERSION_LENGTH = 200
+# The columns' sizes (db/models.py); the password is stored encrypted, so longer, but bounded.
+MAX_HOST_LENGTH = 255
+MAX_USERNAME_LENGTH = 255
+MAX_RPC_PATH_LENGTH = 255
+MAX_PASSWORD_LENGTH = 1024
 _SERVER_ID = re.compile(r"[0-9A-Za-z-]{1,36}")
 _UNSAFE_HOST = re.compile(r"[\s\x00-\x1f\x7f/\\?#@]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class InvalidField(InvalidInput):
@@ -53,6 +62,8 @@ def check_name(name: str) -> str:
         raise InvalidField("name", "a server needs a name")
     if len(name) > MAX_NAME_LENGTH:
         raise InvalidField("name", f"a server name has at most {MAX_NAME_LENGTH} characters")
+    if _CONTROL.search(name):  # PostgreSQL cannot store a NUL; no name needs any of them
+        raise InvalidField("name", "a server name may not contain control characters")
     return name
 
 
@@ -89,9 +100,29 @@ def check_host(host: str) -> str:
         raise InvalidField(
             "host", "the host may not contain a path, spaces, control characters, @ ? or #"
         )
-    if len(host) > 255:
-        raise InvalidField("host", "the host has at most 255 characters")
+    if len(host) > MAX_HOST_LENGTH:
+        raise InvalidField("host", f"the host has at most {MAX_HOST_LENGTH} characters")
     return host
+
+
+def check_username(username: str | None) -> str | None:
+    if username and len(username) > MAX_USERNAME_LENGTH:
+        raise InvalidField(
+            "username", f"the username has at most {MAX_USERNAME_LENGTH} characters"
+        )
+    if username and _CONTROL.search(username):
+        raise InvalidField("username", "the username may not contain control characters")
+    return username
+
+
+def check_password(password: str | None) -> str | None:
+    if password and len(password) > MAX_PASSWORD_LENGTH:
+        raise InvalidField(
+            "password", f"the password has at most {MAX_PASSWORD_LENGTH} characters"
+        )
+    if password and "\x00" in password:
+        raise InvalidField("password", "the password may not contain a NUL character")
+    return password
 
 
 def check_port(port: int) -> int:
@@ -108,6 +139,10 @@ def check_rpc_path(rpc_path: str | None) -> str | None:
         raise InvalidField("rpc_path", "the RPC path must start with '/'")
     if re.search(r"[\s\x00-\x1f\x7f]", rpc_path):
         raise InvalidField("rpc_path", "the RPC path may not contain spaces or control characters")
+    if len(rpc_path) > MAX_RPC_PATH_LENGTH:
+        raise InvalidField(
+            "rpc_path", f"the RPC path has at most {MAX_RPC_PATH_LENGTH} characters"
+        )
     return rpc_path
 
 
@@ -161,9 +196,16 @@ class TestResult:
 
 
 class ServerService:
-    def __init__(self, db: Database, secrets: SecretStore, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        secrets: SecretStore,
+        settings: SettingsService,
+        timeout: float = 10.0,
+    ) -> None:
         self._db = db
         self._secrets = secrets
+        self._settings = settings
         self.timeout = timeout
         # Called with the server id after a server is added, edited or removed (from any
         # thread); the live poller listens here.
@@ -173,6 +215,7 @@ class ServerService:
 
     def create(self, user_id: int, new: ServerFields) -> ServerView:
         values = _checked(new)
+        self._check_address(user_id, values["host"])
         with db_session:
             user = self._db.User.get(id=user_id)
             if user is None:
@@ -196,9 +239,11 @@ class ServerService:
             return _view(self._owned(user_id, server_id))
 
     def update(self, user_id: int, server_id: str, changes: dict) -> ServerView:
-        """Fields left out keep their value; password None keeps it, "" clears it."""
-        with db_session:
-            server = self._owned(user_id, server_id)
+        """Fields left out keep their value; password None keeps it, "" clears it. Concurrent
+        edits of one server queue up; Conflict if others still get in between every time."""
+
+        def edit() -> ServerView:
+            server = self._owned(user_id, server_id, for_update=True)
             merged = ServerFields(
                 **{
                     f.name: getattr(server, f.name)
@@ -215,6 +260,8 @@ class ServerService:
                 merged.rpc_path = None  # follow the new type/protocol's default
             values = _checked(merged)
             values.pop("password")
+            if values["host"] != server.host:
+                self._check_address(user_id, values["host"])
             server.set(**values)
             password = changes.get("password")
             if password is not None:
@@ -225,15 +272,20 @@ class ServerService:
                     None,
                     None,
                 )
-            view = _view(server)
+            return _view(server)
+
+        view = _written(edit)
         self._notify(view.id)
         return view
 
     def delete(self, user_id: int, server_id: str) -> ServerView:
-        with db_session:
-            server = self._owned(user_id, server_id)
+        def remove() -> ServerView:
+            server = self._owned(user_id, server_id, for_update=True)
             view = _view(server)
             server.delete()
+            return view
+
+        view = _written(remove)
         self._notify(view.id)
         return view
 
@@ -247,6 +299,7 @@ class ServerService:
         """A connection to values not saved yet (a form's); with `stored_password_of` a
         password of None means that server's stored one, as an edit would keep it."""
         values = _checked(draft)
+        self._check_address(user_id, values["host"])
         password = draft.password
         if password is None and stored_password_of is not None:
             with db_session:
@@ -290,7 +343,9 @@ class ServerService:
     ) -> None:
         """The outcome of the last talk with a server; a `version` it reported is kept, and
         its capabilities follow from it."""
-        with db_session:
+        # Written without Pony's optimistic check (see the model): an edit at the same moment
+        # neither fails this nor fails by it. A server deleted meanwhile has no status to keep.
+        with contextlib.suppress(TransactionError), db_session:
             server = self._db.TorrentServer.get(id=server_id)
             if server is not None:
                 server.last_status = "error" if error else "connected"
@@ -314,18 +369,29 @@ class ServerService:
         latency = round((time.perf_counter() - started) * 1000, 1)
         return TestResult(True, "connected", version, latency, None)
 
+    def _check_address(self, user_id: int, host: str) -> None:
+        """Whether this user may add a server on `host` (the admin settings, SPEC §14): checked
+        when a server is added, its host changed, or values are tested before saving."""
+        try:
+            self._settings.check_address(host, "server", self._settings.is_admin(user_id))
+        except AddressNotAllowed as exc:
+            raise InvalidField("host", str(exc)) from None
+
     def _notify(self, server_id: str) -> None:
         for listener in self.listeners:
             listener(server_id)
 
-    def _find(self, server_id: str):
+    def _find(self, server_id: str, for_update: bool = False):
         # Ids are UUIDs: anything else (over-long, non-ASCII) is no server, not a query error.
         if not isinstance(server_id, str) or not _SERVER_ID.fullmatch(server_id):
             return None
-        return self._db.TorrentServer.get(id=server_id)
+        servers = self._db.TorrentServer
+        # For a write, the row is locked as it is read (PostgreSQL's SELECT … FOR UPDATE;
+        # SQLite's write lock is already held): concurrent edits queue instead of colliding.
+        return (servers.get_for_update if for_update else servers.get)(id=server_id)
 
-    def _owned(self, user_id: int, server_id: str):
-        server = self._find(server_id)
+    def _owned(self, user_id: int, server_id: str, for_update: bool = False):
+        server = self._find(server_id, for_update)
         # Another user's server is as absent as a missing one: never reveal it exists.
         if server is None or server.user.id != user_id:
             raise NotFound(f"no server with id {server_id!r}")
@@ -347,6 +413,13 @@ class ServerService:
         )
 
 
+def _written(work: Callable[[], ServerView]) -> ServerView:
+    try:
+        return write_retrying(work)
+    except WriteConflict:
+        raise Conflict("others changed this server at the same moment; try again") from None
+
+
 def _checked(new: ServerFields) -> dict:
     server_type = check_server_type(new.server_type)
     protocol = check_protocol(new.protocol, server_type)
@@ -359,8 +432,8 @@ def _checked(new: ServerFields) -> dict:
         "protocol": protocol,
         "host": check_host(new.host),
         "port": check_port(new.port),
-        "username": new.username or None,
-        "password": new.password or None,
+        "username": check_username(new.username) or None,
+        "password": check_password(new.password) or None,
         "rpc_path": rpc_path or default_rpc_path(server_type, protocol),
         "enabled": bool(new.enabled),
     }

@@ -57,6 +57,7 @@ from .url_fetch import fetch_torrent
 
 # ServerConnection and TorrentInfo travel up to the API as what a located torrent is made of.
 __all__ = [
+    "AddedTorrent",
     "AmbiguousTorrent",
     "FileChange",
     "LocatedTorrent",
@@ -280,6 +281,7 @@ class TorrentService:
         start: bool = True,
         labels: Sequence[str] = (),
         download_dir: str | None = None,
+        unwanted_files: Sequence[int] = (),
     ) -> tuple[RuleChoice, list[AddResult]]:
         """An add that names no server: the first matching rule picks the servers, adds its
         labels and, unless the add gives one, its directory. No match is bad input."""
@@ -292,7 +294,7 @@ class TorrentService:
             )
         directory = download_dir if download_dir is not None else choice.download_dir
         results = await self.add_to_servers(
-            user_id, choice.server_ids, source, start, choice.labels, directory
+            user_id, choice.server_ids, source, start, choice.labels, directory, unwanted_files
         )
         return choice, results
 
@@ -671,7 +673,8 @@ class TorrentService:
         entities (with their datetimes) took ~80 ms while holding SQLite's write lock. The rows
         as last written are kept in memory and trusted while the server's row count in the
         database still matches them; else they are read back (the first time, or after someone
-        else changed them)."""
+        else changed them). Table names are in lower case: Pony lowercases them on PostgreSQL,
+        and SQLite ignores case."""
         db = self._db
         now = _sql_datetime(db, utcnow())
         # A magnet without its metadata has no size yet: stored as 0. The clients checked
@@ -686,7 +689,7 @@ class TorrentService:
                     cursor = db.get_connection().cursor()  # one write transaction for all
                     p = "?" if db.provider.paramstyle == "qmark" else "%s"
                     cursor.execute(
-                        f'UPDATE "TorrentServer" SET "last_status" = {p}, "last_error" = NULL, '
+                        f'UPDATE "torrentserver" SET "last_status" = {p}, "last_error" = NULL, '
                         f'"last_checked_at" = {p} WHERE "id" = {p}',
                         ("connected", now, server_id),
                     )
@@ -703,11 +706,11 @@ class TorrentService:
     def _stored_snapshot(self, cursor, p: str, server_id: str) -> dict[str, tuple[str, int]]:
         known = self._snapshots.get(server_id)
         if known is not None:
-            cursor.execute(f'SELECT count(*) FROM "Torrent" WHERE "server" = {p}', (server_id,))
+            cursor.execute(f'SELECT count(*) FROM "torrent" WHERE "server" = {p}', (server_id,))
             if cursor.fetchone()[0] == len(known):
                 return known
         cursor.execute(
-            f'SELECT "info_hash", "name", "size" FROM "Torrent" WHERE "server" = {p}',
+            f'SELECT "info_hash", "name", "size" FROM "torrent" WHERE "server" = {p}',
             (server_id,),
         )
         return {info_hash: (name, size) for info_hash, name, size in cursor.fetchall()}
@@ -716,7 +719,7 @@ class TorrentService:
         gone = [(server_id, h) for h in known.keys() - current.keys()]
         if gone:
             cursor.executemany(
-                f'DELETE FROM "Torrent" WHERE "server" = {p} AND "info_hash" = {p}', gone
+                f'DELETE FROM "torrent" WHERE "server" = {p} AND "info_hash" = {p}', gone
             )
         new, changed = [], []
         for info_hash, (name, size, added_at) in current.items():
@@ -729,19 +732,19 @@ class TorrentService:
                 changed.append((name, size, server_id, info_hash))
         if new:
             cursor.executemany(
-                'INSERT INTO "Torrent" ("server", "info_hash", "name", "size", "added_at", '
+                'INSERT INTO "torrent" ("server", "info_hash", "name", "size", "added_at", '
                 f'"last_seen_at") VALUES ({p}, {p}, {p}, {p}, {p}, {p})',
                 new,
             )
         if changed:
             cursor.executemany(
-                f'UPDATE "Torrent" SET "name" = {p}, "size" = {p} '
+                f'UPDATE "torrent" SET "name" = {p}, "size" = {p} '
                 f'WHERE "server" = {p} AND "info_hash" = {p}',
                 changed,
             )
         # One statement for the unchanged majority instead of a write per row.
         cursor.execute(
-            f'UPDATE "Torrent" SET "last_seen_at" = {p} WHERE "server" = {p}', (now, server_id)
+            f'UPDATE "torrent" SET "last_seen_at" = {p} WHERE "server" = {p}', (now, server_id)
         )
 
     def _remember_added(self, user_id: int, server_id: str, added: AddedTorrent) -> None:

@@ -14,8 +14,10 @@ from pony.orm import Database, db_session
 
 from .errors import AlreadyExists, InvalidInput, NotFound
 
-USERNAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
+MAX_USERNAME_LENGTH = 64  # the column's size
+USERNAME_PATTERN = re.compile(rf"[A-Za-z0-9][A-Za-z0-9_.@-]{{0,{MAX_USERNAME_LENGTH - 1}}}")
 MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 1024
 INITIAL_ADMIN = "admin"
 
 _hasher = PasswordHasher()
@@ -65,7 +67,9 @@ class UserService:
     def authenticate(self, username: str, password: str) -> UserInfo | None:
         """The user when the password matches, else None."""
         with db_session:
-            user = self._db.User.get(username=username)
+            # A name longer than any stored one is no user (Pony refuses to look it up).
+            fits = len(username) <= MAX_USERNAME_LENGTH
+            user = self._db.User.get(username=username) if fits else None
             stored = user.password_hash if user else _DUMMY_HASH
             try:
                 _hasher.verify(stored, password)
@@ -85,6 +89,11 @@ class UserService:
             if user is None:
                 return None
             return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+    def get(self, username: str) -> UserInfo:
+        """The user by name; NotFound when there is none."""
+        with db_session:
+            return _info(self._get(username))
 
     def owner(self) -> UserInfo | None:
         """Who a native window signs in: the first admin account."""
@@ -125,3 +134,5 @@ def _check_username(username: str) -> None:
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise InvalidInput(f"a password has at most {MAX_PASSWORD_LENGTH} characters")

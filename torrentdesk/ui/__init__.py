@@ -11,7 +11,7 @@ def install_ui(app: FastAPI, services: Services) -> None:
     """Pages, static assets and the sign-in middleware on NiceGUI's `app`. Call before
     `ui.run`, which adds the session middleware outside these (they need the session)."""
     from ..middleware import BodyLimits
-    from . import auth, main_page
+    from . import auth, from_outside, main_page
     from .theme import ASSETS_URL, assets_dir
 
     access = auth.Access(services)
@@ -22,3 +22,4 @@ def install_ui(app: FastAPI, services: Services) -> None:
     app.add_middleware(auth.AuthMiddleware, access=access)
     auth.register(services)
     main_page.register(services)
+    from_outside.register()

@@ -15,10 +15,12 @@ from nicegui.events import GenericEventArguments, UploadEventArguments
 from ..services import Services
 from ..services.errors import ClientError, UserFacingError
 from ..services.live import ServerState
-from ..services.torrents import FileChange
+from ..services.torrents import AddedTorrent, FileChange
 from ..torrent_input import (
     MAX_TORRENT_FILE_SIZE,
     InvalidTorrentInput,
+    TorrentMetainfo,
+    parse_magnet,
     parse_torrent_file,
     torrent_files,
 )
@@ -27,6 +29,7 @@ from .file_tree import FileEntry, FileTree
 from .torrent_actions import recent_dirs, remember_dir
 
 LAST_SERVER_KEY = "last_server_id"
+BY_RULES = "__rules__"  # the server select's option: the user's add rules choose (SPEC §11)
 START_KEY = "add_start"
 EXPECTED_ERRORS = (UserFacingError, InvalidTorrentInput)
 
@@ -38,6 +41,7 @@ class StagedFile:
     error: str | None = None
     title: str | None = None  # the torrent's own name and size, when it parses
     files: list[FileEntry] = field(default_factory=list)  # its files; unticked: not wanted
+    meta: TorrentMetainfo | None = None
 
     def unwanted(self) -> list[int]:
         return [f.index for f in self.files if not f.wanted]
@@ -72,13 +76,23 @@ class AddTorrentDialog:
             with ui.row().classes("w-full items-center"):
                 ui.label("Add torrents").classes("text-lg font-medium")
                 ui.space()
-                ui.button(icon="close", on_click=self.dialog.close).props("flat round dense")
+                ui.button(icon="close", on_click=self.dialog.close).props(
+                    'flat round dense aria-label="Close"'
+                )
             self.server = (
                 ui.select({}, label="Server", on_change=self._server_chosen)
                 .props("outlined dense")
                 .classes("w-full")
                 .mark("add-server")
             )
+            self.more_servers = (
+                ui.select({}, label="Also add to", multiple=True)
+                .props("outlined dense use-chips clearable")
+                .classes("w-full")
+                .mark("add-more-servers")
+            )
+            self.rule_preview = ui.label("").classes("td-muted text-sm").mark("add-rule-preview")
+            self.rule_preview.set_visibility(False)
             self.links = (
                 ui.textarea(
                     "Magnet links or .torrent URLs",
@@ -88,6 +102,7 @@ class AddTorrentDialog:
                 .classes("w-full td-mono")
                 .mark("add-links")
             )
+            self.links.on("blur", self.preview_rules)
             self.upload = (
                 ui.upload(
                     multiple=True,
@@ -146,21 +161,85 @@ class AddTorrentDialog:
     # -- servers --
 
     def set_servers(self, states: list[ServerState]) -> None:
-        """The enabled servers to choose from; keeps the remembered choice when it still exists."""
+        """The enabled servers to choose from; keeps the remembered choice when it still exists.
+        "By add rules" leaves the choice to the user's rules."""
         self.servers = {s.id: s.name for s in states}
+        options = {**self.servers, BY_RULES: "By add rules"} if len(self.servers) > 1 else {
+            **self.servers
+        }
         remembered = self.storage.get(LAST_SERVER_KEY)
         current = self.server.value
         value = next(
-            (v for v in (current, remembered) if v in self.servers), next(iter(self.servers), None)
+            (v for v in (current, remembered) if v in options), next(iter(self.servers), None)
         )
-        self.server.set_options(dict(self.servers), value=value)
+        self.server.set_options(options, value=value)
+        self._offer_more_servers()
         self.no_servers.set_visibility(not self.servers)
         self.add_button.set_enabled(bool(self.servers))
 
+    def _offer_more_servers(self) -> None:
+        """Every other server, to add the same torrents there too (not with the rules)."""
+        primary = self.server.value
+        others = {i: n for i, n in self.servers.items() if i != primary}
+        chosen = [i for i in self.more_servers.value or [] if i in others]
+        self.more_servers.set_options(others, value=chosen)
+        self.more_servers.set_visibility(bool(others) and primary != BY_RULES)
+
+    def targets(self) -> list[str] | None:
+        """The servers chosen, the primary first; None: the add rules choose."""
+        if self.server.value == BY_RULES:
+            return None
+        more = [i for i in self.more_servers.value or [] if i != self.server.value]
+        return [self.server.value, *more] if self.server.value else []
+
     async def _server_chosen(self) -> None:
+        self._offer_more_servers()
         if self.server.value:
             self.storage[LAST_SERVER_KEY] = self.server.value
+        await self.preview_rules()
+        if self.server.value and self.server.value != BY_RULES:
             await self._offer_directories(self.server.value)
+
+    async def preview_rules(self) -> None:
+        """With "By add rules": what the rules do with the first torrent staged (SPEC §11)."""
+        if self.server.value != BY_RULES:
+            self.rule_preview.set_visibility(False)
+            return
+        self.rule_preview.set_visibility(True)
+        source = self._first_source()
+        if source is None:
+            self.rule_preview.set_text("The add rules choose the servers of each torrent.")
+            return
+        labels = [str(label) for label in self.labels.value or []]
+        try:
+            choice = await self.services.torrents.preview(self.user_id, source, labels)
+        except EXPECTED_ERRORS as exc:
+            self.rule_preview.set_text(f"Add rules: {exc}")
+            return
+        if choice.rule is None:
+            self.rule_preview.set_text(
+                f"No add rule matches {source.name or 'this torrent'}: choose a server"
+            )
+            return
+        names = ", ".join(self.servers.get(i, "a deleted server") for i in choice.server_ids)
+        parts = [f"Rule {choice.rule + 1}: {source.name or 'this torrent'} → {names}"]
+        if choice.labels:
+            parts.append("labels " + ", ".join(choice.labels))
+        if choice.download_dir:
+            parts.append(f"into {choice.download_dir}")
+        self.rule_preview.set_text(" · ".join(parts))
+
+    def _first_source(self):
+        """The first magnet link or staged .torrent, parsed; None when there is none (a URL
+        is previewed only once torrentdesk has fetched it, when it is added)."""
+        for line in (self.links.value or "").splitlines():
+            if line.strip().lower().startswith("magnet:"):
+                try:
+                    return parse_magnet(line)
+                except InvalidTorrentInput:
+                    return None
+        staged = next((f for f in self.files if f.data is not None), None)
+        return staged.meta if staged else None
 
     async def open(self) -> None:
         known = self.known_labels()
@@ -205,8 +284,11 @@ class AddTorrentDialog:
             else:
                 title = f"{meta.name} · {fmt.size(meta.size)}"
                 entries = [FileEntry(i, p, n) for i, (p, n) in enumerate(torrent_files(data))]
-                self.files.append(StagedFile(file.name, data, title=title, files=entries))
+                self.files.append(
+                    StagedFile(file.name, data, title=title, files=entries, meta=meta)
+                )
         self._render_files()
+        await self.preview_rules()
         self.upload.reset()
 
     def _rejected(self, event: GenericEventArguments) -> None:
@@ -235,9 +317,10 @@ class AddTorrentDialog:
                             )
                         elif staged.title:
                             ui.label(staged.title).classes("td-muted text-xs td-ellipsis")
-                    ui.button(icon="close", on_click=lambda s=staged: self._unstage(s)).props(
-                        "flat round dense size=sm"
-                    )
+                    unstage = ui.button(
+                        icon="close", on_click=lambda s=staged: self._unstage(s)
+                    ).props("flat round dense size=sm")
+                    unstage.props["aria-label"] = f"Leave out {staged.filename}"
                 if staged.data is not None and len(staged.files) > 1:
                     self._file_tree(staged)
 
@@ -271,11 +354,10 @@ class AddTorrentDialog:
     async def submit(self) -> None:
         if self._checking:  # files dropped a moment ago are added with the rest
             await asyncio.gather(*self._checking)
-        server_id = self.server.value
-        if not server_id:
+        targets = self.targets()
+        if targets == []:
             ui.notify("Choose a server first", type="warning")
             return
-        server_name = self.servers.get(server_id, "server")
         start = bool(self.start.value)
         self.storage[START_KEY] = start
         labels = [str(label) for label in self.labels.value or []]
@@ -286,51 +368,83 @@ class AddTorrentDialog:
             ui.notify("Paste a magnet link or URL, or drop a .torrent file", type="warning")
             return
         self.add_button.props("loading")
-        added: list[str] = []
+        added: dict[str, list[str]] = {}  # server id -> names added there
         failed_lines: list[str] = []
         try:
-            for line in lines:
-                try:
-                    result = await self.services.torrents.add(
-                        self.user_id, server_id, line, start, labels, directory
-                    )
-                except EXPECTED_ERRORS as exc:
-                    failed_lines.append(line)
-                    self._failure(server_name, _short(line), exc)
+            for item in [*lines, *files]:
+                what = item if isinstance(item, str) else item.filename
+                outcomes = await self._add_item(targets, item, start, labels, directory)
+                for server_id, outcome in outcomes:
+                    name = self.servers.get(server_id or "", "the add rules")
+                    if isinstance(outcome, Exception):
+                        self._failure(name, _short(what), outcome)
+                    else:
+                        added.setdefault(server_id, []).append(outcome.name or _short(what))
+                if any(not isinstance(o, Exception) for _, o in outcomes):
+                    if not isinstance(item, str):
+                        self.files.remove(item)
+                elif isinstance(item, str):
+                    failed_lines.append(item)
                 else:
-                    added.append(result.name or result.info_hash or _short(line))
-            for staged in files:
-                try:
-                    result = await self.services.torrents.upload(
-                        self.user_id,
-                        server_id,
-                        staged.data,
-                        start,
-                        labels,
-                        directory,
-                        staged.unwanted(),
+                    item.error = "; ".join(
+                        _message(self.servers.get(s or "", "the add rules"), o)
+                        for s, o in outcomes
                     )
-                except EXPECTED_ERRORS as exc:
-                    staged.error = _message(server_name, exc)
-                    staged.data = None
-                    self._failure(server_name, staged.filename, exc)
-                else:
-                    self.files.remove(staged)
-                    added.append(result.name or staged.filename)
+                    item.data = None
         finally:
             self.add_button.props(remove="loading")
         self.links.value = "\n".join(failed_lines)
         self._render_files()
-        if added:
+        for server_id, names in added.items():
             if directory:
                 remember_dir(self.storage, server_id, directory)
             await self.on_added(server_id)
-            names = ", ".join(added[:3]) + (f" and {len(added) - 3} more" if len(added) > 3 else "")
-            ui.notify(f"Added to {server_name}: {names}", type="positive")
+            shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+            where = self.servers.get(server_id, "a server")
+            ui.notify(f"Added to {where}: {shown}", type="positive")
         if not failed_lines and not any(f.error for f in self.files):
             self.files.clear()
             self._render_files()
             self.dialog.close()
+
+    async def _add_item(
+        self,
+        targets: list[str] | None,
+        item: str | StagedFile,
+        start: bool,
+        labels: list[str],
+        directory: str | None,
+    ) -> list[tuple[str | None, AddedTorrent | Exception]]:
+        """One link or staged file to one server, several, or where the rules say: what each
+        server did with it (server None: it failed before reaching any)."""
+        torrents = self.services.torrents
+        unwanted = [] if isinstance(item, str) else item.unwanted()
+        try:
+            if targets is not None and len(targets) == 1:
+                if isinstance(item, str):
+                    result = await torrents.add(
+                        self.user_id, targets[0], item, start, labels, directory
+                    )
+                else:
+                    result = await torrents.upload(
+                        self.user_id, targets[0], item.data, start, labels, directory, unwanted
+                    )
+                return [(targets[0], result)]
+            if isinstance(item, str):
+                source = await torrents.source_of(item)
+            else:
+                source = item.meta or await run.io_bound(parse_torrent_file, item.data)
+            if targets is None:
+                _, results = await torrents.add_by_rules(
+                    self.user_id, source, start, labels, directory, unwanted
+                )
+            else:
+                results = await torrents.add_to_servers(
+                    self.user_id, targets, source, start, labels, directory, unwanted
+                )
+        except EXPECTED_ERRORS as exc:
+            return [(targets[0] if targets else None, exc)]
+        return [(r.server_id, r if r.ok else r.error) for r in results]
 
     def _failure(self, server_name: str, what: str, exc: Exception) -> None:
         ui.notify(f"Could not add {what}: {_message(server_name, exc)}", type="negative")

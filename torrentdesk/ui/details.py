@@ -23,6 +23,7 @@ from ..services.torrents import (
 )
 from . import format as fmt
 from .file_tree import FileEntry, FileTree
+from .speed import pair_text
 
 MAX_POINTS = 360  # more points than pixels is only bytes on the wire
 LIVE_POINT_EVERY = 5.0
@@ -321,6 +322,10 @@ class DetailsPanel:
                             .classes("td-speed-title td-ellipsis")
                             .mark("recent-title")
                         )
+                        self.limits_label = (
+                            ui.label("").classes("td-muted text-xs td-ellipsis")
+                            .mark("detail-limits")
+                        )
                         self.recent_chart = _speed_chart("recent-chart")
                     with ui.element("div").classes("td-speed-part"):
                         with ui.row().classes("items-center gap-2 no-wrap"):
@@ -390,6 +395,8 @@ class DetailsPanel:
         self.panels.set_visibility(self.open)
         self.toggle.props(f"icon={'expand_more' if self.open else 'expand_less'}")
         self.toggle_tip.set_text("Hide the details" if self.open else "Show the details")
+        self.toggle.props["aria-label"] = self.toggle_tip.text
+        self.toggle.props["aria-expanded"] = "true" if self.open else "false"
 
     # -- selection --
 
@@ -497,6 +504,8 @@ class DetailsPanel:
             self._tab_task = asyncio.create_task(self._load_trackers(row))
         elif self._visible(self.peers_tab):
             self._tab_task = asyncio.create_task(self._load_peers(row))
+        elif self._speed_visible():
+            self._tab_task = asyncio.create_task(self._load_limits(row))
 
     async def _fetch(
         self, row: dict, what: str, status: ui.label, table: ui.table
@@ -589,6 +598,24 @@ class DetailsPanel:
         if self._speed_visible():
             self._draw_recent()
             await self.load_chart()
+
+    async def _load_limits(self, row: dict) -> None:
+        """The shown torrent's own limits, read from its server while the Speed tab shows."""
+        self.limits_label.set_text("Limits: …")
+        try:
+            limits = await self.services.speed.torrent_limits(
+                self.user_id, row["server_id"], row["info_hash"]
+            )
+        except asyncio.CancelledError:
+            raise
+        except UserFacingError as exc:
+            self.limits_label.set_text(f"Could not read its limits: {exc}")
+            return
+        if limits is None:
+            text = "Limits: its server limits whole servers only (see Servers → speed)"
+        else:
+            text = f"Limits: {pair_text(limits.download, limits.upload)}"
+        self.limits_label.set_text(text)
 
     def _draw_recent(self) -> None:
         """The selected torrent's speed over the last minutes, while the Speed tab shows."""

@@ -87,7 +87,11 @@ class FilterPanel:
                         ui.space()
                         button = self._clear_button("Clear", lambda n=name: self.clear(n))
                         self._clear_buttons[name] = button.mark(f"facets-clear-{name}")
-                    self._lists[name] = ui.list().props("dense").classes("td-facet-list w-full")
+                    self._lists[name] = (
+                        ui.list()
+                        .props(f'dense role=group aria-label="{TITLES[name]}"')
+                        .classes("td-facet-list w-full")
+                    )
         self._show_clear_buttons()
 
     @staticmethod
@@ -109,6 +113,14 @@ class FilterPanel:
 
     def toggle_value(self, name: str, key: str) -> None:
         self.chosen[name] ^= {key}
+        self._changed()
+
+    def set_chosen(self, chosen: dict[str, Iterable[str]]) -> None:
+        """Choose exactly these values (a saved view); servers that are gone are left out."""
+        known = {s.id for s in self.servers}
+        for name in FACETS:
+            values = set(chosen.get(name, ()))
+            self.chosen[name] = values & known if name == "servers" else values
         self._changed()
 
     def only_server(self, server_id: str) -> None:
@@ -198,7 +210,7 @@ class FilterPanel:
             for key, text, color in values:
                 with (
                     ui.item(on_click=lambda n=name, k=key: self.toggle_value(n, k))
-                    .props("aria-pressed=false")
+                    .props("aria-pressed=false role=button")
                     .classes("td-facet")
                     .mark(f"facet-{name}") as element
                 ):

@@ -1,5 +1,7 @@
-"""The shared frame of signed-in pages: header with totals, dark-mode toggle and the user menu
-(Servers, API token, Log out), in the manner of NiceGUI's examples/modularization.
+"""The shared frame of signed-in pages: header with totals, the slow-mode switch, dark-mode
+toggle and the user menu (Servers, API token, Admin settings for admins, Log out), in the manner
+of NiceGUI's examples/modularization. The servers' sessions are read here, for the header and
+the page.
 
 On phones the header collapses (assets/torrentdesk.css, "Phones"): elements marked
 `td-wide-only` hide and `td-phone-only` ones show, so the dark-mode toggle moves into the menu."""
@@ -9,14 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from nicegui import app, ui
+from nicegui import app, run, ui
 
 from ..services import Services
 from ..services.totals import Totals
-from . import format as fmt
+from .admin_dialog import AdminSettingsDialog
 from .auth import USERNAME, sign_out
+from .header_totals import HeaderTotals
 from .rules_dialog import RulesDialog
 from .servers_dialog import ServersDialog
+from .speed import ServerSessions, SlowModeSwitch
 from .theme import DARK_KEY, FAVICON, setup_page
 from .token_dialog import TokenDialog
 from .transfers import TransfersList
@@ -29,27 +33,27 @@ class Frame:
         self.services = services
         self.user_id = user_id
         dark = setup_page()
-        self.servers_dialog = ServersDialog(services, user_id)
+        self.sessions = ServerSessions(services, user_id)
+        self.servers_dialog = ServersDialog(services, user_id, self.sessions)
         self.token_dialog = TokenDialog(services, user_id)
+        self.admin_dialog: AdminSettingsDialog | None = None  # built by load() for admins
         self.transfers = TransfersList(services, user_id)
         self.rules_dialog = RulesDialog(services, user_id)
         with ui.header().classes("td-header items-center no-wrap"):
             with ui.row().classes("items-center gap-2 no-wrap"):
-                ui.image(FAVICON).classes("w-7 h-7")
+                ui.image(FAVICON).classes("w-7 h-7").props('alt="torrentdesk"')
                 ui.label("torrentdesk").classes("td-brand td-wide-only")
-            with ui.row().classes("td-totals items-center no-wrap").mark("totals"):
-                self.down = ui.label("↓ 0 B/s").classes("td-total td-total-down").mark("total-down")
-                self.up = ui.label("↑ 0 B/s").classes("td-total td-total-up").mark("total-up")
-                self.count = ui.label("0 torrents").classes("td-total").mark("total-count")
-                self.active = ui.label("0 active").classes("td-total").mark("total-active")
+            self.totals = HeaderTotals()
+            self.sessions.listeners.append(self.totals.set_sessions)
             ui.space()
+            self.slow_mode = SlowModeSwitch(services, user_id, self.sessions)
             self.actions = ui.row().classes("items-center gap-1 no-wrap")
             with (
                 ui.button(
                     icon="dark_mode" if not dark.value else "light_mode",
                     on_click=lambda: self._toggle_dark(dark),
                 )
-                .props("flat round dense color=white")
+                .props('flat round dense color=white aria-label="Dark mode"')
                 .classes("td-wide-only")
                 .mark("dark-toggle") as self.dark_button
             ):
@@ -62,7 +66,7 @@ class Frame:
                 .mark("user-menu")
             ):
                 ui.label(username).classes("q-ml-xs td-wide-only")
-                with ui.menu().props("auto-close"):
+                with ui.menu().props("auto-close") as self.user_menu:
                     with (
                         ui.menu_item(on_click=lambda: self._toggle_dark(dark))
                         .classes("td-phone-only")
@@ -73,21 +77,26 @@ class Frame:
                     ui.menu_item("Transfers", on_click=self.transfers.open).mark("menu-transfers")
                     ui.menu_item("Add rules", on_click=self.rules_dialog.open).mark("menu-rules")
                     ui.menu_item("API token", on_click=self.token_dialog.open).mark("menu-token")
+                    self.admin_item = ui.menu_item(
+                        "Admin settings", on_click=self._open_admin_settings
+                    ).classes("text-no-wrap").mark("menu-admin")
+                    self.admin_item.set_visibility(False)  # until load() finds an admin
                     ui.separator()
                     ui.menu_item("Log out", on_click=sign_out).mark("menu-logout")
 
+    async def load(self) -> None:
+        """What the frame shows from the database, before the page is sent."""
+        if await run.io_bound(self.services.settings.is_admin, self.user_id):
+            with ui.context.client.layout:
+                self.admin_dialog = AdminSettingsDialog(self.services, self.user_id)
+            self.admin_item.set_visibility(True)
+
+    async def _open_admin_settings(self) -> None:
+        if self.admin_dialog is not None:
+            await self.admin_dialog.open()
+
     def set_totals(self, shown: Totals, overall: Totals | None = None) -> None:
-        """The header's figures: of the rows shown, and with a filter on, of all beside them
-        ("12 of 340 torrents", "↓ 1.2 MiB/s of 3.4 MiB/s")."""
-        texts = fmt.totals_texts(shown, overall)
-        for label, key in (
-            (self.count, "count"),
-            (self.active, "active"),
-            (self.down, "down"),
-            (self.up, "up"),
-        ):
-            if label.text != texts[key]:
-                label.set_text(texts[key])
+        self.totals.set_totals(shown, overall)
 
     def _toggle_dark(self, dark: ui.dark_mode) -> None:
         dark.value = not dark.value

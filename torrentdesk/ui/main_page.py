@@ -14,8 +14,13 @@ from .add_dialog import AddTorrentDialog
 from .auth import LOGIN_PATH, current_user_id
 from .details import DetailsPanel, RecentSpeeds
 from .filter_panel import FacetServer, FilterPanel
+from .from_outside import FromOutside
+from .keyboard import Shortcuts, toggle_action
 from .layout import frame
 from .notifications import Notifier
+from .page_script import add_phone_column, install, load_page_script
+from .saved_views import SavedViews, default_sort
+from .speed import Session, session_lines
 from .theme import FAVICON, NO_COLOR, server_colors
 from .torrent_actions import TorrentActions, known_labels
 from .torrent_grid import TorrentGrid
@@ -59,8 +64,10 @@ class TorrentsPage:
         self.recent = RecentSpeeds()
         self.notifier = Notifier()
         self.views: list[ServerView] = []
+        self.sessions: dict[str, Session] = {}  # each server's session, for its chip
         self.selected: list[str] = []
-        self._chip_signature: tuple = ()
+        # server id -> its chip as drawn: (what it shows, its element, its tooltip, its state)
+        self._chips: dict[str, tuple[tuple, ui.element, ui.tooltip, ServerState]] = {}
 
         with frame(services, user_id) as shared:
             self.frame = shared
@@ -72,7 +79,7 @@ class TorrentsPage:
                     'unelevated dense no-caps color=white text-color=primary aria-label="Add"'
                 ).classes("td-add-button").mark("open-add")
             self._build_remove_dialog()
-            with ui.row().classes("td-toolbar w-full items-center no-wrap"):
+            with ui.row().classes("td-toolbar w-full items-center no-wrap") as self.toolbar:
                 # Shows or hides the filter panel; on phones it opens it over the page.
                 self.filters_button = (
                     ui.button("Filters", icon="filter_list", on_click=self._toggle_filters)
@@ -111,7 +118,7 @@ class TorrentsPage:
                         "more_horiz", "More", "bulk-more", None
                     )
                     with self.more_button:
-                        self.more_menu = ui.menu().props("auto-close")
+                        self.more_menu = ui.menu().props("auto-close").classes("td-sheet")
             self.chips = ui.row().classes("td-chips w-full items-center").mark("server-chips")
             self.empty = ui.row().classes("td-empty-banner w-full items-center")
             with self.empty:
@@ -121,6 +128,7 @@ class TorrentsPage:
                     "unelevated dense no-caps"
                 ).mark("empty-add-server")
             self.grid = TorrentGrid(self._selection_changed, self._clear_filters)
+            add_phone_column(self.grid.grid)
             self.actions = TorrentActions(
                 services,
                 user_id,
@@ -132,13 +140,15 @@ class TorrentsPage:
             )
             with self.more_menu:
                 self.actions.menu_items()
-            with self.grid.wrap, ui.context_menu().mark("row-menu"):
+            with self.grid.wrap, ui.context_menu().classes("td-sheet").mark("row-menu"):
                 self.actions.menu_items()
             self.details = DetailsPanel(services, user_id, self.recent)
         # A drawer is a top-level layout element: beside the frame's column, not in it.
         self.filter_panel = FilterPanel(self._filter_changed)
+        self._daily_paths(shared)
 
         shared.servers_dialog.listeners.append(self._servers_listed)
+        shared.sessions.listeners.append(self._sessions_read)
         shared.servers_dialog.update_states(list(self.states.values()))
         self._servers_changed()
         self._update_selection_ui()
@@ -153,7 +163,39 @@ class TorrentsPage:
         self.grid.sync_browser()
 
     async def load(self) -> None:
+        await self.frame.load()
         await self.frame.servers_dialog.reload()
+        await self.saved_views.restore()
+
+    def _daily_paths(self, shared) -> None:
+        """Saved views, keyboard shortcuts, links and files from outside (issue 17)."""
+        load_page_script()
+        columns = self.grid.grid.options["columnDefs"]
+        self.saved_views = SavedViews(
+            self.services,
+            self.user_id,
+            self.grid.grid,
+            self.filter_panel,
+            self.search,
+            default_sort(columns),
+        )
+        self.saved_views.button.move(self.toolbar, target_index=2)
+        self.shortcuts = Shortcuts(
+            self.add_dialog.open, self._toggle_selection, self._ask_remove, shared.user_menu
+        )
+        self.from_outside = FromOutside(self.add_dialog, shared.user_menu)
+        self.client.on_connect(self._daily_connected)
+
+    async def _daily_connected(self) -> None:
+        install(self.grid.grid, self.add_dialog.upload)
+        self.saved_views.browser_connected()
+        await self.from_outside.open_pending()
+
+    async def _toggle_selection(self) -> None:
+        """Space: start the selection, or stop it when all of it runs."""
+        action = toggle_action([self.rows[i] for i in self.selected if i in self.rows])
+        if action is not None:
+            await self._bulk(action)
 
     # -- building blocks --
 
@@ -239,25 +281,52 @@ class TorrentsPage:
         self.views = views
         self.grid.set_colors(server_colors(views))
         self._panel_servers()
-        self._chip_signature = ()
         self._render_chips()
+        self._update_chip_tips()
         self.empty.set_visibility(not views)
 
+    def _sessions_read(self, sessions: dict[str, Session]) -> None:
+        self.sessions = sessions
+        self._update_chip_tips()
+
+    def _chip_tip(self, state: ServerState) -> str:
+        """A chip's tooltip: the server's status and, while it answers, its session (rates,
+        totals, free space, default directory, limits)."""
+        session = self.sessions.get(state.id) if state.status == "connected" else None
+        if session is None:
+            return chip_tooltip(state)
+        capabilities = next((v.capabilities for v in self.views if v.id == state.id), {})
+        return "\n".join([chip_tooltip(state), *session_lines(session, capabilities)])
+
+    def _update_chip_tips(self) -> None:
+        for _, _, tip, state in self._chips.values():
+            text = self._chip_tip(state)
+            if tip.text != text:
+                tip.set_text(text)
+
     def _render_chips(self) -> None:
+        """Each server's chip in name order. Only the chip of a server whose news changed is
+        drawn again: a page gets the bytes of that one chip, not of every chip."""
         colors = server_colors(self.views)
         states = sorted(self.states.values(), key=lambda s: s.name.lower())
-        signature = tuple(
-            (s.id, s.name, s.status, s.error, s.count, colors.get(s.id)) for s in states
-        )
-        if signature == self._chip_signature:
-            return
-        self._chip_signature = signature
-        self.chips.clear()
-        with self.chips:
-            for state in states:
-                self._chip(state, colors.get(state.id, NO_COLOR))
+        for gone in self._chips.keys() - {s.id for s in states}:
+            self._chips.pop(gone)[1].delete()
+        for index, state in enumerate(states):
+            color = colors.get(state.id, NO_COLOR)
+            shows = (state.name, state.status, state.error, state.count, color)
+            chip = self._chips.get(state.id)
+            if chip is None or chip[0] != shows:
+                if chip is not None:
+                    chip[1].delete()
+                with self.chips:
+                    element, tip = self._chip(state, color)
+            else:
+                element, tip = chip[1], chip[2]
+            self._chips[state.id] = (shows, element, tip, state)
+            if self.chips.default_slot.children.index(element) != index:
+                element.move(target_index=index)
 
-    def _chip(self, state: ServerState, color: str) -> None:
+    def _chip(self, state: ServerState, color: str) -> tuple[ui.element, ui.tooltip]:
         """Dot by status (green connected, red error, grey unknown), the name in the server's
         color on one line, its torrent count, a short message; the whole story in the tooltip."""
         status = state.status
@@ -266,7 +335,7 @@ class TorrentsPage:
             .classes(f"td-chip td-chip--{status}")
             .style(f"--td-server-color:{color}")
             .mark(f"chip-{state.name}")
-            .on("click", lambda s=state: self.filter_panel.only_server(s.id))
+            .on("click", lambda s=state: self.filter_panel.only_server(s.id)) as chip
         ):
             ui.element("span").classes(f"td-dot td-dot--{status}").mark(f"chip-dot-{state.name}")
             ui.label(state.name).classes("td-chip-name")
@@ -277,7 +346,9 @@ class TorrentsPage:
                 )
             elif status == "unknown":
                 ui.label("connecting…").classes("td-chip-note")
-            ui.tooltip(chip_tooltip(state)).props("max-width=440px").mark(f"chip-tip-{state.name}")
+            tip = ui.tooltip(self._chip_tip(state)).props("max-width=440px").classes("td-lines")
+            tip.mark(f"chip-tip-{state.name}")
+        return chip, tip
 
     def _update_totals(self) -> None:
         totals = self.totals
@@ -323,6 +394,7 @@ class TorrentsPage:
         self.selection_label.set_text(f"{count} selected" if count else "")
         for button in (self.start_button, self.stop_button, self.remove_button, self.more_button):
             button.set_enabled(count > 0)
+        self.actions.selection_changed()
 
     # -- actions --
 
@@ -351,7 +423,7 @@ class TorrentsPage:
 
 
 def register(services: Services) -> None:
-    @ui.page("/", title="torrentdesk", favicon=FAVICON)
+    @ui.page("/", title="torrentdesk", favicon=FAVICON, language="en-US")
     async def index(client: Client) -> RedirectResponse | None:
         user_id = current_user_id()
         if user_id is None:  # the middleware redirects first; this is a second lock

@@ -3,6 +3,7 @@ Every feature that tells the user something as it happens goes through a page's 
 
 from __future__ import annotations
 
+import json
 from collections import deque
 
 from nicegui import ui
@@ -15,8 +16,12 @@ ICONS = {
     "torrent_finished": "download_done",
     "action_done": "check_circle",
     "action_failed": "error",
+    "slow_mode": "slow_motion_video",
 }
 REMEMBERED = 200  # keys of notices already shown: enough to catch a repeat
+# Also a system notification while the page's tab is hidden (assets/torrentdesk-page.js; the
+# user allows them once, from the user menu).
+SYSTEM_KINDS = frozenset({"torrent_finished"})
 
 
 class Notifier:
@@ -42,4 +47,9 @@ class Notifier:
             group=notice.topic or str(notice.key),
             badgeStyle="display: none",
         )
+        if notice.kind in SYSTEM_KINDS:
+            args = json.dumps([notice.message, notice.caption or "", f"td-{notice.key}"])
+            ui.run_javascript(
+                f"window.torrentdesk_page && torrentdesk_page.systemNotify(...{args})"
+            )
         return True

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from nicegui import run, ui
+from nicegui import background_tasks, run, ui
 
 from ..config import server_defaults
 from ..services import Services
@@ -27,6 +27,7 @@ from ..services.servers import (
     server_kind,
     server_type_labels,
 )
+from .speed import ServerSessions, ServerSpeedDialog
 from .theme import server_colors
 
 # A new server's type: the environment pre-fills it (SPEC §2).
@@ -488,9 +489,12 @@ class ServerForm:
 
 
 class ServersDialog:
-    def __init__(self, services: Services, user_id: int) -> None:
+    def __init__(
+        self, services: Services, user_id: int, sessions: ServerSessions | None = None
+    ) -> None:
         self.services = services
         self.user_id = user_id
+        self.sessions = sessions
         self.admin = services.server_admin
         self.views: list[ServerView] = []
         self.states: dict[str, ServerState] = {}
@@ -498,6 +502,7 @@ class ServersDialog:
         self.testing: set[str] = set()
         self.listeners: list[Callable[[list[ServerView]], None]] = []
         self.form = ServerForm(self.admin, user_id, self._saved)
+        self.speed = ServerSpeedDialog(services, user_id, self._limits_saved)
         with (
             ui.dialog() as self.dialog,
             ui.card().classes("td-dialog td-servers-dialog w-[760px] max-w-full"),
@@ -508,7 +513,9 @@ class ServersDialog:
                 ui.button("Add server", icon="add", on_click=self.form.open_new).props(
                     "unelevated dense no-caps"
                 ).mark("server-add")
-                ui.button(icon="close", on_click=self.dialog.close).props("flat round dense")
+                ui.button(icon="close", on_click=self.dialog.close).props(
+                    'flat round dense aria-label="Close"'
+                )
             self.list = ui.column().classes("w-full gap-0 td-server-list").mark("server-list")
         with ui.dialog() as self.confirm, ui.card().classes("td-dialog w-[440px]"):
             ui.label("Remove server").classes("text-lg font-medium")
@@ -533,6 +540,8 @@ class ServersDialog:
         self._render()
         for listener in self.listeners:
             listener(self.views)
+        if self.sessions is not None:  # a server added or changed: its session too
+            background_tasks.create(self.sessions.refresh(), name="read sessions")
 
     def update_states(self, states: list[ServerState]) -> None:
         changed = False
@@ -626,17 +635,26 @@ class ServersDialog:
                         marker, f"server-message-{view.name}"
                     )
             test = ui.button(icon="network_check").props("flat round dense").tooltip("Test")
+            test.props["aria-label"] = f"Test {view.name}"  # a value: never parsed as props
             test.on_click(lambda v=view: self._test(v))
             test.mark(f"server-test-{view.name}")
             if view.id in self.testing:
                 test.props("loading")
                 test.disable()
-            ui.button(icon="edit", on_click=lambda v=view: self.form.open_edit(v)).props(
+            speed = ui.button(icon="speed", on_click=lambda v=view: self.speed.open(v))
+            speed.props("flat round dense").tooltip("Session and speed limits")
+            speed.mark(f"server-speed-{view.name}").set_enabled(view.enabled)
+            speed.props["aria-label"] = f"Session and speed limits of {view.name}"
+            edit = ui.button(icon="edit", on_click=lambda v=view: self.form.open_edit(v)).props(
                 "flat round dense"
-            ).tooltip("Edit").mark(f"server-edit-{view.name}")
-            ui.button(icon="delete", on_click=lambda v=view: self._delete(v)).props(
+            )
+            edit.tooltip("Edit").mark(f"server-edit-{view.name}")
+            edit.props["aria-label"] = f"Edit {view.name}"
+            delete = ui.button(icon="delete", on_click=lambda v=view: self._delete(v)).props(
                 "flat round dense color=negative"
-            ).tooltip("Remove").mark(f"server-delete-{view.name}")
+            )
+            delete.tooltip("Remove").mark(f"server-delete-{view.name}")
+            delete.props["aria-label"] = f"Remove {view.name}"
 
     # -- actions --
 
@@ -652,6 +670,10 @@ class ServersDialog:
             self.testing.discard(view.id)
         self.test_results[view.id] = result
         await self.reload()
+
+    async def _limits_saved(self) -> None:
+        if self.sessions is not None:
+            await self.sessions.refresh(max_age=0)
 
     async def _delete(self, view: ServerView) -> None:
         self.confirm_text.set_text(f"Remove “{view.name}” ({describe_address(view)})?")

@@ -7,6 +7,7 @@ from nicegui import run, ui
 
 from ..services import Services
 from .format import local_time
+from .theme import dialog_header
 
 
 class TokenDialog:
@@ -15,14 +16,12 @@ class TokenDialog:
         self.user_id = user_id
         self.token: str | None = None
         with ui.dialog() as self.dialog, ui.card().classes("td-dialog w-[560px] max-w-full"):
-            with ui.row().classes("w-full items-center"):
-                ui.label("API tokens").classes("text-lg font-medium")
-                ui.space()
-                ui.button(icon="close", on_click=self.dialog.close).props("flat round dense")
-            ui.label(
+            dialog_header(
+                "API tokens",
+                self.dialog,
                 "A token lets scripts use the REST API (see /docs) as you: send it as "
-                "'Authorization: Bearer <token>'. It is shown only once; keep it secret."
-            ).classes("td-muted")
+                "'Authorization: Bearer <token>'. It is shown only once; keep it secret.",
+            )
             with ui.row().classes("w-full items-center no-wrap") as self.token_row:
                 self.field = (
                     ui.input("Your new token")
@@ -30,7 +29,9 @@ class TokenDialog:
                     .classes("grow td-mono")
                     .mark("token-value")
                 )
-                ui.button(icon="content_copy", on_click=self._copy).props("flat dense").mark(
+                ui.button(icon="content_copy", on_click=self._copy).props(
+                    'flat dense aria-label="Copy the token"'
+                ).mark(
                     "token-copy"
                 ).tooltip("Copy")
             self.token_row.set_visibility(False)

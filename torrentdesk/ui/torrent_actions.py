@@ -1,6 +1,6 @@
 """Every action on the selected torrents, across servers (SPEC §9, §10): one menu, opened by a
 right click on the table or by the toolbar's ⋯ button, and the dialogs it opens (labels, move,
-replace tracker).
+limits, replace tracker).
 Each action is one `TorrentService.apply` call; what it did comes back as notices."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from ..services.actions import Target
 from ..services.errors import UserFacingError
 from ..services.notices import action_results
 from .notifications import Notifier
+from .speed import bytes_value, limit_input
 from .transfers import TransferDialog
 
 RECENT_DIRS_KEY = "recent_dirs"  # per server id, most recent first
@@ -67,8 +68,10 @@ class TorrentActions:
         self.notifier = notifier
         self.ask_remove = ask_remove
         self.storage = app.storage.user
+        self.limits_items: list[tuple[ui.menu_item, ui.tooltip]] = []
         self._build_labels_dialog()
         self._build_move_dialog()
+        self._build_limits_dialog()
         self.transfer_dialog = TransferDialog(services, user_id)
         self._build_tracker_dialog()
 
@@ -86,6 +89,8 @@ class TorrentActions:
         ui.separator()
         item("Labels…", self.open_labels).mark("action-labels")
         item("Move…", self.open_move).mark("action-move")
+        with item("Limits…", self.open_limits).mark("action-limits") as limits:
+            self.limits_items.append((limits, ui.tooltip("").mark("action-limits-why")))
         item("Copy or move to server…", self.open_transfer).mark("action-transfer")
         item("Replace tracker…", self.open_replace_tracker).mark("action-replace-tracker")
         with ui.menu_item("Queue", auto_close=False).mark("action-queue"):
@@ -104,11 +109,18 @@ class TorrentActions:
     def targets(self) -> list[Target]:
         return [Target(*split_row_id(row_id)) for row_id in self.selection()]
 
-    async def run(self, action: str, done_text: str, params: dict | None = None) -> bool:
-        """Apply to the selection; one notice for what worked, one for every failure."""
+    async def run(
+        self,
+        action: str,
+        done_text: str,
+        params: dict | None = None,
+        targets: list[Target] | None = None,
+    ) -> bool:
+        """Apply to the selection (or these of its targets); one notice for what worked, one
+        for every failure."""
         if not self._selected_or_warn():
             return False
-        targets = self.targets()
+        targets = self.targets() if targets is None else targets
         try:
             results = await self.services.torrents.apply(self.user_id, action, targets, params)
         except UserFacingError as exc:
@@ -245,6 +257,84 @@ class TorrentActions:
         if await self.run("move", "Moved", params):
             for server_id in servers:
                 remember_dir(self.storage, server_id, directory)
+
+    # -- limits --
+
+    def _build_limits_dialog(self) -> None:
+        with (
+            ui.dialog() as self.limits_dialog,
+            ui.card().classes("td-dialog td-limits-dialog w-[440px] max-w-full"),
+        ):
+            self.limits_title = ui.label("").classes("text-lg font-medium")
+            with ui.element("div").classes("td-limit-grid w-full"):
+                self.limit_down = limit_input("Download limit", "torrent-limit-download")
+                self.limit_up = limit_input("Upload limit", "torrent-limit-upload")
+            self.limits_note = ui.label("").classes("td-muted text-sm").mark("limits-note")
+            self.limits_error = ui.label("").classes("td-error-text text-sm")
+            with ui.row().classes("w-full justify-end gap-2"):
+                ui.button("Cancel", on_click=self.limits_dialog.close).props("flat")
+                ui.button("Apply", on_click=self._apply_limits).props("unelevated").mark(
+                    "limits-apply"
+                )
+
+    def _without_torrent_limits(self) -> list[str]:
+        return self._servers_where("torrent_limits", False)
+
+    def selection_changed(self) -> None:
+        """Grey "Limits…" when no selected server has per-torrent limits, saying why."""
+        names = self._server_names()
+        unable = self._without_torrent_limits()
+        enabled = not names or len(unable) < len(names)
+        why = (
+            f"{', '.join(unable)} limit{'s' if len(unable) == 1 else ''} whole servers only "
+            "(rTorrent): set the server's limits in Servers"
+            if unable
+            else "Speed limits of the selected torrents"
+        )
+        for item, tip in self.limits_items:
+            item.set_enabled(enabled)
+            tip.set_text(why)
+
+    def open_limits(self) -> None:
+        ids = self._selected_or_warn()
+        if not ids:
+            return
+        self.limits_title.set_text(
+            f"Speed limits of {len(ids)} torrent{'s' if len(ids) != 1 else ''}"
+        )
+        self.limit_down.set_value(None)
+        self.limit_up.set_value(None)
+        self.limits_error.set_text("")
+        unable = self._without_torrent_limits()
+        self.limits_note.set_text(
+            "Empty is unlimited. "
+            + (
+                f"{', '.join(unable)} cannot limit single torrents (rTorrent limits whole "
+                "servers): its torrents stay as they are."
+                if unable
+                else ""
+            )
+        )
+        self.limits_dialog.open()
+
+    async def _apply_limits(self) -> None:
+        try:
+            params = {
+                "download_limit": bytes_value(self.limit_down.value, "The download limit"),
+                "upload_limit": bytes_value(self.limit_up.value, "The upload limit"),
+            }
+        except ValueError as exc:
+            self.limits_error.set_text(str(exc))
+            return
+        self.limits_dialog.close()
+        # Only the torrents of servers that can: the others were named in the dialog.
+        capabilities = self.capabilities()
+        targets = [
+            t
+            for t in self.targets()
+            if capabilities.get(t.server_id, {}).get("torrent_limits") is not False
+        ]
+        await self.run("set_limits", "Limited", params, targets)
 
     # -- to another server --
 

@@ -1,0 +1,110 @@
+"""Across servers in real headless Chromium: a copy from Transmission to rTorrent started from
+the torrent menu shows in the transfers list until done, and the add rules editor saves a rule.
+Screenshots go to screenshots/ (transfers-list.png, rules-editor.png)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.api_fixtures import rtorrent_scgi_fields, transmission_fields
+from tests.e2e.test_actions_browser import menu_entry, name_cell
+from tests.e2e.test_browser import (  # noqa: F401 (app_url and browser are fixtures)
+    api_session,
+    app_url,
+    browser,
+    click_text,
+    dialog,
+    fill,
+    grid_rows,
+    shot,
+    wait,
+)
+from tests.torrent_factory import PIECE_LENGTH, make_real_torrent
+
+webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+
+pytestmark = [pytest.mark.daemon, pytest.mark.slow]
+
+
+def open_user_menu_entry(driver, text: str) -> None:
+    driver.find_element(By.XPATH, "//button[.//i[normalize-space()='account_circle']]").click()
+    menu_entry(driver, text).click()
+
+
+def test_a_copy_in_the_transfers_list_and_a_rule_in_the_editor(
+    app_url,  # noqa: F811
+    browser,  # noqa: F811
+    transmission_clean,
+    rtorrent_clean,
+):
+    base, admin_password = app_url
+    driver = browser
+    api = api_session(base, "admin", admin_password)
+    ids = {}
+    for fields in (
+        transmission_fields(transmission_clean, name="tr-box"),
+        rtorrent_scgi_fields(rtorrent_clean, name="rt-box"),
+    ):
+        reply = api.post(f"{base}/servers", json=fields)
+        assert reply.status_code == 201, reply.text
+        ids[fields["name"]] = reply.json()["id"]
+    data, info_hash = make_real_torrent(
+        transmission_clean.download_dir, "td-e2e-shared", [("s.bin", 8 * PIECE_LENGTH, True)]
+    )
+    reply = api.post(
+        f"{base}/torrents/upload",
+        params={"server_id": ids["tr-box"]},
+        files={"file": ("t.torrent", data)},
+    )
+    assert reply.status_code == 201, reply.text
+
+    driver.get(base + "/")
+    wait(driver, lambda d: "/login" in d.current_url)
+    fill(driver, "Username", "admin")
+    fill(driver, "Password", admin_password + "\n")
+    wait(driver, lambda d: info_hash in grid_rows(d), 30)
+    wait(
+        driver,
+        lambda _: api.get(f"{base}/torrents/{info_hash}").json()["progress"] == 1.0,
+        30,
+    )
+
+    # Copy it to rTorrent on the same storage, from the torrent menu.
+    ActionChains(driver).context_click(name_cell(driver, info_hash)).perform()
+    menu_entry(driver, "Copy or move to server…").click()
+    card = dialog(driver, "td-transfer-dialog")
+    assert "rt-box" in card.text
+    click_text(
+        driver, "Both servers see the same storage (verify the data there, no download)", scope=card
+    )
+    click_text(driver, "Start", scope=card, tag="span")
+    wait(
+        driver,
+        lambda _: [t["state"] for t in api.get(f"{base}/transfers").json()] == ["done"],
+        60,
+    )
+    open_user_menu_entry(driver, "Transfers")
+    listing = dialog(driver, "td-transfers-dialog")
+    wait(driver, lambda _: "tr-box → rt-box" in listing.text and "Done" in listing.text, 20)
+    assert "td-e2e-shared" in listing.text and "Copy" in listing.text
+    shot(driver, "transfers-list")
+    click_text(driver, "Close", scope=listing, tag="span")
+
+    # A rule in the editor, saved.
+    open_user_menu_entry(driver, "Add rules")
+    editor = dialog(driver, "td-rules-dialog")
+    click_text(driver, "Add a rule", scope=editor, tag="span")
+    wait(driver, lambda _: "Tracker host" in editor.text, 20)
+    fill(driver, "Tracker host", "linux.example", editor)
+    fill(driver, "Then add labels", "linux\n", editor)
+    fill(driver, "And put it in (directory)", "/srv/linux", editor)
+    shot(driver, "rules-editor")
+    click_text(driver, "Save", scope=editor, tag="span")
+    wait(driver, lambda _: api.get(f"{base}/rules").json() != [], 20)
+    [rule] = api.get(f"{base}/rules").json()
+    assert {k: v for k, v in rule["match"].items() if v is not None} == {"tracker": "linux.example"}
+    assert rule["labels"] == ["linux"] and rule["download_dir"] == "/srv/linux"
+    [(kind, targets)] = rule["target"].items()
+    assert kind == "server_ids" and len(targets) == 1 and targets[0] in ids.values()
