@@ -106,7 +106,7 @@ def live_rtorrent(tmp_path, rtorrent_clean, monkeypatch):
         open_database(f"sqlite:///{data_dir / 'torrentdesk.sqlite'}"), SecretStore(data_dir)
     )
     services.live.fast_interval = 1.0
-    user = services.users.create("alice", "password-123")
+    user = services.users.create("alice", "password-123", is_admin=True)
     server = services.servers.create(user.id, ServerFields(**rtorrent_scgi_fields(rtorrent_clean)))
     published: list[tuple[float, TorrentChanges]] = []
     yield services, user.id, server.id, published, full_lists
