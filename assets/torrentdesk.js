@@ -235,6 +235,64 @@
     if (config.colors) api.refreshCells({ columns: ["server_name"], force: true });
   }
 
+  // Rows as torrentdesk/ui/torrent_grid.py's pack_rows sends them (one list per field, each
+  // server once, the few distinct values of some fields once) back into row objects.
+  function unpack(packed) {
+    const { servers, columns, lookups } = packed;
+    const fields = Object.keys(columns).filter((f) => f !== "server");
+    const lists = fields.map((f) => {
+      const values = lookups[f];
+      return values ? columns[f].map((i) => values[i]) : columns[f];
+    });
+    return columns.server.map((s, i) => {
+      const [serverId, serverName, serverType] = servers[s];
+      const row = { server_id: serverId, server_name: serverName, server_type: serverType };
+      for (let f = 0; f < fields.length; f += 1) row[fields[f]] = lists[f][i];
+      row.id = `${serverId}:${row.info_hash}`;
+      return row;
+    });
+  }
+
+  // Called from Python (TorrentGrid): fill the grid, or apply one transaction. Messages that
+  // arrive before the grid is ready wait for it, in order.
+  const waiting = new Map(); // grid id -> messages not applied yet
+  function rows(gridId, message) {
+    const queue = waiting.get(gridId);
+    if (queue) {
+      queue.push(message);
+      return;
+    }
+    if (!applyRows(gridId, message)) {
+      waiting.set(gridId, [message]);
+      retryRows(gridId, 0);
+    }
+  }
+
+  function retryRows(gridId, attempt) {
+    setTimeout(() => {
+      const queue = waiting.get(gridId) || [];
+      while (queue.length && applyRows(gridId, queue[0])) queue.shift();
+      if (!queue.length) waiting.delete(gridId);
+      else if (attempt < 500) retryRows(gridId, attempt + 1);
+      else waiting.delete(gridId); // the grid is gone (the page left)
+    }, 20);
+  }
+
+  function applyRows(gridId, message) {
+    const api = window.getElement && getElement(gridId)?.api;
+    if (!api) return false;
+    if (message.load) {
+      api.setGridOption("rowData", unpack(message.load));
+      return true;
+    }
+    const transaction = {};
+    if (message.add) transaction.add = unpack(message.add);
+    if (message.update) transaction.update = unpack(message.update);
+    if (message.remove) transaction.remove = message.remove.map((id) => ({ id }));
+    api.applyTransaction(transaction);
+    return true;
+  }
+
   window.torrentdesk = {
     size,
     torrentSize,
@@ -253,6 +311,8 @@
     etaSort,
     passes,
     configure,
+    unpack,
+    rows,
     state,
   };
 })();

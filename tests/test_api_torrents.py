@@ -120,6 +120,7 @@ def test_one_list_across_servers_with_server_badges(api, alice):
         "from-file.bin",
     )
     servers = {s["id"]: s for s in body["servers"]}
+    assert all(s.pop("fresh_at") for s in servers.values())  # fetched now: no snapshot here
     assert servers[tr["id"]] == {
         "id": tr["id"],
         "name": "seedbox-tr",

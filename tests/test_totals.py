@@ -293,3 +293,39 @@ def test_the_tracker_keeps_every_figure_right_through_row_changes_and_new_filter
         assert (tracker.overall, tracker.shown) == (overall, shown), step
         assert tracker.facets.overall == {k: dict(v) for k, v in counted.items()}, step
         assert tracker.facets.matching == {k: dict(v) for k, v in matching.items()}, step
+
+
+def test_a_reset_without_a_filter_counts_as_row_by_row_and_keeps_following_changes() -> None:
+    rng = random.Random(8)
+    rows = [
+        make_row(
+            rng.choice("abc"),
+            n,
+            rng.choice(["downloading", "seeding", "stopped", "metadata", "checking", "odd"]),
+            labels=rng.choice([[], ["linux"], ["linux", "iso"], ["iso", "iso"]]),
+            tracker=rng.choice([None, "t.org"]),
+            stale=rng.random() < 0.2,
+            error=rng.choice([None, "No data"]),
+            progress=rng.choice([0.5, 1.0]),
+            download_rate=rng.randrange(1000),
+            upload_rate=rng.randrange(1000),
+        )
+        for n in range(500)
+    ]
+    fast, slow = TotalsTracker(), TotalsTracker()
+    fast.reset(rows)  # every page starts without a filter: counted per combination
+    for row in rows:
+        slow.replace(None, row)
+    overall, shown, counted, matching = _reference(rows, RowFilter())
+    for tracker in (fast, slow):
+        assert (tracker.overall, tracker.shown) == (overall, shown)
+        assert tracker.facets.overall == {k: dict(v) for k, v in counted.items()}
+        assert tracker.facets.matching == {k: dict(v) for k, v in matching.items()}
+    # Then row changes and a filter move the figures as for a tracker filled row by row.
+    for tracker in (fast, slow):
+        tracker.replace(rows[0], rows[0] | {"state": "seeding", "labels": ["tv"]})
+        tracker.replace(rows[1], None)
+        tracker.set_filter(RowFilter(labels={"tv", "iso"}, states={"seeding"}))
+    assert (fast.overall, fast.shown) == (slow.overall, slow.shown)
+    assert fast.facets.overall == slow.facets.overall
+    assert fast.facets.matching == slow.facets.matching

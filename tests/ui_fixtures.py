@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -28,6 +29,46 @@ UI_TIMEOUT = 2.0  # per-server timeout: a stopped daemon must not slow the tests
 PASSWORD = "password-123"
 
 current = SimpleNamespace(services=None)
+
+
+ROWS_SCRIPT = "torrentdesk.rows("
+
+
+def unpack_rows(packed: dict) -> list[dict]:
+    """What `torrentdesk.unpack` (assets/torrentdesk.js) makes of `pack_rows`' output, in
+    Python (tests/test_ui_payload.py checks the two agree under Node.js)."""
+    servers, columns, lookups = packed["servers"], packed["columns"], packed["lookups"]
+    fields = [f for f in columns if f != "server"]
+    lists = {
+        f: [lookups[f][i] for i in columns[f]] if f in lookups else columns[f] for f in fields
+    }
+    rows = []
+    for i, s in enumerate(columns["server"]):
+        server_id, server_name, server_type = servers[s]
+        row = {"server_id": server_id, "server_name": server_name, "server_type": server_type}
+        row |= {f: lists[f][i] for f in fields}
+        row["id"] = f"{server_id}:{row['info_hash']}"
+        rows.append(row)
+    return rows
+
+
+def grid_calls(code: str) -> tuple[int, str, tuple] | None:
+    """A `torrentdesk.rows(grid, message)` script as the AG Grid call it makes in the browser:
+    (grid id, "setGridOption" with "rowData" and the rows, or "applyTransaction" with
+    add/update/remove), or None for any other script."""
+    if not code.startswith(ROWS_SCRIPT):
+        return None
+    grid_id, _, data = code.removeprefix(ROWS_SCRIPT).removesuffix(")").partition(",")
+    message = json.loads(data)
+    if "load" in message:
+        return int(grid_id), "setGridOption", ("rowData", unpack_rows(message["load"]))
+    transaction: dict = {}
+    for kind in ("add", "update"):
+        if kind in message:
+            transaction[kind] = unpack_rows(message[kind])
+    if "remove" in message:
+        transaction["remove"] = [{"id": row_id} for row_id in message["remove"]]
+    return int(grid_id), "applyTransaction", (transaction,)
 
 
 @dataclass
@@ -100,6 +141,8 @@ def ui_app(tmp_path, monkeypatch) -> Iterator[UiApp]:
 
     def javascript(self, code, *, timeout: float = 1.0):
         spy.scripts.append(code)
+        if (call := grid_calls(code)) is not None:
+            spy.calls.append(call)
         return original_javascript(self, code, timeout=timeout)
 
     monkeypatch.setattr(ui.aggrid, "run_grid_method", grid_method)

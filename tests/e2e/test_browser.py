@@ -18,6 +18,7 @@ from tests.app_process import start_app
 from tests.daemons.common import free_port
 from tests.daemons.transmission import running_transmission
 from tests.torrent_factory import magnet_for, make_torrent, random_info_hash
+from torrentdesk.ui.torrent_grid import GRID_FIELDS
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.common.exceptions import (  # noqa: E402
@@ -408,7 +409,33 @@ def test_the_whole_app_in_chromium(app_url, browser, transmission_clean, rtorren
         row_click(xss.info_hash)
         click_text(driver, "Stop", tag="span")
         wait(driver, lambda d: grid_rows(d)[xss.info_hash]["state"] == "Stopped", 20)
+        # The rows the browser unpacked from the packed pushes are the API's rows, field by
+        # field (the fields the grid reads; the API has no `stale`), the down server's aside.
+        api = api_session(base, "admin", admin_password)
+        shown_keys = ("server_id", "server_name", "server_type", *GRID_FIELDS[:-1])
+        assert GRID_FIELDS[-1] == "stale"
+
+        def grid_is_the_listing(d) -> bool:
+            shown = {k: v for k, v in d.execute_script(GRID_DATA).items() if not v["stale"]}
+            listed = {
+                f"{t['server_id']}:{t['info_hash']}": {k: t[k] for k in shown_keys}
+                for t in api.get(f"{base}/torrents").json()["torrents"]
+            }
+            expected = {k: v | {"id": k, "stale": False} for k, v in listed.items()}
+            return (len(shown) >= 2 and shown == expected) or None
+
+        wait(driver, grid_is_the_listing, 20, "the grid's rows equal GET /torrents")
         shot(driver, "main-view-server-down")
+
+
+# Every row the grid holds, by row id, as AG Grid has it.
+GRID_DATA = """
+    const el = document.querySelector(".td-grid");
+    const api = getElement(Number(el.id.slice(1))).api;
+    const out = {};
+    api.forEachNode((n) => { out[n.data.id] = n.data; });
+    return out;
+"""
 
 
 def api_session(base: str, username: str, password: str):

@@ -258,6 +258,12 @@ class ServerListingResponse(BaseModel):
         0, description="torrents it listed that were left out: an invalid info hash or fields "
         "that cannot be read",
     )
+    fresh_at: datetime | None = Field(
+        None,
+        description="when these rows were read from the server (UTC); older than the request "
+        "when they came from the live snapshot, which is used while it is younger than the "
+        "server's poll interval (2 s with a page open, else 60 s); null if it failed"
+    )
 
 
 class TorrentListResponse(BaseModel):

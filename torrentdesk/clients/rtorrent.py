@@ -263,6 +263,20 @@ _DELETE_EMPTY_DIR = ("rmdir", "--")
 _LOAD_POLL_START = 0.02
 _LOAD_POLL_MAX = 0.2
 
+# Two tiers (rTorrent has no "changed since"): between full lists, only the torrents that can
+# change are asked for — those in rTorrent's own "started" and "hashing" views, those that left
+# them since the last poll (stopped or erased, found out by hash), and those that changed
+# lately or were acted on through us (asked for by hash until they are stopped and the same
+# twice running, at most RECENT_FOR seconds). A torrent changed from outside while in none of
+# these (added stopped, or a stopped one erased or relabelled) shows at the next full list, at
+# most FULL_LIST_EVERY seconds later.
+FULL_LIST_EVERY = 30.0
+RECENT_FOR = 60.0
+_HOT_VIEWS = ("started", "hashing")
+# More torrents than this to ask for one by one (e.g. hundreds stopped from outside at once):
+# one full list is cheaper.
+_MAX_BY_HASH = 200
+
 
 class RTorrentClient(BaseTorrentClient):
     server_type = "rtorrent"
@@ -296,6 +310,13 @@ class RTorrentClient(BaseTorrentClient):
             )
         else:
             raise ValueError(f"unknown rTorrent protocol {protocol!r}: use scgi, http or https")
+        # The tiers' state: every torrent as last seen (None before the first full list), the
+        # hashes asked for by the last poll that may still change, when each recently changed
+        # one stops being asked for by hash, and when the last full list was.
+        self._seen: dict[str, TorrentInfo] | None = None
+        self._hot: set[str] = set()
+        self._recent: dict[str, float] = {}
+        self._last_full = 0.0
 
     # -- the one place that sends ---------------------------------------------------------
 
@@ -430,7 +451,68 @@ class RTorrentClient(BaseTorrentClient):
         if files and torrents:
             self._attach_files(torrents)
         self.attach_trackers(torrents, full_list=True)
+        self._seen = {t.info_hash: t for t in torrents}
+        self._hot = {t.info_hash for t in torrents if t.state != "stopped"}
+        self._recent = {h: d for h, d in self._recent.items() if h in self._seen}
+        self._last_full = time.monotonic()
         return torrents
+
+    def list_active(self) -> tuple[list[TorrentInfo], list[str]] | None:
+        """The hot tier (see FULL_LIST_EVERY): the torrents that can have changed, and the
+        hashes erased since the last poll; None when a full list is due."""
+        now = time.monotonic()
+        if self._seen is None or now - self._last_full >= FULL_LIST_EVERY:
+            return None
+        views = self._multicall(
+            [("d.multicall2", ("", view, *_MULTICALL_FIELDS)) for view in _HOT_VIEWS]
+        )
+        if not all(isinstance(rows, list) for rows in views):
+            raise errors.ProtocolError(self.name, "rTorrent's torrent list is not a list")
+        # Rows that cannot be read are left out, as in a full list (they stay as last seen).
+        listed = {t.info_hash: t for rows in views for t in self._converted(rows)}  # type: ignore[arg-type]
+        self._recent = {h: until for h, until in self._recent.items() if until > now}
+        by_hash = (self._hot | self._recent.keys()) - listed.keys()
+        if len(by_hash) > _MAX_BY_HASH:
+            return None
+        fetched, removed = self._by_hash(sorted(by_hash))
+        torrents = [*listed.values(), *fetched]
+        self.attach_trackers(torrents)
+        seen = self._seen
+        for torrent in torrents:
+            if seen.get(torrent.info_hash) != torrent:
+                self._recent[torrent.info_hash] = now + RECENT_FOR
+            elif torrent.state == "stopped":
+                # Asked for by hash and still the same while stopped: settled. (Each one
+                # asked for by hash costs rTorrent a call per field.)
+                self._recent.pop(torrent.info_hash, None)
+            seen[torrent.info_hash] = torrent
+        for info_hash in removed:
+            seen.pop(info_hash, None)
+            self._recent.pop(info_hash, None)
+        # Left the views but still changing (a stopped torrent being checked): asked again.
+        self._hot = listed.keys() | {t.info_hash for t in fetched if t.state != "stopped"}
+        return torrents, removed
+
+    def _by_hash(self, hashes: list[str]) -> tuple[list[TorrentInfo], list[str]]:
+        """These torrents' rows, one system.multicall for the lot; and those no longer there."""
+        values, failures = self._on_each(
+            hashes, lambda target: [(name, (target, *args)) for name, args in _TORRENT_FIELDS]
+        )
+        for failure in failures.values():
+            if not isinstance(failure, errors.TorrentNotFound):
+                raise failure
+        return self._converted(list(values.values())), sorted(failures)
+
+    @staticmethod
+    def _converted(rows: list) -> list[TorrentInfo]:
+        return [info for _, info in sanitize.convert_rows(rows, lambda r: (None, _to_info(r)))[0]]
+
+    def _touched(self, hashes: Sequence[str]) -> None:
+        """Changed through us: asked for by hash at the next polls, whatever their views."""
+        until = time.monotonic() + RECENT_FOR
+        for info_hash in hashes:
+            if isinstance(info_hash, str) and is_info_hash(info_hash):
+                self._recent[info_hash.lower()] = until
 
     def _first_tracker_hosts(self, hashes: list[str]) -> dict[str, str | None]:
         # `t.url` of tracker 0 ("HASH:t0"): scalars, unlike a nested `t.multicall` field.
@@ -517,6 +599,7 @@ class RTorrentClient(BaseTorrentClient):
                 failed = self.start([meta.info_hash])
                 if failed:
                     raise failed[meta.info_hash]
+        self._touched([meta.info_hash])
         return AddedTorrent(meta.info_hash, meta.name)
 
     def add_magnet(
@@ -534,6 +617,7 @@ class RTorrentClient(BaseTorrentClient):
             "the magnet link",
             "rTorrent drops magnet links without a tracker (tr=) unless DHT is enabled",
         )
+        self._touched([magnet.info_hash])
         return AddedTorrent(magnet.info_hash, magnet.name or name)
 
     def _load_commands(self, options: AddOptions) -> list[str]:
@@ -609,6 +693,7 @@ class RTorrentClient(BaseTorrentClient):
 
     def set_labels_each(self, labels: dict[str, list[str]]) -> Failures:
         wanted = {h.upper(): encode_labels(new) for h, new in labels.items()}
+        self._touched(list(labels))
         return self._on_each(
             list(labels), lambda target: [("d.custom1.set", (target, wanted[target]))]
         )[1]
@@ -640,6 +725,7 @@ class RTorrentClient(BaseTorrentClient):
                 else f"{download_dir!r} is not an absolute, normalized path"
             )
             return {h: errors.ProtocolError(self.name, why) for h in hashes}
+        self._touched(hashes)
         states, failures = self._on_each(hashes, lambda target: [("d.state", (target,))])
         moved, not_moved = self._on_each(
             list(states),
@@ -671,9 +757,11 @@ class RTorrentClient(BaseTorrentClient):
         return failures
 
     def _each_calling(self, hashes: Sequence[str], methods: tuple[str, ...]) -> Failures:
+        self._touched(hashes)
         return self._on_each(hashes, lambda target: [(m, (target,)) for m in methods])[1]
 
     def erase(self, hashes: Sequence[str], delete_data: bool = False) -> Failures:
+        self._touched(hashes)
         owned: dict[str, _OwnedData] = {}
         failures: Failures = {}
         if delete_data:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -75,6 +76,7 @@ log = logging.getLogger(__name__)
 
 TorrentSource = MagnetLink | TorrentMetainfo
 
+REMEMBER_EVERY = 60.0  # seconds between two writes of one server's list by listings
 ROW_FIELDS = tuple(name for name in TorrentInfo.__slots__ if name != "files")
 
 
@@ -191,6 +193,7 @@ class TorrentService:
         # Each server's snapshot rows as this process last wrote them (see remember_list).
         self._snapshots: dict[str, dict[str, tuple[str, int]]] = {}
         self._snapshot_lock = threading.Lock()
+        self._remembered: dict[str, float] = {}  # server id -> when a listing last wrote it
         # Called with the server id after a torrent there was added, started, stopped or
         # removed, so the live view polls it at once.
         self.listeners: list[Callable[[str], None]] = []
@@ -198,11 +201,16 @@ class TorrentService:
     async def list(self, user_id: int, server_id: str | None = None) -> list[ServerTorrents]:
         """Every enabled server (or the one asked for) at once; a failing server is reported,
         never raised, and waits no longer than its timeout."""
+        connections = await self.connections_to_list(user_id, server_id)
+        return list(await asyncio.gather(*(self.list_server(c) for c in connections)))
+
+    async def connections_to_list(
+        self, user_id: int, server_id: str | None = None
+    ) -> list[ServerConnection]:
+        """The user's enabled servers by name, or the one asked for (NotFound if not theirs)."""
         if server_id is None:
-            connections = await asyncio.to_thread(self._servers.enabled_connections, user_id)
-        else:
-            connections = [await asyncio.to_thread(self._servers.connection, user_id, server_id)]
-        return list(await asyncio.gather(*(self._list_server(c) for c in connections)))
+            return await asyncio.to_thread(self._servers.enabled_connections, user_id)
+        return [await asyncio.to_thread(self._servers.connection, user_id, server_id)]
 
     async def add(
         self,
@@ -557,17 +565,23 @@ class TorrentService:
             detail,
         )
 
-    async def _list_server(self, connection: ServerConnection) -> ServerTorrents:
+    async def list_server(self, connection: ServerConnection) -> ServerTorrents:
         client = self.pool.get(connection)
         try:
             torrents = await client.list_torrents()
         except ClientError as exc:
+            self._remembered.pop(connection.id, None)
             await asyncio.to_thread(self._servers.record_status, connection.id, str(exc))
             return ServerTorrents(connection, [], exc)
-        try:
-            await asyncio.to_thread(self.remember_list, connection.id, torrents)
-        except Exception:  # one server's snapshot never fails the listing of any server
-            log.exception("could not store the torrent list of server %s", connection.id)
+        # Written at most every REMEMBER_EVERY per server, as the live polls do: comparing
+        # 50 000 rows with the stored ones on every listing cost more than the listing.
+        now = time.monotonic()
+        if now - self._remembered.get(connection.id, -REMEMBER_EVERY) >= REMEMBER_EVERY:
+            self._remembered[connection.id] = now
+            try:
+                await asyncio.to_thread(self.remember_list, connection.id, torrents)
+            except Exception:  # one server's snapshot never fails the listing of any server
+                log.exception("could not store the torrent list of server %s", connection.id)
         return ServerTorrents(connection, torrents, None, client.client.dropped)
 
     async def _add(

@@ -9,6 +9,7 @@ across servers) are more fields of `Totals`.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -69,12 +70,24 @@ def facet_keys(row: dict) -> tuple[tuple[str, ...], ...]:
     """The values a row has in each section of FACETS: its state values, its server, its labels
     (NO_LABEL for none) and the host of its first tracker (NO_TRACKER for none)."""
     labels = tuple(dict.fromkeys(row.get("labels") or ())) or (NO_LABEL,)
-    return (
+    keys = (
         state_keys(row),
         (row.get("server_id") or "",),
         labels,
         (row.get("tracker") or NO_TRACKER,),
     )
+    # Most rows have the same few combinations: every page's tracker keeps one shared tuple
+    # per combination instead of ~250 bytes per row (12 MB per page at 50 000 rows).
+    shared = _SHARED_KEYS.get(keys)
+    if shared is None:
+        if len(_SHARED_KEYS) >= _SHARED_KEYS_MAX:
+            _SHARED_KEYS.clear()
+        shared = _SHARED_KEYS[keys] = keys
+    return shared
+
+
+_SHARED_KEYS: dict[tuple, tuple] = {}
+_SHARED_KEYS_MAX = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,8 +230,34 @@ class TotalsTracker:
             self.filter = row_filter
         self.overall, self.shown, self.facets = Totals(), Totals(), FacetCounts()
         self._entries = {}
+        if self.filter.narrows:
+            for row in rows:
+                self.replace(None, row)
+            return
+        # Nothing filtered (every page starts so): the same figures counted per combination
+        # of facet values instead of per row — 50 000 rows in ~0.1 s instead of ~0.35 s.
+        entries = self._entries
+        combos: Counter[tuple[tuple[str, ...], ...]] = Counter()
         for row in rows:
-            self.replace(None, row)
+            keys = facet_keys(row)
+            entries[row["id"]] = _Entry(row, keys)
+            combos[keys] += 1
+        moving = [e.row for e in entries.values() if not e.row.get("stale")]
+        totals = Totals(
+            len(entries),
+            sum(n for keys, n in combos.items() if keys[0][0] in ACTIVE_STATES),
+            sum(row.get("download_rate") or 0 for row in moving),
+            sum(row.get("upload_rate") or 0 for row in moving),
+        )
+        self.overall = totals
+        self.shown = Totals(totals.count, totals.active, totals.download_rate, totals.upload_rate)
+        overall = self.facets.overall
+        for keys, n in combos.items():
+            for name, values in zip(FACETS, keys, strict=True):
+                counts = overall[name]
+                for value in values:
+                    counts[value] = counts.get(value, 0) + n
+        self.facets.matching = {name: dict(counts) for name, counts in overall.items()}
 
     def replace(self, old: dict | None, new: dict | None) -> None:
         """One row changed: `old` is what was counted (None: new row), `new` what is now
