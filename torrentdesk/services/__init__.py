@@ -66,6 +66,7 @@ def build_services(
         lambda: settings.current().url_fetch_may_reach_local_networks
     )
     history = HistoryService(db)
+    away = AwayLog(db)
     return Services(
         users=users,
         auth=AuthService(db, users),
@@ -74,10 +75,10 @@ def build_services(
         torrents=torrents,
         audit=audit,
         history=history,
-        live=LiveTorrents(db, servers, torrents, history),
+        live=LiveTorrents(db, servers, torrents, history, away),
         speed=SpeedService(db, servers, audit, torrents.pool),
         settings=settings,
         transfers=TransferService(db, torrents, audit),
         views=ViewService(db),
-        away=AwayLog(db),
+        away=away,
     )

@@ -38,6 +38,7 @@ import orjson
 from pony.orm import Database, db_session
 
 from ..clients import ClientError, ServerConnection, TorrentInfo
+from .away import AwayLog
 from .gzip_parts import GzipPart, gzip_part
 from .history import HistoryService
 from .notices import Notice, server_back, server_down, torrent_finished
@@ -157,6 +158,9 @@ class ServerPoller:
         self.version = next(_VERSIONS)  # a new one whenever `rows` changes
         self.last_sample = 0.0
         self.last_snapshot = 0.0
+        # What happened to torrents, for "while you were away": (kind, hash, name, detail).
+        self.events: list[tuple[str, str, str, str | None]] = []
+        self.listed_once = False
         self.wake = asyncio.Event()
         self.lock = asyncio.Lock()  # never two polls of one server at once
         self.task: asyncio.Task | None = None
@@ -222,7 +226,13 @@ class ServerPoller:
         self.last_read_at = time.time()
         if full:
             self.last_full = now
+        if not self.listed_once:
+            await self._note_changes_since_last_run(torrents)
         changes = self._apply(torrents, removed)
+        self.listed_once = True
+        if self.events:
+            events, self.events = self.events, []
+            await asyncio.to_thread(self.hub.away.record, self.id, events)
         back = self.status == "error"
         recovered = self.status != "connected"
         self.status, self.error, self.failure, self.failures = "connected", None, None, 0
@@ -244,6 +254,7 @@ class ServerPoller:
         """Diff against the last list. `removed` None means `torrents` is the full list."""
         changes = TorrentChanges()
         known = self.torrents
+        self._listed_before = set(known)
         was_stale, self.stale = self.stale, False
         seen: set[str] = set()
         for torrent in torrents:
@@ -263,8 +274,15 @@ class ServerPoller:
             if old is not None and old.progress < 1.0 <= torrent.progress:
                 changes.finished.append(row)
                 changes.notices.append(torrent_finished(row))
+                self.events.append(("finished", info_hash, torrent.name, None))
+            if old is not None and old.error is None and torrent.error is not None:
+                self.events.append(("failed", info_hash, torrent.name, torrent.error))
+        if self.listed_once:
+            new = [known[h] for h in seen if h not in self._listed_before]
+            self.events += [("added", t.info_hash, t.name, None) for t in new]
         gone = (known.keys() - seen) if removed is None else known.keys() & set(removed)
         for info_hash in gone:
+            self.events.append(("removed", info_hash, known[info_hash].name, None))
             del known[info_hash]
             self.rows.pop(info_hash, None)
             changes.removed.append(self._row_id(info_hash))
@@ -276,6 +294,16 @@ class ServerPoller:
         if changes.added or changes.updated or changes.removed:
             self.version = next(_VERSIONS)
         return changes
+
+    async def _note_changes_since_last_run(self, torrents: list[TorrentInfo]) -> None:
+        """The first listing after a start: what was added or removed while torrentdesk was
+        not running, against the list it last stored (none stored: nothing to tell)."""
+        stored = {t.info_hash: t for t in await asyncio.to_thread(self.hub.known_torrents, self.id)}
+        if not stored:
+            return
+        listed = {t.info_hash: t for t in torrents}
+        self.events += [("added", h, t.name, None) for h, t in listed.items() if h not in stored]
+        self.events += [("removed", h, t.name, None) for h, t in stored.items() if h not in listed]
 
     async def _failed(self, exc: ClientError) -> None:
         error = str(exc)
@@ -350,10 +378,12 @@ class LiveTorrents:
         servers: ServerService,
         torrents: TorrentService,
         history: HistoryService,
+        away: AwayLog,
         fast_interval: float = FAST_INTERVAL,
         idle_interval: float = IDLE_INTERVAL,
     ) -> None:
         self._db = db
+        self.away = away
         self.servers = servers
         self.torrents = torrents
         self.pool: ClientPool = torrents.pool
@@ -572,6 +602,7 @@ class LiveTorrents:
         while True:
             try:
                 await asyncio.to_thread(self.history.prune)
+                await asyncio.to_thread(self.away.prune)
             except Exception:
-                log.warning("pruning the speed history failed", exc_info=True)
+                log.warning("pruning the speed history or the away log failed", exc_info=True)
             await asyncio.sleep(PRUNE_EVERY)

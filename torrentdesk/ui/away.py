@@ -23,7 +23,7 @@ class AwaySummaryDialog:
         self.services = services
         self.user_id = user_id
         with (
-            ui.dialog() as self.dialog,
+            ui.dialog().mark("away-dialog") as self.dialog,
             ui.card().classes("td-dialog td-away-dialog w-[640px] max-w-full"),
         ):
             ui.label("While you were away").classes("text-lg font-medium")
@@ -58,10 +58,12 @@ class AwaySummaryDialog:
         self.body.clear()
         with self.body:
             for server in summary.servers:
-                counts: dict[str, int] = {}
-                for event in server.events:
-                    counts[event.kind] = counts.get(event.kind, 0) + 1
-                told = ", ".join(f"{n} {KIND_TEXT[k].lower()}" for k, n in counts.items())
+                kinds = [event.kind for event in server.events]
+                told = ", ".join(
+                    f"{kinds.count(kind)} {text.lower()}"
+                    for kind, text in KIND_TEXT.items()
+                    if kind in kinds
+                )
                 with ui.expansion(f"{server.server_name} — {told}", value=True).classes(
                     "w-full"
                 ).mark(f"away-server-{server.server_name}"):
