@@ -286,6 +286,7 @@ def test_poll_intervals(services):
             services.servers,
             services.torrents,
             services.history,
+            services.away,
             fast_interval=0.1,
         ).fast_interval
         == MIN_INTERVAL
