@@ -110,7 +110,45 @@
   const state = {
     filter: compileFilter({}),
     colors: {},
+    copies: new Map(), // info hash -> how many of the page's servers hold it
   };
+
+  // A torrent on several servers: its badge searches for its hash, which shows those rows.
+  function copiesBadge(data) {
+    const count = state.copies.get(data.info_hash) || 0;
+    if (count < 2) return null;
+    const badge = el("button", "td-badge td-badge-copies", `×${count}`);
+    badge.type = "button";
+    badge.title = `On ${count} servers: show them`;
+    badge.setAttribute("aria-label", `On ${count} servers: show them`);
+    badge.addEventListener("click", (event) => {
+      event.stopPropagation();
+      const input = document.querySelector(".td-search input");
+      if (!input) return;
+      input.value = data.info_hash;
+      input.dispatchEvent(new Event("input", { bubbles: true }));
+    });
+    return badge;
+  }
+
+  // Keeps `state.copies` with the grid's rows; true when a count changed.
+  function countCopies(message, rowsOf) {
+    const hashOf = (id) => id.slice(id.lastIndexOf(":") + 1);
+    if (message.load) state.copies = new Map();
+    const before = new Map(state.copies);
+    for (const row of rowsOf.added) {
+      state.copies.set(row.info_hash, (state.copies.get(row.info_hash) || 0) + 1);
+    }
+    for (const id of message.remove || []) {
+      const hash = hashOf(id);
+      const left = (state.copies.get(hash) || 1) - 1;
+      if (left > 0) state.copies.set(hash, left);
+      else state.copies.delete(hash);
+    }
+    for (const [hash, count] of state.copies) if (before.get(hash) !== count) return true;
+    for (const hash of before.keys()) if (!state.copies.has(hash)) return true;
+    return false;
+  }
 
   function nameRenderer(params) {
     const wrap = el("span", "td-name-cell");
@@ -129,6 +167,8 @@
     name.title = String(params.value ?? "");
     wrap.appendChild(name);
     if (data.stale) wrap.appendChild(el("span", "td-badge td-badge-stale", "stale"));
+    const copies = copiesBadge(data);
+    if (copies) wrap.appendChild(copies);
     return wrap;
   }
 
@@ -282,14 +322,18 @@
     const api = window.getElement && getElement(gridId)?.api;
     if (!api) return false;
     if (message.load) {
-      api.setGridOption("rowData", unpack(message.load));
+      const loaded = unpack(message.load);
+      countCopies(message, { added: loaded });
+      api.setGridOption("rowData", loaded);
       return true;
     }
     const transaction = {};
     if (message.add) transaction.add = unpack(message.add);
     if (message.update) transaction.update = unpack(message.update);
     if (message.remove) transaction.remove = message.remove.map((id) => ({ id }));
+    const counted = countCopies(message, { added: transaction.add || [] });
     api.applyTransaction(transaction);
+    if (counted) api.refreshCells({ columns: ["name"], force: true });
     return true;
   }
 

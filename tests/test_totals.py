@@ -67,35 +67,37 @@ def test_totals_follow_each_row_change_and_a_new_filter() -> None:
     two = make_row("b", 2, "seeding", upload_rate=50)
     tracker = TotalsTracker()
     tracker.reset([one, two], RowFilter(servers={"a"}))
-    assert tracker.overall == Totals(2, 2, 100, 51)
-    assert tracker.shown == Totals(1, 1, 100, 1)
+    assert tracker.overall == Totals(2, 2, 100, 51, 2000)
+    assert tracker.shown == Totals(1, 1, 100, 1, 1000)
     # The server goes stale: counted, not active, moving nothing.
     stale = one | {"stale": True}
     tracker.replace(one, stale)
-    assert tracker.overall == Totals(2, 1, 0, 50)
-    assert tracker.shown == Totals(1, 0, 0, 0)
+    assert tracker.overall == Totals(2, 1, 0, 50, 2000)
+    assert tracker.shown == Totals(1, 0, 0, 0, 1000)
     tracker.replace(two, None)
     tracker.replace(None, make_row("a", 3, "stopped"))
-    assert tracker.overall == Totals(2, 0, 0, 0)
-    assert tracker.shown == Totals(2, 0, 0, 0)
+    assert tracker.overall == Totals(2, 0, 0, 0, 2000)
+    assert tracker.shown == Totals(2, 0, 0, 0, 2000)
     tracker.reset([one, two])  # the same filter, all rows again
-    assert tracker.shown == Totals(1, 1, 100, 1)
+    assert tracker.shown == Totals(1, 1, 100, 1, 1000)
 
 
 def test_the_header_says_x_of_y_only_with_a_filter_on() -> None:
-    overall = Totals(340, 12, int(3.4 * 1024**2), 0)
-    shown = Totals(12, 3, int(1.2 * 1024**2), 0)
+    overall = Totals(340, 12, int(3.4 * 1024**2), 0, 5 * 1024**4)
+    shown = Totals(12, 3, int(1.2 * 1024**2), 0, 3 * 1024**3)
     assert totals_texts(overall) == {
         "count": "340 torrents",
         "active": "12 active",
         "down": "↓ 3.40 MiB/s",
         "up": "↑ 0 B/s",
+        "size": "5.00 TiB",
     }
     assert totals_texts(shown, overall) == {
         "count": "12 of 340 torrents",
         "active": "3 of 12 active",
         "down": "↓ 1.20 MiB/s of 3.40 MiB/s",
         "up": "↑ 0 B/s of 0 B/s",
+        "size": "3.00 GiB of 5.00 TiB",
     }
     assert totals_texts(Totals(1, 0, 0, 0))["count"] == "1 torrent"
 

@@ -19,7 +19,7 @@ from tests.e2e.test_browser import (  # noqa: F401 (app_url and browser are fixt
     shot,
     wait,
 )
-from tests.torrent_factory import PIECE_LENGTH, make_real_torrent
+from tests.torrent_factory import PIECE_LENGTH, make_real_torrent, make_torrent
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
@@ -85,6 +85,42 @@ def test_a_copy_in_the_transfers_list_and_a_rule_in_the_editor(
         lambda _: [t["state"] for t in api.get(f"{base}/transfers").json()] == ["done"],
         60,
     )
+    # On both servers now: each row's name carries a copies badge that shows just those rows.
+    other = api.post(
+        f"{base}/torrents/upload",
+        params={"server_id": ids["rt-box"], "start": "false"},
+        files={"file": ("o.torrent", make_torrent("td-e2e-elsewhere").data)},
+    )
+    assert other.status_code == 201, other.text
+    badges = wait(
+        driver,
+        lambda d: (
+            [b for b in d.find_elements(By.CSS_SELECTOR, ".td-badge-copies") if b.is_displayed()]
+            if len(d.find_elements(By.CSS_SELECTOR, ".ag-center-cols-container .ag-row")) == 3
+            else None
+        ),
+        30,
+    )
+    assert [b.text for b in badges] == ["\u00d72"] * 2
+    badges[0].click()
+    wait(
+        driver,
+        lambda d: (
+            d.find_element(By.CSS_SELECTOR, ".td-search input").get_attribute("value") == info_hash
+        ),
+    )
+    wait(
+        driver,
+        lambda d: (
+            sorted(
+                r.get_attribute("row-id")
+                for r in d.find_elements(By.CSS_SELECTOR, ".ag-center-cols-container .ag-row")
+            )
+            == sorted(f"{server_id}:{info_hash}" for server_id in ids.values())
+        ),
+        20,
+    )
+    shot(driver, "on-two-servers")
     open_user_menu_entry(driver, "Transfers")
     listing = dialog(driver, "td-transfers-dialog")
     wait(driver, lambda _: "tr-box → rt-box" in listing.text and "Done" in listing.text, 20)

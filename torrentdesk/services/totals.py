@@ -9,6 +9,7 @@ across servers) are more fields of `Totals`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -151,9 +152,11 @@ class Totals:
     active: int = 0
     download_rate: int = 0
     upload_rate: int = 0
+    size: int = 0  # bytes wanted; a magnet without metadata counts 0
 
     def add(self, row: dict, sign: int = 1) -> None:
         self.count += sign
+        self.size += sign * (row.get("size") or 0)
         if is_active(row):
             self.active += sign
         if not row.get("stale"):  # an unreachable server moves nothing
@@ -248,9 +251,10 @@ class TotalsTracker:
             sum(n for keys, n in combos.items() if keys[0][0] in ACTIVE_STATES),
             sum(row.get("download_rate") or 0 for row in moving),
             sum(row.get("upload_rate") or 0 for row in moving),
+            sum(e.row.get("size") or 0 for e in entries.values()),
         )
         self.overall = totals
-        self.shown = Totals(totals.count, totals.active, totals.download_rate, totals.upload_rate)
+        self.shown = dataclasses.replace(totals)
         overall = self.facets.overall
         for keys, n in combos.items():
             for name, values in zip(FACETS, keys, strict=True):

@@ -118,8 +118,8 @@ def speed_axis(peak: float) -> dict:
 
 
 def totals_texts(shown: Totals, overall: Totals | None = None) -> dict[str, str]:
-    """The header's texts (count, active, down, up) for the rows shown; with `overall` (a filter
-    is on) each says "X of Y"."""
+    """The header's texts (count, active, down, up, size) for the rows shown; with `overall` (a
+    filter is on) each says "X of Y"."""
 
     def pair(value: int, whole: int, text=str) -> str:
         return text(value) if overall is None else f"{text(value)} of {text(whole)}"
@@ -131,4 +131,5 @@ def totals_texts(shown: Totals, overall: Totals | None = None) -> dict[str, str]
         "active": f"{pair(shown.active, whole.active)} active",
         "down": f"↓ {pair(shown.download_rate, whole.download_rate, speed)}",
         "up": f"↑ {pair(shown.upload_rate, whole.upload_rate, speed)}",
+        "size": pair(shown.size, whole.size, size),
     }

@@ -38,6 +38,8 @@ class HeaderTotals:
             self.up = ui.label("↑ 0 B/s").classes("td-total td-total-up").mark("total-up")
             self.count = ui.label("0 torrents").classes("td-total").mark("total-count")
             self.active = ui.label("0 active").classes("td-total").mark("total-active")
+            self.size = ui.label("0 B").classes("td-total td-wide-only").mark("total-size")
+            self.size.tooltip("The size of the torrents shown (of all, with a filter on)")
             with ui.label("").classes("td-total td-total-moved").mark("total-moved") as moved:
                 self.moved = moved
                 self.moved_tip = ui.tooltip("").mark("total-moved-tip")
@@ -52,6 +54,7 @@ class HeaderTotals:
             (self.active, "active"),
             (self.down, "down"),
             (self.up, "up"),
+            (self.size, "size"),
         ):
             if label.text != texts[key]:
                 label.set_text(texts[key])
