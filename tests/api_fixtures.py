@@ -121,3 +121,12 @@ def qbittorrent_fields(daemon, name: str = "seedbox-qb", **overrides) -> dict:
         "password": daemon.password,
     }
     return {**fields, **overrides}
+
+
+@pytest.fixture
+def alice(api, transmission_clean, rtorrent_clean):
+    """Alice with a Transmission and an rTorrent server, both clean."""
+    headers = api.user("alice")
+    tr = api.add_server(headers, **transmission_fields(transmission_clean))
+    rt = api.add_server(headers, **rtorrent_scgi_fields(rtorrent_clean))
+    return headers, tr, rt

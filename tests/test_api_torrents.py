@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from tests.api_fixtures import API_TIMEOUT, rtorrent_scgi_fields, transmission_fields
+from tests.api_fixtures import API_TIMEOUT, transmission_fields
 from tests.daemons.common import http_files, wait_until
 from tests.daemons.fakes import black_hole, closed_port
 from tests.daemons.transmission import running_transmission
@@ -39,15 +39,6 @@ TORRENT_FIELDS = {
     "server_name",
     "server_type",
 }
-
-
-@pytest.fixture
-def alice(api, transmission_clean, rtorrent_clean):
-    """Alice with a Transmission and an rTorrent server, both clean."""
-    headers = api.user("alice")
-    tr = api.add_server(headers, **transmission_fields(transmission_clean))
-    rt = api.add_server(headers, **rtorrent_scgi_fields(rtorrent_clean))
-    return headers, tr, rt
 
 
 def upload(api, headers, server_id, torrent, start=True):

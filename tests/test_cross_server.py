@@ -10,7 +10,6 @@ import subprocess
 import time
 
 import httpx
-import pytest
 
 from tests.api_fixtures import rtorrent_scgi_fields, transmission_fields
 from tests.app_process import start_app
@@ -19,14 +18,6 @@ from tests.daemons.fakes import closed_port
 from tests.daemons.transmission import running_transmission
 from tests.torrent_factory import PIECE_LENGTH, magnet_for, make_real_torrent, make_torrent
 from torrentdesk.torrent_input import parse_magnet
-
-
-@pytest.fixture
-def alice(api, transmission_clean, rtorrent_clean):
-    headers = api.user("alice")
-    tr = api.add_server(headers, **transmission_fields(transmission_clean))
-    rt = api.add_server(headers, **rtorrent_scgi_fields(rtorrent_clean))
-    return headers, tr, rt
 
 
 def upload_to(api, headers, server_ids, torrent, **params):

@@ -4,6 +4,7 @@ import contextlib
 import os
 import re
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -57,29 +58,42 @@ def screenshot(display: str, path: Path) -> dict[str, int]:
     return colours
 
 
+# Run in a child process: Xlib waits with select(), which fails on a descriptor number over
+# 1023, and a whole test run's process holds more than that many open files by now.
+_CLOSE_WINDOW = """
+import sys
+from Xlib import X, protocol
+from Xlib import display as xdisplay
+
+display, title = sys.argv[1:]
+connection = xdisplay.Display(display)
+pending = [connection.screen().root]
+while pending:
+    window = pending.pop()
+    if window.get_wm_name() == title:
+        delete = connection.intern_atom("WM_DELETE_WINDOW")
+        message = protocol.event.ClientMessage(
+            window=window,
+            client_type=connection.intern_atom("WM_PROTOCOLS"),
+            data=(32, [delete, X.CurrentTime, 0, 0, 0]),
+        )
+        window.send_event(message, event_mask=X.NoEventMask)
+        connection.flush()
+        connection.close()
+        sys.exit(0)
+    pending.extend(window.query_tree().children)
+connection.close()
+sys.exit(f"no window titled {title!r}")
+"""
+
+
 def close_window(display: str, title: str) -> None:
     """Ask the window to close the way a window manager's close button does."""
-    from Xlib import X, protocol
-    from Xlib import display as xdisplay
-
-    connection = xdisplay.Display(display)
-    pending = [connection.screen().root]
-    while pending:
-        window = pending.pop()
-        if window.get_wm_name() == title:
-            delete = connection.intern_atom("WM_DELETE_WINDOW")
-            message = protocol.event.ClientMessage(
-                window=window,
-                client_type=connection.intern_atom("WM_PROTOCOLS"),
-                data=(32, [delete, X.CurrentTime, 0, 0, 0]),
-            )
-            window.send_event(message, event_mask=X.NoEventMask)
-            connection.flush()
-            connection.close()
-            return
-        pending.extend(window.query_tree().children)
-    connection.close()
-    raise AssertionError(f"no window titled {title!r}")
+    done = subprocess.run(
+        [sys.executable, "-c", _CLOSE_WINDOW, display, title], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise AssertionError(done.stderr.strip() or f"closing {title!r} failed")
 
 
 def test_native_window_signs_the_owner_in_shows_the_main_view_and_exits_when_closed(

@@ -16,7 +16,12 @@ def install_api(app: FastAPI, services: Services) -> None:
     app.state.services = services
     modules = (auth, servers, torrents, actions, rules, transfers, away, views, local, admin)
     routers = [module.router for module in modules]
+    # Our routers have no lifespan, yet each include wraps the app's in one more layer; the UI
+    # tests mount the same NiceGUI app once per test, and ten layers a test overflowed the stack
+    # after ~100 tests. The app's own lifespan is all there is to keep.
+    lifespan = app.router.lifespan_context
     for router in routers:
         app.include_router(router)
+    app.router.lifespan_context = lifespan
     install_docs(app, routers)
     install_error_handlers(app)

@@ -58,6 +58,7 @@ FULL_FETCH_EVERY = 300.0  # Transmission: a full list every 5 minutes, deltas be
 DELTA_MAX_GAP = 30.0
 SAMPLE_EVERY = 15.0  # speed history resolution
 SNAPSHOT_EVERY = 60.0  # how often a server's list is written to the database at most
+SNAPSHOT_SOON = 5.0  # ...but after torrents came or went, as soon as this long after the last
 PRUNE_EVERY = 3600.0
 STOP_TIMEOUT = 5.0
 _VERSIONS = itertools.count(1)  # snapshot versions, unique across pollers
@@ -161,6 +162,7 @@ class ServerPoller:
         # What happened to torrents, for "while you were away": (kind, hash, name, detail).
         self.events: list[tuple[str, str, str, str | None]] = []
         self.listed_once = False
+        self.membership_changed = False
         self.wake = asyncio.Event()
         self.lock = asyncio.Lock()  # never two polls of one server at once
         self.task: asyncio.Task | None = None
@@ -230,6 +232,7 @@ class ServerPoller:
             await self._note_changes_since_last_run(torrents)
         changes = self._apply(torrents, removed)
         self.listed_once = True
+        self.membership_changed |= bool(changes.added or changes.removed)
         if self.events:
             events, self.events = self.events, []
             await asyncio.to_thread(self.hub.away.record, self.id, events)
@@ -355,8 +358,16 @@ class ServerPoller:
                 active,
                 True,
             )
-        if full and now - self.last_snapshot >= SNAPSHOT_EVERY:
+        # The whole list is known after every poll (deltas update it); it is written once a
+        # minute, and soon after torrents come or go (a restart then starts from the right
+        # list: stale rows, what happened while torrentdesk was not running).
+        since = now - self.last_snapshot
+        if self.membership_changed and since < SNAPSHOT_SOON:
+            # Too soon after the last write: poll (and write) again once it is time.
+            asyncio.get_running_loop().call_later(SNAPSHOT_SOON - since, self.wake.set)
+        elif (full and since >= SNAPSHOT_EVERY) or self.membership_changed:
             self.last_snapshot = now
+            self.membership_changed = False
             await asyncio.to_thread(
                 self.hub.torrents.remember_list, self.id, list(self.torrents.values())
             )
