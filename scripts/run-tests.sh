@@ -13,7 +13,10 @@ source "$ROOT/scripts/common.sh"
 # opentracker is the tracker of the tests' two-daemon swarm; PostgreSQL: the database tests run
 # on it too, in a temporary cluster (tests/daemons/postgres.py).
 DEBIAN_TOOLS=(transmission-daemon rtorrent opentracker nginx-light chromium chromium-driver xvfb
-  xauth qbittorrent-nox imagemagick nodejs npm xdg-utils postgresql "${QT_WEBENGINE_LIBS[@]}")
+  xauth qbittorrent-nox imagemagick nodejs xdg-utils postgresql "${QT_WEBENGINE_LIBS[@]}")
+# Debian's npm package only where no npm came with Node.js (NodeSource's nodejs carries its own,
+# and Debian's would conflict with it).
+command -v npm >/dev/null || DEBIAN_TOOLS+=(npm)
 if ! apt_install_missing "${DEBIAN_TOOLS[@]}"; then
   if [ "${CI:-}" = true ]; then
     echo "CI: could not install ${DEBIAN_TOOLS[*]}; the tests cannot run" >&2
