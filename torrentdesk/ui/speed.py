@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from nicegui import ui
+from nicegui import background_tasks, ui
 
 from ..services import Services
 from ..services.errors import UserFacingError
@@ -138,18 +138,23 @@ class SlowModeSwitch:
         state = "on" if on else "off"
         self.tip.set_text(f"Slow mode is {state}: the alternative limits on every server")
 
-    async def _changed(self) -> None:
-        if self._showing:
-            return
-        enabled = bool(self.switch.value)
-        try:
-            outcomes = await self.services.speed.set_alt_speed(self.user_id, enabled)
-        except UserFacingError as exc:
-            ui.notify(str(exc), type="negative", multi_line=True)
-            return
-        for notice in slow_mode_results(enabled, outcomes):
-            self.notifier.show(notice)
-        await self.sessions.refresh(max_age=0)
+    def _changed(self) -> None:
+        # Synchronous on purpose: `show` sets the value with `_showing` on, and an async
+        # handler would only run after it is off again — switching every server as if the
+        # user had (seen: a server that failed to switch on turned the others off again).
+        if not self._showing:
+            background_tasks.create(self._switch(bool(self.switch.value)), name="slow mode")
+
+    async def _switch(self, enabled: bool) -> None:
+        with self.switch:  # a task of its own: the notices go to this switch's page
+            try:
+                outcomes = await self.services.speed.set_alt_speed(self.user_id, enabled)
+            except UserFacingError as exc:
+                ui.notify(str(exc), type="negative", multi_line=True)
+                return
+            for notice in slow_mode_results(enabled, outcomes):
+                self.notifier.show(notice)
+            await self.sessions.refresh(max_age=0)
 
 
 class ServerSpeedDialog:
