@@ -93,3 +93,40 @@ def test_a_write_that_keeps_conflicting_gives_up_with_a_conflict(api, monkeypatc
     response = api.client.put(f"/servers/{server_id}", json={"name": "x"}, headers=headers)
     assert response.status_code == 409
     assert response.json()["detail"] == "others changed this server at the same moment; try again"
+
+
+def test_a_server_deleted_while_its_edit_is_audited_leaves_the_row_without_server(
+    api, monkeypatch
+):
+    """The audit row of an edit is written after the edit; when the server is deleted between
+    the row's lookup of it and the insert (seen in CI as a 500 on PUT /servers/{id}), the row is
+    written without its server instead of failing the request."""
+    user = api.services.users.create("alice", "password-123")
+    servers = api.services.servers
+    fields = ServerFields(name="s", server_type="transmission", host="127.0.0.1", port=9)
+    server_id = servers.create(user.id, fields).id
+    lookup = api.db.TorrentServer.get
+    deleted = threading.Event()
+    deleters: list[threading.Thread] = []
+
+    def delete() -> None:
+        servers.delete(user.id, server_id)
+        deleted.set()
+
+    def looked_up_then_deleted(**where):
+        found = lookup(**where)
+        if not deleters:  # the first lookup only: the delete lands right after it
+            deleters.append(threading.Thread(target=delete))
+            deleters[0].start()
+            # SQLite: the audit write holds the write lock, so the delete waits for it (and
+            # this wait runs out); PostgreSQL: the delete commits before the row is inserted.
+            deleted.wait(0.5)
+        return found
+
+    monkeypatch.setattr(api.db.TorrentServer, "get", looked_up_then_deleted)
+    api.services.audit.record(user.id, "server.edit", True, server_id, detail="changed name")
+    deleters[0].join(30)
+    monkeypatch.undo()
+    assert deleted.is_set()
+    [row] = [a for a in api.services.audit.latest(user.id) if a.action == "server.edit"]
+    assert (row.ok, row.server_id, row.detail) == (True, None, "changed name")

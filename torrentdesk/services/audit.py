@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pony.orm import Database, db_session, desc
 
-from ..db import as_utc
+from ..db import as_utc, write_retrying
 
 MAX_LIMIT = 1000
 
@@ -44,8 +44,10 @@ class AuditService:
         rows: list[tuple[str, bool, str | None, str | None, str | None]],
     ) -> None:
         """Several rows (action, ok, server_id, info_hash, detail) in one transaction: a batch
-        action over thousands of torrents writes one row per target."""
-        with db_session:
+        action over thousands of torrents writes one row per target. A server deleted while
+        the rows are written is looked up again (write_retrying): its rows keep no server."""
+
+        def write() -> None:
             user = self._db.User[user_id]
             servers = {
                 server_id: self._db.TorrentServer.get(id=server_id)
@@ -60,6 +62,8 @@ class AuditService:
                     ok=ok,
                     detail=detail,
                 )
+
+        write_retrying(write)
 
     def latest(self, user_id: int, limit: int = 100) -> list[ActionView]:
         with db_session:

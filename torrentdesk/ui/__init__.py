@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from nicegui import ui
 
 from ..services import Services
 
@@ -14,6 +15,9 @@ def install_ui(app: FastAPI, services: Services) -> None:
     from . import auth, from_outside, main_page
     from .theme import ASSETS_URL, assets_dir
 
+    # Quasar gives every q-item role="listitem"; inside a q-menu (role="menu") assistive
+    # technology needs "menuitem" (axe: aria-required-children, critical).
+    ui.menu_item.default_props("role=menuitem")
     access = auth.Access(services)
     app.add_static_files(ASSETS_URL, assets_dir())
     # Innermost, so the app reads a body straight through its counter (a BaseHTTPMiddleware in
