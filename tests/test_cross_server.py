@@ -318,6 +318,39 @@ def test_magnet_of_lists_every_tracker(transmission_client, rtorrent_client):
         assert magnet.trackers == ("http://127.0.0.1:9/first",) and private is True
 
 
+def test_cancelling_a_transfer_stops_it_and_says_what_stays_on_the_target(api, alice):
+    headers, tr, rt = alice
+    api.services.transfers.poll_every = 0.2
+    torrent = make_torrent("never-complete.bin")  # no data anywhere: the target never finishes
+    assert upload_to(api, headers, [tr["id"]], torrent, start="false").status_code == 201
+    response = api.client.post(
+        "/transfers",
+        json={"server_id": tr["id"], "info_hash": torrent.info_hash, "to_server_id": rt["id"],
+              "mode": "move"},
+        headers=headers,
+    )  # fmt: skip
+    path = f"/transfers/{response.json()['id']}"
+    wait_until(
+        lambda: api.client.get(path, headers=headers).json()["step"] == "verify",
+        timeout=30,
+        message="the target downloading",
+    )
+    cancelled = api.client.delete(path, headers=headers)
+    assert cancelled.status_code == 200, cancelled.text
+    body = cancelled.json()
+    assert (body["state"], body["step"], body["error"]) == ("cancelled", "verify", None)
+    assert body["left"] == "the torrent stays on the target, as far as the transfer had got"
+    # The move stopped before its finish: the source keeps the torrent, the target has it too.
+    assert torrent_on(api, headers, tr["id"], torrent.info_hash) is not None
+    assert torrent_on(api, headers, rt["id"], torrent.info_hash) is not None
+    # Its task is gone: nothing changes the job any more, and it cannot be cancelled twice.
+    assert api.services.transfers._tasks == {}
+    assert api.client.get(path, headers=headers).json()["state"] == "cancelled"
+    again = api.client.delete(path, headers=headers)
+    assert again.status_code == 409
+    assert again.json()["detail"] == "the transfer is cancelled already: nothing to cancel"
+
+
 def test_transfers_of_others_are_404(api, alice):
     headers, tr, rt = alice
     bob = api.user("bob")

@@ -50,7 +50,11 @@ async def get_transfer(transfer_id: str, user: UserDep, services: ServicesDep) -
     return _shown(await asyncio.to_thread(services.transfers.get, user.id, transfer_id))
 
 
-@router.delete("/{transfer_id}", response_model=CancelledTransferResponse, responses=_NOT_FOUND)
+@router.delete(
+    "/{transfer_id}",
+    response_model=CancelledTransferResponse,
+    responses={**_NOT_FOUND, 409: {"model": ErrorResponse}},
+)
 async def cancel_transfer(transfer_id: str, user: UserDep, services: ServicesDep) -> dict:
     """Cancel a queued or running transfer; what it already did on the target stays."""
     view, left = await services.transfers.cancel(user.id, transfer_id)

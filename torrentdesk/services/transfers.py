@@ -23,7 +23,7 @@ from ..clients import AddOptions, ClientError, DuplicateTorrent, TorrentNotFound
 from ..db import as_utc, utcnow
 from ..torrent_input import InvalidTorrentInput, TorrentMetainfo, parse_magnet, parse_torrent_file
 from .audit import AuditService
-from .errors import InvalidInput, NotFound, ServiceError
+from .errors import Conflict, InvalidInput, NotFound, ServiceError
 from .torrents import TorrentService
 
 STATES = ("queued", "running", "done", "failed", "cancelled")
@@ -359,12 +359,14 @@ class TransferService:
         with db_session:
             row = self._owned(user_id, transfer_id)
             if row.state in ("done", "failed", "cancelled"):
-                raise InvalidInput(f"the transfer is {row.state} already: nothing to cancel")
+                raise Conflict(f"the transfer is {row.state} already: nothing to cancel")
             done = STEPS.index(row.step)
             row.state = "cancelled"
             row.updated_at = utcnow()
-        if done <= STEPS.index("add"):
+        if done < STEPS.index("add"):
             return "nothing was left on the target"
+        if done == STEPS.index("add"):  # the add may have reached the target before the cancel
+            return "the torrent may have been added to the target, paused: remove it there if so"
         return "the torrent stays on the target, as far as the transfer had got"
 
     def _owned(self, user_id: int, transfer_id: str):
