@@ -159,6 +159,16 @@ def test_trackers_add_remove_disable_and_bad_urls(
         ]
     }
     assert rt_trackers(rtorrent_clean, b.info_hash) == [(TRACKER, 0, 0), (extra, 1, 1)]
+    # What a server refuses says which server, on both types.
+    for info_hash, name in ((a.info_hash, "seedbox-tr"), (b.info_hash, "seedbox-rt")):
+        assert post(info_hash, {"add": [extra], "remove": ["http://absent.example/a"]}) == {
+            "results": [
+                {"url": extra, "ok": False, "error": f"{name}: already a tracker of this torrent",
+                 "disabled": False},
+                {"url": "http://absent.example/a", "ok": False,
+                 "error": f"{name}: not a tracker of this torrent", "disabled": False},
+            ]
+        }  # fmt: skip
     listed = api.client.get(f"/torrents/{b.info_hash}?trackers=true", headers=headers).json()
     assert [(t["url"], t["status"]) for t in listed["trackers"]] == [
         (TRACKER, "disabled"),

@@ -178,11 +178,20 @@ def test_rtorrent_slow_mode_is_emulated_and_survives_an_app_restart(
     services.close()
     assert rtorrent_limits(rtorrent) == (512_000, 256_000)  # back to the remembered pair
     # While slow mode is on, changing the normal pair leaves the daemon on the slow one.
+    # The pair not in force reads back as rTorrent will hold it (whole KiB/s), at once;
+    # alt_enabled null keeps slow mode as it is.
     alt_speed(api, headers, True)
-    put_limits(api, headers, rt, download=2_048_000)
+    session = put_limits(api, headers, rt, download=2_048_000, upload=30_000, alt_enabled=None)
     assert rtorrent_limits(rtorrent) == (102_400, 51_200)
+    assert session["limits"] == {
+        "download": 2_048_000, "upload": 29_696, "alt_download": 102_400, "alt_upload": 51_200,
+        "alt_enabled": True,
+    }
     alt_speed(api, headers, False)
-    assert rtorrent_limits(rtorrent) == (2_048_000, 256_000)
+    assert rtorrent_limits(rtorrent) == (2_048_000, 29_696)
+    session = put_limits(api, headers, rt, alt_upload=30_000)
+    assert session["limits"]["alt_upload"] == 29_696
+    assert get_session(api, headers, rt)["limits"]["alt_upload"] == 29_696
 
 
 def test_slow_mode_on_every_server_with_one_unreachable(api, servers):

@@ -10,6 +10,7 @@ import subprocess
 import time
 
 import httpx
+import pytest
 
 from tests.api_fixtures import rtorrent_scgi_fields, transmission_fields
 from tests.app_process import start_app
@@ -313,6 +314,8 @@ def test_magnet_of_lists_every_tracker(transmission_client, rtorrent_client):
     for client in (transmission_client, rtorrent_client):
         client.add_torrent(torrent.meta, start=False)
         uri, private = client.magnet_of(torrent.info_hash)
+        # As every client writes it: the daemons refuse an encoded "urn%3Abtih%3A".
+        assert uri.startswith(f"magnet:?xt=urn:btih:{torrent.info_hash}&dn=trackers.bin&tr=")
         magnet = parse_magnet(uri)
         assert magnet.info_hash == torrent.info_hash and magnet.name == "trackers.bin"
         assert magnet.trackers == ("http://127.0.0.1:9/first",) and private is True
@@ -349,6 +352,52 @@ def test_cancelling_a_transfer_stops_it_and_says_what_stays_on_the_target(api, a
     again = api.client.delete(path, headers=headers)
     assert again.status_code == 409
     assert again.json()["detail"] == "the transfer is cancelled already: nothing to cancel"
+
+
+@pytest.mark.parametrize("source", ["transmission", "rtorrent"])
+def test_a_torrent_added_elsewhere_travels_as_a_rebuilt_magnet_link(
+    api, alice, transmission_client, rtorrent_client, source
+):
+    """No .torrent in the store, none the source hands out: the target gets a magnet link
+    rebuilt with the source's trackers, and fetches the metadata itself."""
+    headers, tr, rt = alice
+    api.services.transfers.poll_every = 0.2
+    torrent = make_torrent(f"elsewhere-{source}.bin", tracker="http://127.0.0.1:9/announce")
+    client, (source_id, target_id) = {
+        "transmission": (transmission_client, (tr["id"], rt["id"])),
+        "rtorrent": (rtorrent_client, (rt["id"], tr["id"])),
+    }[source]
+    client.add_torrent(torrent.meta, start=False)  # not through the app: nothing stored
+    response = api.client.post(
+        "/transfers",
+        json={"server_id": source_id, "info_hash": torrent.info_hash,
+              "to_server_id": target_id, "allow_magnet": True},
+        headers=headers,
+    )  # fmt: skip
+    path = f"/transfers/{response.json()['id']}"
+
+
+    def added_or_failed():
+        job = api.client.get(path, headers=headers).json()
+        return job if job["step"] == "verify" or job["state"] == "failed" else None
+
+    job = wait_until(
+        added_or_failed,
+        timeout=30,
+        message="the magnet link added to the target",
+    )
+    assert job["error"] is None, job["error"]
+    copied = torrent_on(api, headers, target_id, torrent.info_hash)
+    assert (copied["name"], copied["state"], copied["tracker"]) == (
+        torrent.name, "metadata", "127.0.0.1"
+    )
+    adds = [
+        a["detail"]
+        for a in api.client.get("/actions", params={"limit": 20}, headers=headers).json()
+        if a["action"] == "transfer.preflight"
+    ]
+    assert adds[0].endswith("from a magnet link")
+    assert api.client.delete(path, headers=headers).status_code == 200
 
 
 def test_transfers_of_others_are_404(api, alice):

@@ -161,6 +161,8 @@ def _rt_row(info_hash: str, **fields) -> list:
         "d.is_meta": 0,
         "d.hashing_failed": 0,
         "tdname": "",
+        "d.wanted_chunks": 0,
+        "d.chunk_size": 16384,
     } | fields
     return list(row.values())
 

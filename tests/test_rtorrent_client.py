@@ -33,6 +33,7 @@ from torrentdesk.clients import (
     TorrentFile,
     TorrentNotFound,
 )
+from torrentdesk.clients.base import FileChange
 from torrentdesk.clients.rtorrent import (
     ALLOWED_METHODS,
     _is_load_option,
@@ -220,6 +221,30 @@ def test_complete_data_is_seeding(rtorrent_client, rtorrent_clean):
     assert not data_file.exists()
 
 
+def test_a_torrent_whose_wanted_files_are_done_is_complete(rtorrent_client, rtorrent_clean):
+    # As on Transmission: with a file switched off, size is the wanted part and it completes.
+    data, info_hash = make_real_torrent(
+        rtorrent_clean.download_dir,
+        "td-partial",
+        [("wanted.bin", 2 * PIECE_LENGTH, True), ("skipped.bin", 3 * PIECE_LENGTH, False)],
+    )
+    rtorrent_client.add_torrent(parse_torrent_file(data), options=AddOptions(unwanted_files=(1,)))
+    seeding = wait_state(rtorrent_client, info_hash, "seeding")
+    assert (seeding.size, seeding.downloaded, seeding.progress) == (
+        2 * PIECE_LENGTH,
+        2 * PIECE_LENGTH,
+        1.0,
+    )
+    # Switched on again: the whole torrent is wanted, and half of it is missing.
+    rtorrent_client.set_files(info_hash, [FileChange(1, wanted=True)])
+    grown = wait_until(
+        lambda: (t := rtorrent_client.get_torrent(info_hash)).size == 5 * PIECE_LENGTH and t,
+        timeout=30,
+        message="the size counting the file switched on",
+    )
+    assert grown.state == "downloading" and grown.progress == 0.4
+
+
 HOSTILE_NAME = 'a "dn", with $cat=x; spaces\\ \nnewline, 100% ü 日本 😀'
 
 
@@ -240,6 +265,9 @@ def test_magnet_fetching_metadata_shows_its_dn(client, rtorrent_clean):
     )
     assert info.warning.startswith("Tracker: [") and info.error is None
     assert by_hash(client, info_hash) == info
+    # rTorrent's HASH.meta placeholder is no file of the torrent: none until the metadata.
+    assert client.get_torrent(info_hash, files=True).files == []
+    assert [t.files for t in client.list_torrents(files=True)] == [[]]
     target = info_hash.upper()
     assert rtorrent_clean.rpc("d.name", target) == f"{target}.meta"
     assert rtorrent_clean.rpc("d.is_meta", target) == 1
@@ -335,6 +363,8 @@ ROW = [
     0,  # d.is_meta
     0,  # d.hashing_failed
     "",  # d.custom=tdname
+    3,  # d.wanted_chunks
+    256,  # d.chunk_size
 ]
 
 
@@ -352,6 +382,8 @@ ROW = [
         ({5: 1, 7: 1000, 2: 0, 3: 0, 20: 0}, "stopped", None),  # complete, stopped
         ({21: 1, 6: 1, 7: 0}, "metadata", None),  # a magnet's HASH.meta, size 1
         ({21: 1, 6: 1, 7: 0, 2: 0, 3: 0, 20: 0}, "stopped", None),  # ... stopped
+        ({24: 1}, "downloading", 5),  # files switched off: 1 wanted chunk of 256 B left
+        ({24: 0}, "seeding", None),  # every wanted chunk done: complete, as Transmission says
     ],
 )
 def test_row_conversion_states_and_eta(changes, state, eta):
@@ -364,8 +396,9 @@ def test_row_conversion_states_and_eta(changes, state, eta):
     assert info.ratio == 1.5
     if row[21]:  # no metadata: size unknown
         assert (info.size, info.downloaded, info.progress) == (None, 0, 0.0)
-    else:
-        assert (info.size, info.progress) == (row[6], row[7] / row[6])
+    else:  # the wanted part: what is done and the wanted chunks left, at most the whole
+        size = min(row[6], row[7] + row[24] * row[25])
+        assert (info.size, info.progress) == (size, row[7] / size)
     assert info.added_at == 1700000000 and info.labels == []
     assert info.error is None and info.warning is None
 

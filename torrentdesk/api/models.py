@@ -524,7 +524,9 @@ class LimitChanges(BaseModel):
     upload: StrictInt | None = Field(default=None, description=LIMIT_FIELD)
     alt_download: StrictInt | None = Field(default=None, description=LIMIT_FIELD)
     alt_upload: StrictInt | None = Field(default=None, description=LIMIT_FIELD)
-    alt_enabled: StrictBool = Field(default=False, description="slow mode on or off")
+    alt_enabled: StrictBool | None = Field(
+        default=None, description="slow mode on or off; left out or null: as it is"
+    )
 
     @field_validator("download", "upload", "alt_download", "alt_upload")
     @classmethod

@@ -150,10 +150,11 @@ NO_OPTIONS = AddOptions()
 
 
 def magnet_link(info_hash: str, name: str | None, trackers: Sequence[str]) -> str:
-    params = [("xt", f"urn:btih:{info_hash}")]
-    params += [("dn", name)] if name else []
+    # xt as written everywhere (daemons refuse "urn%3Abtih%3A"); dn and tr percent-encoded.
+    params = [("dn", name)] if name else []
     params += [("tr", url) for url in trackers]
-    return "magnet:?" + urlencode(params, quote_via=quote)
+    rest = urlencode(params, quote_via=quote)
+    return f"magnet:?xt=urn:btih:{info_hash}" + (f"&{rest}" if rest else "")
 
 
 def tracker_host(url: str) -> str | None:
@@ -341,6 +342,10 @@ class BaseTorrentClient(ABC):
     def session(self) -> SessionInfo:
         """Rates, totals, free space, default directory and limits of the whole server."""
         raise self._incapable("report its session")
+
+    def held_limit(self, limit: int | None) -> int | None:
+        """A limit in bytes/s as this daemon would hold it once set (rounded to its unit)."""
+        return limit
 
     def set_speed_limits(self, limits: SpeedLimits) -> None:
         """Set the global limits and slow mode (where it is emulated the client switches the

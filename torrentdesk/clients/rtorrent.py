@@ -106,6 +106,9 @@ _TORRENT_FIELDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("d.is_meta", ()),
     ("d.hashing_failed", ()),
     ("d.custom", (_NAME_KEY,)),
+    # Wanted chunks not done yet, and their size: what is left of the files switched on.
+    ("d.wanted_chunks", ()),
+    ("d.chunk_size", ()),
 )
 _FILE_FIELDS = ("f.path", "f.size_bytes", "f.completed_chunks", "f.size_chunks", "f.priority")
 
@@ -539,7 +542,7 @@ class RTorrentClient(BaseTorrentClient):
         try:
             info = _to_info(values[: len(_TORRENT_FIELDS)])
             if files:
-                info.files = [_to_file(i, row) for i, row in enumerate(values[-1])]  # type: ignore[union-attr]
+                info.files = _files_of(info, values[-1])
             [info], _ = sanitize.checked([info])
         except sanitize.ROW_ERRORS:  # a ValueError too when its hash is not one
             raise errors.ProtocolError(
@@ -572,7 +575,7 @@ class RTorrentClient(BaseTorrentClient):
                     if isinstance(result, dict):  # erased between the two calls
                         gone.add(torrent.info_hash)
                     else:
-                        torrent.files = [_to_file(i, row) for i, row in enumerate(result[0])]
+                        torrent.files = _files_of(torrent, result[0])
             except sanitize.ROW_ERRORS:
                 raise errors.ProtocolError(
                     self.name, "rTorrent's file listing has an unexpected shape — is this rTorrent?"
@@ -1027,6 +1030,9 @@ class RTorrentClient(BaseTorrentClient):
         ]
         return FreeSpace(root, max(seen)) if seen else None
 
+    def held_limit(self, limit: int | None) -> int | None:
+        return None if limit is None else to_units(limit, RTORRENT_UNIT) * RTORRENT_UNIT
+
     def set_speed_limits(self, limits: SpeedLimits) -> None:
         """The global limits rTorrent should apply now: the alternative pair while slow mode
         is on (emulated: rTorrent has one pair), else the normal one."""
@@ -1034,7 +1040,7 @@ class RTorrentClient(BaseTorrentClient):
             pair = (limits.alt_download, limits.alt_upload)
         else:
             pair = (limits.download, limits.upload)
-        rates = [0 if v is None else to_units(v, RTORRENT_UNIT) * RTORRENT_UNIT for v in pair]
+        rates = [self.held_limit(v) or 0 for v in pair]  # 0: unlimited
         self._multicall([(s, ("", rate)) for s, rate in zip(_LIMIT_SETTERS, rates, strict=True)])
 
     def version(self) -> str:
@@ -1170,7 +1176,16 @@ def _to_info(row: Sequence) -> TorrentInfo:
         is_meta,
         hashing_failed,
         kept_name,
+        wanted_chunks,
+        chunk_size,
     ) = row
+    # Files switched off: the size is what is done plus what is left of the wanted chunks
+    # (as Transmission's sizeWhenDone), so a torrent whose wanted files are done is complete.
+    # d.complete and d.left_bytes count every chunk, wanted or not.
+    wanted_left = wanted_chunks * chunk_size
+    if wanted_left < size - done:
+        size = done + wanted_left
+        complete = complete or not wanted_chunks
     # As ruTorrent reads them: started = open, d.state 1 and active; paused (state 1, inactive)
     # and closed read as stopped.
     eta = None
@@ -1283,6 +1298,14 @@ def _to_peer(row: list) -> PeerInfo:
         encrypted=flag(encrypted),
         incoming=flag(incoming),
     )
+
+
+def _files_of(torrent: TorrentInfo, rows: object) -> list[TorrentFile]:
+    """A torrent's f.multicall rows as files; none while a magnet fetches its metadata (its
+    one "file" is rTorrent's HASH.meta placeholder, as Transmission and qBittorrent list none)."""
+    if torrent.size is None:
+        return []
+    return [_to_file(i, row) for i, row in enumerate(rows)]  # type: ignore[arg-type]
 
 
 def _to_file(index: int, row: Sequence) -> TorrentFile:

@@ -48,13 +48,16 @@ class ServerOutcome(Outcome):
 
 
 def check_limit_changes(changes: dict[str, Any]) -> dict[str, Any]:
-    """Some of LIMIT_KEYS: limits in bytes/s or None, `alt_enabled` true or false."""
+    """Some of LIMIT_KEYS: limits in bytes/s or None (unlimited), `alt_enabled` true or false
+    (None: as it is)."""
     unknown = sorted(set(changes) - set(LIMIT_KEYS))
     if unknown:
         raise InvalidInput(f"unknown limits {', '.join(unknown)}: use {', '.join(LIMIT_KEYS)}")
     checked = {}
     for key, value in changes.items():
         if key == "alt_enabled":
+            if value is None:  # as it is
+                continue
             if not isinstance(value, bool):
                 raise InvalidInput(f"alt_enabled is true or false, not {str(value)[:40]!r}")
             checked[key] = value
@@ -183,12 +186,25 @@ class SpeedService:
         await client.set_speed_limits(limits)
         info = await client.session()
         if _emulated(connection):
-            # Remember both pairs, the one in force as the daemon now holds it (rounded).
-            held = info.limits
+            # Remember both pairs as the daemon holds them (rounded): the one in force read
+            # back, the other as it will be once switched to.
+            held, rounded = info.limits, client.client.held_limit
             if limits.alt_enabled:
-                limits = replace(limits, alt_download=held.download, alt_upload=held.upload)
+                limits = replace(
+                    limits,
+                    download=rounded(limits.download),
+                    upload=rounded(limits.upload),
+                    alt_download=held.download,
+                    alt_upload=held.upload,
+                )
             else:
-                limits = replace(limits, download=held.download, upload=held.upload)
+                limits = replace(
+                    limits,
+                    download=held.download,
+                    upload=held.upload,
+                    alt_download=rounded(limits.alt_download),
+                    alt_upload=rounded(limits.alt_upload),
+                )
             await asyncio.to_thread(self._remember, connection.id, limits)
             info.limits = limits
         self._recent[connection.id] = (time.monotonic(), info)

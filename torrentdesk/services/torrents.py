@@ -8,7 +8,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -431,6 +431,10 @@ class TorrentService:
         except ClientError as exc:
             await self._record_one(user_id, "torrent.trackers", False, located, str(exc))
             raise
+        # Each refusal says on which server, as a batch action's do.
+        results = [
+            replace(r, error=f"{server.name}: {r.error}") if r.error else r for r in results
+        ]
         detail = "; ".join(
             f"{'added' if r.url in add else 'disabled' if r.disabled else 'removed'} {r.url}"
             if r.ok
