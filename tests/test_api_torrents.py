@@ -337,7 +337,25 @@ def test_adding_by_url_the_app_fetches_the_file_for_every_server(api, alice):
         "/torrents", json={"uri": base + "/gone.torrent", "server_id": tr["id"]}, headers=headers
     )
     assert missing.status_code == 502
-    assert missing.json()["detail"].startswith(f"could not fetch '{base}/gone.torrent'")
+    assert missing.json()["detail"] == (
+        f"could not fetch '{base}/gone.torrent': the connection was refused or failed — is the "
+        "address right?"
+    )
+
+
+def test_a_url_whose_server_never_answers_is_a_504(api, alice, monkeypatch):
+    from torrentdesk.services import url_fetch
+
+    headers, tr, _ = alice
+    api.services.torrents.url_fetch_allows_private = lambda: True
+    monkeypatch.setattr(url_fetch, "FETCH_TIMEOUT", 1.0)
+    with black_hole() as port:
+        url = f"http://127.0.0.1:{port}/slow.torrent"
+        response = api.client.post(
+            "/torrents", json={"uri": url, "server_id": tr["id"]}, headers=headers
+        )
+    assert response.status_code == 504
+    assert response.json()["detail"] == f"fetching {url!r} took longer than 1 s: try again later"
 
 
 def test_base32_magnet_reports_the_hex_hash(api, alice):

@@ -177,6 +177,20 @@ def test_rules_refuse_servers_of_others_and_bad_patterns(api, alice):
     bad = [{"match": {"name_regex": "(unclosed"}, "target": {"server_ids": [tr["id"]]}}]
     response = api.client.put("/rules", json=bad, headers=headers)
     assert response.status_code == 422 and "name_regex" in response.text
+    target = {"server_ids": [tr["id"]]}
+    for rule, message in [
+        ({"match": {"label": "a,b"}}, "rules[0].match.label: a label may not contain commas"),
+        ({"match": {"min_size": 10, "max_size": 5}}, "rules[0].match.min_size is above its"),
+        ({"labels": [""]}, "rules[0].labels: a label has 1 to 64 characters"),
+        ({"download_dir": "rel/dir"}, "rules[0].download_dir: the download directory must be"),
+        ({"match": {"bogus": 1}}, "Extra inputs are not permitted"),
+        ({"colour": "red"}, "Extra inputs are not permitted"),
+    ]:
+        response = api.client.put("/rules", json=[{"target": target, **rule}], headers=headers)
+        assert response.status_code == 422, rule
+        [detail] = response.json()["detail"]
+        assert detail["msg"].startswith(message), (rule, detail)
+    assert api.client.get("/rules", headers=headers).json() == []  # nothing was stored
 
 
 # -- transfers -----------------------------------------------------------------------------------
@@ -342,10 +356,18 @@ def test_cancelling_a_transfer_stops_it_and_says_what_stays_on_the_target(api, a
     assert cancelled.status_code == 200, cancelled.text
     body = cancelled.json()
     assert (body["state"], body["step"], body["error"]) == ("cancelled", "verify", None)
-    assert body["left"] == "the torrent stays on the target, as far as the transfer had got"
+    assert body["left"] == (
+        "never-complete.bin stays on seedbox-rt as it got (checking or downloading it)"
+    )
     # The move stopped before its finish: the source keeps the torrent, the target has it too.
     assert torrent_on(api, headers, tr["id"], torrent.info_hash) is not None
     assert torrent_on(api, headers, rt["id"], torrent.info_hash) is not None
+    cancel_rows = [
+        (a["action"], a["ok"], a["server_id"], a["detail"])
+        for a in api.client.get("/actions", params={"limit": 20}, headers=headers).json()
+        if a["action"] == "transfer.cancel"
+    ]
+    assert cancel_rows == [("transfer.cancel", True, rt["id"], body["left"])]
     # Its task is gone: nothing changes the job any more, and it cannot be cancelled twice.
     assert api.services.transfers._tasks == {}
     assert api.client.get(path, headers=headers).json()["state"] == "cancelled"

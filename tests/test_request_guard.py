@@ -154,6 +154,7 @@ def test_a_body_announced_over_its_limit_is_413_at_once(served):
         ("/torrents/actions", BODY_LIMIT),
         ("/servers", BODY_LIMIT),
         ("/torrents/upload?server_id=x", UPLOAD_LIMIT),
+        ("/rules/preview", UPLOAD_LIMIT),  # it takes the same .torrent files
     ]:
         for length in (100 * 1000 * 1000, limit + 1):
             headers = (JSON, f"Content-Length: {length}\r\n", served.auth())

@@ -28,7 +28,9 @@ BODY_LIMIT = 4 * MIB  # 10 000 batch-action targets are ~1.05 MiB of JSON
 # A .torrent of up to 10 MiB (torrent_input.MAX_TORRENT_FILE_SIZE) in its multipart wrapping:
 # the API's upload, and the add dialog's (NiceGUI's per-element upload route).
 UPLOAD_LIMIT = 11 * MIB
-UPLOAD_PATHS = re.compile(r"/torrents/upload|/_nicegui/client/[^/]+/upload/[^/]+")
+UPLOAD_PATHS = re.compile(
+    r"/torrents/upload|/rules/preview|/_nicegui/client/[^/]+/upload/[^/]+"
+)
 UNAUTHORIZED = "sign in first: a session, or a bearer token from POST /auth/token"
 
 Authorize = Callable[[Scope], Awaitable[bool]]

@@ -24,7 +24,7 @@ from ..services.errors import (
 )
 from ..services.servers import InvalidField
 from ..services.torrents import AmbiguousTorrent
-from ..services.url_fetch import FetchFailed
+from ..services.url_fetch import FetchFailed, FetchTimedOut
 from ..torrent_input import InvalidTorrentInput
 
 
@@ -64,7 +64,7 @@ async def _service_error(_: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, InvalidCredentials):
         return _detail(401, str(exc))
     if isinstance(exc, FetchFailed):
-        return _detail(502, str(exc))
+        return _detail(504 if isinstance(exc, FetchTimedOut) else 502, str(exc))
     if isinstance(exc, InvalidField):
         return _validation(exc.field, str(exc))
     return _validation("body", str(exc))  # any other InvalidInput

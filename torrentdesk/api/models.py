@@ -567,6 +567,8 @@ class AddResultsResponse(BaseModel):
 
 
 class RuleMatch(RequestModel):
+    model_config = ConfigDict(extra="forbid")
+
     label: str | None = Field(default=None, description="the add carries this label")
     tracker: str | None = Field(default=None, description="a tracker host (or its domain)")
     name_regex: str | None = Field(default=None, description="searched in the name, any case")
@@ -575,6 +577,8 @@ class RuleMatch(RequestModel):
 
 
 class Rule(RequestModel):
+    model_config = ConfigDict(extra="forbid")
+
     match: RuleMatch = Field(default_factory=RuleMatch)
     target: dict[Literal["server_ids", "most_free_space"], list[str]] = Field(
         description='{"server_ids": [id, …]} or {"most_free_space": [id, …]}'

@@ -78,6 +78,8 @@ def _check_rule(i: int, rule: object, own: set[str]) -> dict:
         if not isinstance(value, str) or not 0 < len(value) <= MAX_PATTERN:
             raise InvalidField(where, f"{where}.match.{key} must be 1 to {MAX_PATTERN} characters")
         checked[key] = value
+    if "label" in checked:  # a label the add could carry: the same rules as every label
+        (checked["label"],) = _in_rule(where, "match.label", check_labels, [checked["label"]])
     if "name_regex" in checked:
         try:
             regex.compile(checked["name_regex"])
@@ -90,6 +92,8 @@ def _check_rule(i: int, rule: object, own: set[str]) -> dict:
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**63:
             raise InvalidField(where, f"{where}.match.{key} must be a number of bytes")
         checked[key] = value
+    if checked.get("min_size", 0) > checked.get("max_size", 2**63):
+        raise InvalidField(where, f"{where}.match.min_size is above its max_size: nothing matches")
     target = rule.get("target")
     shape = f"{where}.target is {{server_ids: [ids]}} or {{most_free_space: [ids]}}"
     if not isinstance(target, dict) or len(target) != 1:
@@ -106,9 +110,21 @@ def _check_rule(i: int, rule: object, own: set[str]) -> dict:
     return {
         "match": checked,
         "target": {kind: list(dict.fromkeys(ids))},
-        "labels": check_labels(labels) if labels else [],
-        "download_dir": None if directory is None else check_download_dir(directory),
+        "labels": _in_rule(where, "labels", check_labels, labels) if labels else [],
+        "download_dir": (
+            None
+            if directory is None
+            else _in_rule(where, "download_dir", check_download_dir, directory)
+        ),
     }
+
+
+def _in_rule(where: str, field: str, check: Callable, value):
+    """`check(value)`, its refusal naming the rule and the field."""
+    try:
+        return check(value)
+    except InvalidInput as exc:
+        raise InvalidField(where, f"{where}.{field}: {exc}") from None
 
 
 def matches(match: dict, candidate: AddCandidate) -> bool:

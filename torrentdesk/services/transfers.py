@@ -119,6 +119,8 @@ class TransferService:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
         left = await asyncio.to_thread(self._cancel_row, user_id, transfer_id)
+        job = await asyncio.to_thread(self._load, transfer_id)
+        self._audit_step(job, "cancel", True, left)
         return await asyncio.to_thread(self.get, user_id, transfer_id), left
 
     async def resume(self) -> None:
@@ -363,11 +365,16 @@ class TransferService:
             done = STEPS.index(row.step)
             row.state = "cancelled"
             row.updated_at = utcnow()
+            target = self._db.TorrentServer.get(id=row.target_id)
+            where = target.name if target is not None else "the target server"
+            torrent = (row.plan or {}).get("name") or row.info_hash
         if done < STEPS.index("add"):
-            return "nothing was left on the target"
+            return f"nothing was added to {where}"
         if done == STEPS.index("add"):  # the add may have reached the target before the cancel
-            return "the torrent may have been added to the target, paused: remove it there if so"
-        return "the torrent stays on the target, as far as the transfer had got"
+            return f"{torrent} may have been added to {where}, paused: remove it there if so"
+        if done == STEPS.index("verify"):
+            return f"{torrent} stays on {where} as it got (checking or downloading it)"
+        return f"{torrent} stays on {where}; the source may be stopped or removed already"
 
     def _owned(self, user_id: int, transfer_id: str):
         row = self._db.Transfer.get(id=transfer_id) if len(transfer_id) <= 36 else None

@@ -22,18 +22,33 @@ class FetchFailed(ServiceError):
     """The URL's server failed or sent something that is not a .torrent (a 502)."""
 
 
+class FetchTimedOut(FetchFailed):
+    """The URL's server did not send the whole file in time (a 504)."""
+
+
+# What went wrong, in words, for httpx's errors (its class names mean nothing to a user).
+_HTTP_FAILURES: tuple[tuple[type[httpx.HTTPError], str], ...] = (
+    (httpx.ConnectError, "the connection was refused or failed — is the address right?"),
+    (httpx.RemoteProtocolError, "its server broke the HTTP protocol or closed the connection"),
+    (httpx.ReadError, "the connection broke off while reading"),
+    (httpx.UnsupportedProtocol, "only http and https URLs can be fetched"),
+    (httpx.TransportError, "the connection failed"),
+)
+
+
 async def fetch_torrent(url: str, allow_private: bool) -> TorrentMetainfo:
     try:
         async with asyncio.timeout(FETCH_TIMEOUT):
             data = await _fetch(url, allow_private)
     except TimeoutError:
-        raise FetchFailed(
+        raise FetchTimedOut(
             f"fetching {_shown(url)} took longer than {FETCH_TIMEOUT:.0f} s: try again later"
         ) from None
     return await asyncio.to_thread(parse_torrent_file, data)
 
 
 async def _fetch(url: str, allow_private: bool) -> bytes:
+    asked = url
     async with httpx.AsyncClient(follow_redirects=False, trust_env=False) as client:
         for _ in range(MAX_REDIRECTS + 1):
             await _check_host(url, allow_private)
@@ -50,8 +65,15 @@ async def _fetch(url: str, allow_private: bool) -> bytes:
                         )
                     return await _body(reply, url)
             except httpx.HTTPError as exc:
-                raise FetchFailed(f"could not fetch {_shown(url)}: {type(exc).__name__}") from None
-        raise FetchFailed(f"{_shown(url)} redirected more than {MAX_REDIRECTS} times")
+                what = next((w for kind, w in _HTTP_FAILURES if isinstance(exc, kind)), None)
+                where = _shown(url)
+                if url != asked:
+                    where += f" (redirected from {_shown(asked)})"
+                what = what or "the request failed"
+                raise FetchFailed(f"could not fetch {where}: {what}") from None
+        raise FetchFailed(
+            f"{_shown(asked)} redirected more than {MAX_REDIRECTS} times: give the final URL"
+        )
 
 
 async def _body(reply: httpx.Response, url: str) -> bytes:
