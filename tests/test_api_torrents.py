@@ -407,6 +407,11 @@ def test_bad_server_ids_and_hashes(api, alice):
     )
     assert unknown.status_code == 404 and unknown.json() == {"detail": "no server with id 'nope'"}
     assert api.client.get("/torrents?server_id=nope", headers=headers).status_code == 404
+    # An over-long id is quoted cut short, never echoed whole.
+    long_id = api.client.get(f"/torrents/{random_info_hash()}?server_id={'x' * 5000}",
+                             headers=headers)  # fmt: skip
+    assert long_id.status_code == 404
+    assert long_id.json() == {"detail": f"no server with id {'x' * 64 + '…'!r}"}
     upload_missing = api.client.post(
         "/torrents/upload", files={"file": ("x", make_torrent("no-rule").data)}, headers=headers
     )

@@ -168,7 +168,11 @@ def _rt_row(info_hash: str, **fields) -> list:
 
 
 HOSTILE_RT = [
-    _rt_row("cd" * 20, addtime=str(HUGE), **{"d.size_bytes": 2**70, "d.up.total": -7}),
+    _rt_row(
+        "cd" * 20,
+        addtime=str(HUGE),
+        **{"d.size_bytes": 2**70, "d.up.total": -7, "d.wanted_chunks": 2**56},
+    ),
     _rt_row("ef" * 20, **{"d.name": "é" + "r" * 50_000, "d.load_date": -1}),
     _rt_row("zz" * 20),  # not a hash: left out
     _rt_row("12" * 20, **{"d.message": 42, "d.custom1": ["x"]}),  # unreadable: left out

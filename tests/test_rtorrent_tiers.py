@@ -35,6 +35,14 @@ def states(torrents) -> dict[str, str]:
     return {t.info_hash: t.state for t in torrents}
 
 
+def started(torrents) -> set[str]:
+    """The hashes listed, each in a started state: rTorrent checks a torrent as it starts it,
+    so under load a torrent just started may still read checking (seen in CI)."""
+    found = states(torrents)
+    assert set(found.values()) <= {"checking", "downloading"}, found
+    return set(found)
+
+
 def test_between_full_lists_only_what_can_change_is_asked_for(rtorrent_clean, rtorrent_client):
     d, client = rtorrent_clean, rtorrent_client
     idle = [load(d, f"idle {i}") for i in range(6)]
@@ -45,7 +53,7 @@ def test_between_full_lists_only_what_can_change_is_asked_for(rtorrent_clean, rt
 
     # The hot tier: the started torrent only (rTorrent's "started" view), none of the idle.
     torrents, removed = client.list_active()
-    assert states(torrents) == {running: "downloading"} and removed == []
+    assert started(torrents) == {running} and removed == []
 
     # Stopped from outside: it leaves the view; asked for by hash, it reads stopped.
     d.rpc("d.stop", running.upper())
@@ -68,7 +76,7 @@ def test_between_full_lists_only_what_can_change_is_asked_for(rtorrent_clean, rt
     # for by hash, and reported removed.
     other = idle[0]
     d.rpc("d.start", other.upper())
-    assert states(client.list_active()[0]) == {other: "downloading"}
+    assert started(client.list_active()[0]) == {other}
     d.rpc("d.stop", other.upper())
     d.rpc("d.erase", other.upper())
     assert client.list_active() == ([], [other])
@@ -84,7 +92,7 @@ def test_our_own_actions_are_seen_at_the_next_hot_poll(rtorrent_clean, rtorrent_
     assert client.start([other]) == {}
     assert client.erase([idle]) == {}
     torrents, removed = client.list_active()
-    assert states(torrents) == {other: "downloading"} and removed == [idle]
+    assert started(torrents) == {other} and removed == [idle]
 
 
 @pytest.fixture

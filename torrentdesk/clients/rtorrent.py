@@ -1183,7 +1183,7 @@ def _to_info(row: Sequence) -> TorrentInfo:
     # (as Transmission's sizeWhenDone), so a torrent whose wanted files are done is complete.
     # d.complete and d.left_bytes count every chunk, wanted or not.
     wanted_left = wanted_chunks * chunk_size
-    if wanted_left < size - done:
+    if 0 <= wanted_left < size - done:
         size = done + wanted_left
         complete = complete or not wanted_chunks
     # As ruTorrent reads them: started = open, d.state 1 and active; paused (state 1, inactive)

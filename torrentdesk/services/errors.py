@@ -48,3 +48,8 @@ class Conflict(ServiceError):
 
 class NotCapable(ServiceError):
     """The server cannot do that (its capabilities say so); the message names it."""
+
+
+def quoted(value: str, limit: int = 64) -> str:
+    """A caller's value quoted in a message, cut short: a reply never echoes megabytes."""
+    return repr(value if len(value) <= limit else value[:limit] + "…")

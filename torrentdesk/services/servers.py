@@ -27,7 +27,7 @@ from ..clients import (
 # The server-type registry, for the API and the UI (which import nothing from clients/).
 __all__ = ["SERVER_KINDS", "ServerKind", "server_kind", "server_type_labels"]
 from ..db import WriteConflict, as_utc, least_used_color, utcnow, write_retrying
-from .errors import Conflict, InvalidInput, NotFound
+from .errors import Conflict, InvalidInput, NotFound, quoted
 from .secrets import SecretStore
 from .settings import AddressNotAllowed, SettingsService
 
@@ -86,8 +86,8 @@ def check_protocol(protocol: str, server_type: str | None = None) -> str:
 
 
 def _one_of(names: tuple[str, ...]) -> str:
-    quoted = [f"'{name}'" for name in names]
-    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+    each = [f"'{name}'" for name in names]
+    return each[0] if len(each) == 1 else f"{', '.join(each[:-1])} or {each[-1]}"
 
 
 def check_host(host: str) -> str:
@@ -394,7 +394,7 @@ class ServerService:
         server = self._find(server_id, for_update)
         # Another user's server is as absent as a missing one: never reveal it exists.
         if server is None or server.user.id != user_id:
-            raise NotFound(f"no server with id {server_id!r}")
+            raise NotFound(f"no server with id {quoted(str(server_id))}")
         return server
 
     def _connection(self, server) -> ServerConnection:

@@ -49,7 +49,14 @@ from .actions import (
     check_tracker_url,
 )
 from .audit import AuditService
-from .errors import InvalidInput, NotCapable, NotFound, ServiceError, UserFacingError
+from .errors import (
+    InvalidInput,
+    NotCapable,
+    NotFound,
+    ServiceError,
+    UserFacingError,
+    quoted,
+)
 from .metainfo import MetainfoStore
 from .rules import AddCandidate, RuleChoice, RuleService
 from .servers import InvalidField, ServerService
@@ -524,10 +531,10 @@ class TorrentService:
         failures: dict[str, Failures | UserFacingError],
     ) -> TargetResult:
         if target.server_id not in connections:
-            error: Exception | None = NotFound(f"no server with id {_shown(target.server_id)}")
+            error: Exception | None = NotFound(f"no server with id {quoted(target.server_id)}")
         elif not is_info_hash(target.info_hash):
             error = InvalidInput(
-                f"{_shown(target.info_hash)} is not an info hash (40 hex characters)"
+                f"{quoted(target.info_hash)} is not an info hash (40 hex characters)"
             )
         else:
             failed = failures[target.server_id]
@@ -803,11 +810,6 @@ def _file_change_text(change: FileChange) -> str:
     if change.priority is not None:
         parts.append(change.priority)
     return f"file {change.index} {' '.join(parts)}"
-
-
-def _shown(value: str, limit: int = 64) -> str:
-    """A caller's value quoted in a message, cut short: a reply never echoes megabytes."""
-    return repr(value if len(value) <= limit else value[:limit] + "…")
 
 
 def _is_stored_id(server_id: str) -> bool:

@@ -12,7 +12,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from ..torrent_input import MAX_TORRENT_FILE_SIZE, TorrentMetainfo, parse_torrent_file
-from .errors import InvalidInput, ServiceError
+from .errors import InvalidInput, ServiceError, quoted
 
 MAX_REDIRECTS = 5
 FETCH_TIMEOUT = 20.0  # seconds for the whole fetch, redirects included
@@ -65,11 +65,12 @@ async def _fetch(url: str, allow_private: bool) -> bytes:
                         )
                     return await _body(reply, url)
             except httpx.HTTPError as exc:
-                what = next((w for kind, w in _HTTP_FAILURES if isinstance(exc, kind)), None)
+                what = next(
+                    (w for kind, w in _HTTP_FAILURES if isinstance(exc, kind)), "the request failed"
+                )
                 where = _shown(url)
                 if url != asked:
                     where += f" (redirected from {_shown(asked)})"
-                what = what or "the request failed"
                 raise FetchFailed(f"could not fetch {where}: {what}") from None
         raise FetchFailed(
             f"{_shown(asked)} redirected more than {MAX_REDIRECTS} times: give the final URL"
@@ -110,5 +111,5 @@ def _too_large(url: str) -> str:
     return f"the file at {_shown(url)} is larger than 10 MiB, the limit for a .torrent"
 
 
-def _shown(url: str, limit: int = 120) -> str:
-    return repr(url if len(url) <= limit else url[:limit] + "…")
+def _shown(url: str) -> str:
+    return quoted(url, 120)
