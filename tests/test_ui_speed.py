@@ -5,6 +5,8 @@ them — each read back from the daemon in its own units."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from nicegui import ui
 from nicegui.testing import User
@@ -15,6 +17,7 @@ from tests.test_ui_actions import NotifyWithCaptions, two_torrents
 from tests.test_ui_torrents import select
 from tests.ui_fixtures import element, eventually, sign_in
 from torrentdesk.ui import format as fmt
+from torrentdesk.ui import speed as speed_ui
 
 pytestmark = pytest.mark.daemon
 __all__ = ["limits_reset"]  # a fixture these tests use
@@ -61,6 +64,33 @@ async def test_the_header_switch_turns_slow_mode_on_and_off_on_both_daemons(
     assert transmission_settings(transmission_clean)["alt-speed-enabled"] is False
     assert rtorrent_limits(rtorrent_clean) == (0, 0)
     assert switch.value is False
+
+
+async def test_the_switch_follows_changes_made_elsewhere_and_never_switches_servers_itself(
+    ui_app, speed_servers, transmission_clean, rtorrent_clean, user: User, monkeypatch
+) -> None:
+    """The switch shows what the sessions say; showing it never acts. Seen in CI before: a
+    refresh that showed "off" (one server had left slow mode) turned the others off too."""
+    user_id, tr, rt = speed_servers
+    speed = ui_app.services.speed
+    await speed.set_limits(user_id, tr, {"alt_download": 50_000, "alt_upload": 20_000})
+    await speed.set_limits(user_id, rt, {"alt_download": 51_200, "alt_upload": 20_480})
+    monkeypatch.setattr(speed_ui, "SESSION_REFRESH", 0.3)  # the page reads sessions often
+    await sign_in(user)
+    switch = element(user, "slow-mode")
+    await eventually(lambda: element(user, "total-moved").visible, message="sessions read")
+    assert switch.value is False
+
+    await speed.set_alt_speed(user_id, True)  # elsewhere: the API, another page
+    await eventually(lambda: switch.value is True, message="the switch showing on")
+    await speed.set_limits(user_id, rt, {"alt_enabled": False})  # one server leaves slow mode
+    await eventually(lambda: switch.value is False, message="the switch showing off")
+    await asyncio.sleep(1.0)  # three more reads: time for a switch that acted to show it
+    # Transmission stays in slow mode: showing "off" switched nothing.
+    assert transmission_settings(transmission_clean)["alt-speed-enabled"] is True
+    assert rtorrent_limits(rtorrent_clean) == (0, 0)
+    assert switch.value is False
+    assert not [m for m in user.notify.messages if "Slow mode" in m]
 
 
 async def test_a_failing_server_is_named_and_the_others_switch(
