@@ -16,6 +16,7 @@ from tests.api_fixtures import rtorrent_scgi_fields, transmission_fields
 from tests.app_process import start_app
 from tests.daemons.common import free_port, http_files, wait_until
 from tests.daemons.fakes import closed_port
+from tests.daemons.swarm import TRANSFER_TIMEOUT, make_seed
 from tests.daemons.transmission import running_transmission
 from tests.torrent_factory import PIECE_LENGTH, magnet_for, make_real_torrent, make_torrent
 from torrentdesk.torrent_input import parse_magnet
@@ -301,6 +302,62 @@ def test_move_rtorrent_to_transmission_keeps_the_data(
     assert torrent_on(api, headers, rt["id"], info_hash) is None  # the source is gone …
     assert (rtorrent_clean.download_dir / "moving" / "a.bin").stat().st_size == 3 * PIECE_LENGTH
     assert sentinel.read_text() == "stays"  # … without its data
+
+
+def test_a_move_without_shared_storage_downloads_from_the_swarm_then_drops_the_source(
+    api, alice, transmission_clean, rtorrent_clean, opentracker
+):
+    """Not the same storage: the target downloads the data from the source over a real swarm
+    (opentracker on loopback); only once it is complete is the source removed, its data kept."""
+    headers, tr, rt = alice
+    api.services.transfers.poll_every = 0.2
+    seed = make_seed(transmission_clean.download_dir / "seeds", "td-moved.bin", 1024 * 1024,
+                     opentracker.announce)  # fmt: skip
+    opentracker.allow(seed.info_hash)
+    sentinel = seed.directory / "beside.txt"
+    sentinel.write_text("not the torrent's")
+    response = api.client.post(
+        "/torrents/upload",
+        params={"server_id": tr["id"], "labels": ["swarm"], "download_dir": str(seed.directory)},
+        files={"file": ("x.torrent", seed.data, "application/x-bittorrent")},
+        headers=headers,
+    )
+    assert response.status_code == 201, response.text
+    wait_until(
+        lambda: (torrent_on(api, headers, tr["id"], seed.info_hash) or {}).get("state")
+        == "seeding",
+        timeout=30,
+        message="the source seeding",
+    )
+    opentracker.wait_for(seed.info_hash, seeders=1)
+    response = api.client.post(
+        "/transfers",
+        json={"server_id": tr["id"], "info_hash": seed.info_hash, "to_server_id": rt["id"],
+              "mode": "move", "same_storage": False},
+        headers=headers,
+    )  # fmt: skip
+    assert response.status_code == 202, response.text
+    job = wait_until(
+        lambda: (
+            j
+            if (j := api.client.get(f"/transfers/{response.json()['id']}", headers=headers)
+                .json())["state"] in ("done", "failed")
+            else None
+        ),
+        timeout=TRANSFER_TIMEOUT,
+        interval=0.5,
+        message="the target downloaded it and the move finished",
+    )  # fmt: skip
+    assert (job["state"], job["error"]) == ("done", None)
+    moved = torrent_on(api, headers, rt["id"], seed.info_hash)
+    assert (moved["progress"], moved["labels"]) == (1.0, ["swarm"])
+    assert moved["download_dir"] == str(rtorrent_clean.download_dir)
+    downloaded = rtorrent_clean.download_dir / seed.name
+    assert downloaded.read_bytes() == (seed.directory / seed.name).read_bytes()
+    # The source is gone from its server; its data and the file beside it are not.
+    assert torrent_on(api, headers, tr["id"], seed.info_hash) is None
+    assert (seed.directory / seed.name).stat().st_size == seed.size
+    assert sentinel.read_text() == "not the torrent's"
 
 
 def test_private_torrent_without_stored_metainfo_is_refused(
