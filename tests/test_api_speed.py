@@ -9,7 +9,12 @@ import os
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api_fixtures import allow_loopback_servers, rtorrent_scgi_fields, transmission_fields
+from tests.api_fixtures import (
+    allow_loopback_servers,
+    release_services,
+    rtorrent_scgi_fields,
+    transmission_fields,
+)
 from tests.daemons.common import wait_until
 from tests.daemons.fakes import closed_port
 from tests.daemons.swarm import (
@@ -176,6 +181,7 @@ def test_rtorrent_slow_mode_is_emulated_and_survives_an_app_restart(
         response = restarted.post("/servers/alt-speed", json={"enabled": False}, headers=headers)
         assert response.status_code == 200
     services.close()
+    release_services(app)
     assert rtorrent_limits(rtorrent) == (512_000, 256_000)  # back to the remembered pair
     # While slow mode is on, changing the normal pair leaves the daemon on the slow one.
     # The pair not in force reads back as rTorrent will hold it (whole KiB/s), at once;
