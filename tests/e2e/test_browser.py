@@ -154,17 +154,35 @@ def no_dialog(driver) -> None:
     )
 
 
+def shown_menus(driver) -> list:
+    return [m for m in driver.find_elements(By.CSS_SELECTOR, ".q-menu") if m.is_displayed()]
+
+
 def choose(driver, label: str, option: str, scope=None) -> None:
+    """Pick `option` in the select labelled `label`, as a user would, and see it chosen. Under
+    load a click on the field can be lost while its dialog fades in, and the last select's
+    list may still be fading out (clicking in it chooses nothing): a user looks and tries
+    again."""
     root = scope or driver
-    root.find_element(
+    field = root.find_element(
         By.XPATH,
         f".//label[.//div[contains(@class,'q-field__label') and normalize-space()='{label}']]",
-    ).click()
-    menu = wait(
-        driver,
-        lambda d: [m for m in d.find_elements(By.CSS_SELECTOR, ".q-menu") if m.is_displayed()],
-    )[-1]
-    click_text(driver, option, scope=menu)
+    )
+    for attempt in range(3):
+        wait(driver, lambda d: not shown_menus(d))  # no list of another select still fading
+        field.click()
+        try:
+            menu = wait(
+                driver,
+                lambda d: [m for m in shown_menus(d) if option in m.text],
+                8,
+            )[-1]
+            click_text(driver, option, scope=menu)
+            wait(driver, lambda _: option in field.text, 8)
+            return
+        except TimeoutException:
+            if attempt == 2:
+                raise
 
 
 def grid_rows(driver) -> dict[str, dict]:
