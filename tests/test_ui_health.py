@@ -5,14 +5,17 @@ overlay, one state spelling and date format, the folding details panel and its S
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 
 import pytest
-from nicegui import context, ui
+from nicegui import app, context, ui
 from nicegui.testing import User
 from nicegui.testing.user_notify import UserNotify
 
 from tests.api_fixtures import transmission_fields
+from tests.daemons.fakes import closed_port
 from tests.daemons.transmission import running_transmission
 from tests.test_transmission_client import make_real_torrent
 from tests.test_ui_torrents import browser_filter, configured, select
@@ -28,6 +31,7 @@ from tests.ui_fixtures import (
 )
 from torrentdesk.services.live import ServerState, TorrentChanges
 from torrentdesk.ui.details import DETAILS_OPEN_KEY
+from torrentdesk.ui.threads import io_bound
 
 
 class PageNotify(UserNotify):
@@ -157,6 +161,37 @@ async def test_active_counts_what_the_rows_call_downloading_or_seeding_and_filte
     click_facet(user, "servers", "tr-box")
     element(user, "search").value = "ONE load"  # every word, in name, label, hash or server
     assert header(user)[0] == "1 of 3 torrents"
+
+
+async def test_the_page_is_sent_with_the_servers_it_loads(ui_app, user: User, mocker) -> None:
+    """NiceGUI sends a page as soon as something on it waits for the browser (a timer): by
+    then the page has its servers, or a user with servers sees "No servers yet" flash and the
+    actions menu doesn't know what each server can do."""
+    user_id = ui_app.add_user("alice")
+    with closed_port() as port:
+        ui_app.add_server(
+            user_id, name="nas", server_type="transmission", host="127.0.0.1", port=port
+        )
+        listed = ui_app.services.servers.list
+
+        def list_slowly(*args):
+            time.sleep(0.5)  # a database under load
+            return listed(*args)
+
+        mocker.patch.object(ui_app.services.servers, "list", side_effect=list_slowly)
+        await sign_in(user)
+        [banner] = [e for e in user.client.elements.values() if "empty-banner" in e._markers]
+        assert banner.visible is False
+
+
+async def test_a_page_loading_as_the_app_stops_ends_there(mocker) -> None:
+    """NiceGUI 3 answers None for a blocking call made while the app stops: the page code
+    that asked is cancelled instead of reading None as the service's answer."""
+    mocker.patch.object(type(app), "is_stopping", mocker.PropertyMock(return_value=True))
+    called = []
+    with pytest.raises(asyncio.CancelledError):
+        await io_bound(called.append, "summary")
+    assert called == []
 
 
 async def test_totals_of_the_shown_rows_beside_all_and_the_overlay_only_when_filters_hide_rows(

@@ -9,7 +9,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from nicegui import app, run, ui
+from nicegui import app, ui
 from nicegui.events import GenericEventArguments, UploadEventArguments
 
 from ..services import Services
@@ -26,6 +26,7 @@ from ..torrent_input import (
 )
 from . import format as fmt
 from .file_tree import FileEntry, FileTree
+from .threads import io_bound
 from .torrent_actions import recent_dirs, remember_dir
 
 LAST_SERVER_KEY = "last_server_id"
@@ -280,7 +281,7 @@ class AddTorrentDialog:
             data = await file.read()
             try:
                 # In a thread: a big .torrent takes a while to check; the page stays live.
-                meta = await run.io_bound(parse_torrent_file, data)
+                meta = await io_bound(parse_torrent_file, data)
             except InvalidTorrentInput as exc:
                 self.files.append(StagedFile(file.name, None, str(exc)))
             else:
@@ -435,7 +436,7 @@ class AddTorrentDialog:
             if isinstance(item, str):
                 source = await torrents.source_of(item)
             else:
-                source = item.meta or await run.io_bound(parse_torrent_file, item.data)
+                source = item.meta or await io_bound(parse_torrent_file, item.data)
             if targets is None:
                 _, results = await torrents.add_by_rules(
                     self.user_id, source, start, labels, directory, unwanted

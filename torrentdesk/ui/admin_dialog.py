@@ -3,12 +3,13 @@ Shown in the user menu of admins only; the service refuses anyone else as well."
 
 from __future__ import annotations
 
-from nicegui import run, ui
+from nicegui import ui
 
 from ..services import Services
 from ..services.errors import Forbidden
 from ..services.settings import DESCRIPTIONS, SETTING_NAMES
 from .theme import dialog_header
+from .threads import io_bound
 
 
 class AdminSettingsDialog:
@@ -34,7 +35,7 @@ class AdminSettingsDialog:
 
     async def open(self) -> None:
         try:
-            settings = await run.io_bound(self.services.settings.get, self.user_id)
+            settings = await io_bound(self.services.settings.get, self.user_id)
         except Forbidden as exc:
             ui.notify(str(exc), type="negative")
             return
@@ -45,7 +46,7 @@ class AdminSettingsDialog:
     async def save(self) -> None:
         changes = {name: bool(switch.value) for name, switch in self.switches.items()}
         try:
-            await run.io_bound(self.services.settings.update, self.user_id, changes)
+            await io_bound(self.services.settings.update, self.user_id, changes)
         except Forbidden as exc:
             ui.notify(str(exc), type="negative")
             return

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, RedirectResponse
-from nicegui import Client, app, run, ui
+from nicegui import Client, app, ui
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.routing import BaseRoute, Match
 from starlette.types import Scope
@@ -26,6 +26,7 @@ from ..api.docs import DOC_PAGES
 from ..services import Services
 from ..services.auth import InvalidCredentials, TooManyAttempts
 from .theme import DARK_KEY, FAVICON, setup_page
+from .threads import io_bound
 
 LOGIN_PATH = "/login"
 RENEW_PATH = "/login/session"
@@ -65,7 +66,7 @@ def current_user_id() -> int | None:
 
 async def session_of(services: Services, user) -> dict:
     """What a session signed in as `user` holds."""
-    stamp = await run.io_bound(services.users.session_stamp, user.id)
+    stamp = await io_bound(services.users.session_stamp, user.id)
     return {USER_ID: user.id, USERNAME: user.username, SESSION_STAMP: stamp}
 
 
@@ -174,7 +175,7 @@ class Access:
         if request.url.path.startswith(PUBLIC_PREFIXES):
             return True  # static files and the websocket: the page load was checked
         # A deleted user, or a changed password, ends the session at the next page load.
-        stamp = await run.io_bound(self._services.users.session_stamp, user_id)
+        stamp = await io_bound(self._services.users.session_stamp, user_id)
         if stamp is None or stamp != app.storage.user.get(SESSION_STAMP):
             app.storage.user.clear()
             return False
@@ -184,7 +185,7 @@ class Access:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token:
             return False
-        return await run.io_bound(self._services.auth.user_for_token, token) is not None
+        return await io_bound(self._services.auth.user_for_token, token) is not None
 
     async def may_send_body(self, scope: Scope) -> bool:
         """Asked by middleware.BodyLimits before a body is read: the API's routes need a valid
@@ -267,7 +268,7 @@ def register(services: Services) -> None:
                 return
             button.props("loading")
             try:
-                user = await run.io_bound(
+                user = await io_bound(
                     services.auth.sign_in, username.value.strip(), password.value, address
                 )
             except (InvalidCredentials, TooManyAttempts) as exc:
@@ -310,7 +311,7 @@ def register_native_sign_in(services: Services, launch_key: native.LaunchKey) ->
 
     @app.get(native.SIGN_IN_PATH, include_in_schema=False)
     async def native_sign_in(request: Request, key: str = "") -> RedirectResponse:
-        owner = await run.io_bound(services.users.owner)
+        owner = await io_bound(services.users.owner)
         if owner is None or not launch_key.spend(key):
             return RedirectResponse(LOGIN_PATH)
         renewals().renew(request, await session_of(services, owner))

@@ -4,10 +4,11 @@ seen by closing the page, it starts afresh."""
 
 from __future__ import annotations
 
-from nicegui import run, ui
+from nicegui import ui
 
 from ..services import Services
 from ..services.away import AwaySummary
+from .threads import io_bound
 
 KIND_TEXT = {
     "finished": "Finished",
@@ -37,9 +38,9 @@ class AwaySummaryDialog:
     async def show_if_any(self) -> None:
         """On opening the app: the summary, if anything happened; a first visit starts the
         count."""
-        summary = await run.io_bound(self.services.away.summary, self.user_id)
+        summary = await io_bound(self.services.away.summary, self.user_id)
         if summary.since is None:
-            await run.io_bound(self.services.away.first_visit, self.user_id)
+            await io_bound(self.services.away.first_visit, self.user_id)
             return
         if summary.empty:
             return
@@ -51,7 +52,7 @@ class AwaySummaryDialog:
         self.dialog.close()
 
     async def seen(self) -> None:
-        await run.io_bound(self.services.away.seen, self.user_id)
+        await io_bound(self.services.away.seen, self.user_id)
 
     def _render(self, summary: AwaySummary) -> None:
         self.since.set_text(f"Since {summary.since.astimezone():%Y-%m-%d %H:%M}")

@@ -9,7 +9,7 @@ import contextlib
 import time
 from collections import OrderedDict, deque
 
-from nicegui import app, run, ui
+from nicegui import app, ui
 
 from ..services import Services
 from ..services.errors import UserFacingError
@@ -24,6 +24,7 @@ from ..services.torrents import (
 from . import format as fmt
 from .file_tree import FileEntry, FileTree
 from .speed import pair_text
+from .threads import io_bound
 
 MAX_POINTS = 360  # more points than pixels is only bytes on the wire
 LIVE_POINT_EVERY = 5.0
@@ -651,7 +652,7 @@ class DetailsPanel:
         """The chosen server's speed history (kept 24 h in the database)."""
         samples = []
         if self.chart_server:
-            samples = await run.io_bound(
+            samples = await io_bound(
                 self.services.history.samples, self.user_id, self.chart_server, self.chart_hours
             )
         _set_series(self.chart, downsample(samples), time.time() - self.chart_hours * 3600)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from nicegui import app, run, ui
+from nicegui import app, ui
 
 from ..services import Services
 from ..services.totals import Totals
@@ -22,6 +22,7 @@ from .rules_dialog import RulesDialog
 from .servers_dialog import ServersDialog
 from .speed import ServerSessions, SlowModeSwitch
 from .theme import DARK_KEY, FAVICON, setup_page
+from .threads import io_bound
 from .token_dialog import TokenDialog
 from .transfers import TransfersList
 
@@ -86,10 +87,16 @@ class Frame:
 
     async def load(self) -> None:
         """What the frame shows from the database, before the page is sent."""
-        if await run.io_bound(self.services.settings.is_admin, self.user_id):
+        if await io_bound(self.services.settings.is_admin, self.user_id):
             with ui.context.client.layout:
                 self.admin_dialog = AdminSettingsDialog(self.services, self.user_id)
             self.admin_item.set_visibility(True)
+
+    def start(self) -> None:
+        """Once the page has loaded: what runs while it is open starts (NiceGUI sends a page as
+        soon as something waits for the browser, so the page is whole before that)."""
+        with ui.context.client.layout:
+            self.sessions.start()
 
     async def _open_admin_settings(self) -> None:
         if self.admin_dialog is not None:

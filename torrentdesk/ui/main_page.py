@@ -121,7 +121,9 @@ class TorrentsPage:
                     with self.more_button:
                         self.more_menu = ui.menu().props("auto-close").classes("td-sheet")
             self.chips = ui.row().classes("td-chips w-full items-center").mark("server-chips")
-            self.empty = ui.row().classes("td-empty-banner w-full items-center")
+            self.empty = (
+                ui.row().classes("td-empty-banner w-full items-center").mark("empty-banner")
+            )
             with self.empty:
                 ui.icon("dns", size="22px")
                 ui.label(f"No servers yet: add your {server_type_labels()} servers.")
@@ -168,6 +170,7 @@ class TorrentsPage:
         await self.frame.servers_dialog.reload()
         await self.saved_views.restore()
         await self.away.show_if_any()
+        self.frame.start()
 
     def _daily_paths(self, shared) -> None:
         """Saved views, keyboard shortcuts, links and files from outside (issue 17)."""

@@ -3,10 +3,11 @@ picks the server(s), labels and directory of an add that names no server."""
 
 from __future__ import annotations
 
-from nicegui import run, ui
+from nicegui import ui
 
 from ..services import Services
 from ..services.errors import UserFacingError
+from .threads import io_bound
 
 MIB = 1024 * 1024
 TARGET_KINDS = {"server_ids": "On these servers", "most_free_space": "On the one with most space"}
@@ -47,9 +48,9 @@ class RulesDialog:
                     ui.button("Save", on_click=self._save).props("unelevated").mark("rules-save")
 
     async def open(self) -> None:
-        servers = await run.io_bound(self.services.servers.list, self.user_id)
+        servers = await io_bound(self.services.servers.list, self.user_id)
         self.servers = {s.id: s.name for s in servers}
-        stored = await run.io_bound(self.services.torrents.rules.get, self.user_id)
+        stored = await io_bound(self.services.torrents.rules.get, self.user_id)
         self.rules = [self._editable(rule) for rule in stored]
         self.error.set_text("")
         self._render()
@@ -158,7 +159,7 @@ class RulesDialog:
     async def _save(self) -> None:
         rules = [self._stored(rule) for rule in self.rules]
         try:
-            await run.io_bound(self.services.torrents.rules.put, self.user_id, rules)
+            await io_bound(self.services.torrents.rules.put, self.user_id, rules)
         except UserFacingError as exc:
             self.error.set_text(str(exc))
             return

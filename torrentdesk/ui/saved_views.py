@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import json
 
-from nicegui import Client, run, ui
+from nicegui import Client, ui
 
 from ..services import Services
 from ..services.errors import UserFacingError
 from ..services.views import MAX_NAME, SavedViewInfo, ViewState
 from .filter_panel import FilterPanel
 from .page_script import dialog_title
+from .threads import io_bound
 
 PHONE_COLUMN = "phone"  # the phone list's one column (ui/from_outside.py adds it)
 
@@ -83,7 +84,7 @@ class SavedViews:
 
     async def reload(self) -> None:
         """Read the views again (another browser may have changed them) and redraw the menu."""
-        self.views = await run.io_bound(self.services.views.list, self.user_id)
+        self.views = await io_bound(self.services.views.list, self.user_id)
         self._render_menu()
 
     def _render_menu(self) -> None:
@@ -155,7 +156,7 @@ class SavedViews:
 
     async def restore(self) -> None:
         """The view used last, when the page opens."""
-        last = await run.io_bound(self.services.views.last_used, self.user_id)
+        last = await io_bound(self.services.views.last_used, self.user_id)
         if last is not None:
             self.current = last.name
             self.apply(last.state)
@@ -168,7 +169,7 @@ class SavedViews:
 
     async def apply_named(self, name: str) -> None:
         try:
-            view = await run.io_bound(self.services.views.use, self.user_id, name)
+            view = await io_bound(self.services.views.use, self.user_id, name)
         except UserFacingError as exc:
             ui.notify(f"Could not open the view: {exc}", type="negative")
             await self.reload()
@@ -178,7 +179,7 @@ class SavedViews:
         self._render_menu()
 
     async def apply_default(self) -> None:
-        await run.io_bound(self.services.views.use, self.user_id, None)
+        await io_bound(self.services.views.use, self.user_id, None)
         self.current = None
         self.apply(ViewState(sort=self.default_sort))
         self._render_menu()
@@ -192,7 +193,7 @@ class SavedViews:
         name = (self.name_input.value or "").strip()
         state = await self.current_state()
         try:
-            view = await run.io_bound(self.services.views.save, self.user_id, name, state)
+            view = await io_bound(self.services.views.save, self.user_id, name, state)
         except UserFacingError as exc:
             self.save_error.set_text(str(exc))
             return
@@ -204,7 +205,7 @@ class SavedViews:
 
     async def delete(self, name: str) -> None:
         try:
-            await run.io_bound(self.services.views.delete, self.user_id, name)
+            await io_bound(self.services.views.delete, self.user_id, name)
         except UserFacingError as exc:
             ui.notify(f"Could not delete the view: {exc}", type="negative")
         if self.current == name:

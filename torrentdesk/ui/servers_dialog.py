@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from nicegui import background_tasks, run, ui
+from nicegui import background_tasks, ui
 
 from ..config import server_defaults
 from ..services import Services
@@ -29,6 +29,7 @@ from ..services.servers import (
 )
 from .speed import ServerSessions, ServerSpeedDialog
 from .theme import server_colors
+from .threads import io_bound
 
 # A new server's type: the environment pre-fills it (SPEC §2).
 DEFAULT_TYPE = "transmission"
@@ -460,7 +461,7 @@ class ServerForm:
         try:
             if self.editing is None:
                 fields = ServerFields(**values, password=password)
-                view = await run.io_bound(self.admin.add, self.user_id, fields, tested)
+                view = await io_bound(self.admin.add, self.user_id, fields, tested)
             else:
                 # Only what changed: the audit log says what was edited.
                 changes = {
@@ -472,7 +473,7 @@ class ServerForm:
                     changes["username"] = ""  # an emptied username is cleared, not kept
                 if password is not None:
                     changes["password"] = password
-                view = await run.io_bound(
+                view = await io_bound(
                     self.admin.update, self.user_id, self.editing.id, changes, tested
                 )
         except InvalidField as exc:
@@ -536,7 +537,7 @@ class ServersDialog:
         self.dialog.open()
 
     async def reload(self) -> None:
-        self.views = await run.io_bound(self.services.servers.list, self.user_id)
+        self.views = await io_bound(self.services.servers.list, self.user_id)
         self._render()
         for listener in self.listeners:
             listener(self.views)
@@ -680,7 +681,7 @@ class ServersDialog:
         if not await self.confirm:
             return
         try:
-            await run.io_bound(self.admin.delete, self.user_id, view.id)
+            await io_bound(self.admin.delete, self.user_id, view.id)
         except ServiceError as exc:
             ui.notify(str(exc), type="negative")
             return

@@ -37,6 +37,11 @@ class ServerSessions:
         self.user_id = user_id
         self.latest: dict[str, Session] = {}
         self.listeners: list[Callable[[dict[str, Session]], None]] = []
+        self.timer: ui.timer | None = None
+
+    def start(self) -> None:
+        """Read every SESSION_REFRESH seconds from now on: called once the page has loaded,
+        since NiceGUI sends a page as soon as a timer waits for the browser."""
         self.timer = ui.timer(SESSION_REFRESH, self.refresh, immediate=False)
 
     async def refresh(self, max_age: float | None = None) -> None:

@@ -3,11 +3,12 @@ was created and last used, and revoke any of them."""
 
 from __future__ import annotations
 
-from nicegui import run, ui
+from nicegui import ui
 
 from ..services import Services
 from .format import local_time
 from .theme import dialog_header
+from .threads import io_bound
 
 
 class TokenDialog:
@@ -47,14 +48,14 @@ class TokenDialog:
         await self._show_tokens()
 
     async def _create(self) -> None:
-        self.token = await run.io_bound(self.services.auth.issue_token, self.user_id)
+        self.token = await io_bound(self.services.auth.issue_token, self.user_id)
         self.field.value = self.token
         self.token_row.set_visibility(True)
         self.status.set_text("Copy it now: it will not be shown again.")
         await self._show_tokens()
 
     async def _revoke(self, token_id: int) -> None:
-        await run.io_bound(self.services.auth.revoke_token_id, self.user_id, token_id)
+        await io_bound(self.services.auth.revoke_token_id, self.user_id, token_id)
         self.token = None
         self.field.value = ""
         self.token_row.set_visibility(False)
@@ -62,7 +63,7 @@ class TokenDialog:
         await self._show_tokens()
 
     async def _show_tokens(self) -> None:
-        tokens = await run.io_bound(self.services.auth.list_tokens, self.user_id)
+        tokens = await io_bound(self.services.auth.list_tokens, self.user_id)
         self.listing.clear()
         with self.listing:
             if not tokens:

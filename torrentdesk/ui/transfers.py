@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from nicegui import run, ui
+from nicegui import ui
+from nicegui.events import ValueChangeEventArguments
 
 from ..services import Services
 from ..services.errors import UserFacingError
 from ..services.transfers import TransferView
 from . import format as fmt
+from .threads import io_bound
 
 STATE_TEXT = {
     "queued": "Queued",
@@ -76,7 +78,7 @@ class TransferDialog:
             ui.notify("Select torrents first", type="warning")
             return
         self.targets = targets
-        servers = await run.io_bound(self.services.servers.list, self.user_id)
+        servers = await io_bound(self.services.servers.list, self.user_id)
         sources = {server_id for server_id, _, _ in targets}
         options = {s.id: s.name for s in servers if s.enabled and s.id not in sources}
         if not options:
@@ -164,17 +166,25 @@ class TransfersList:
             self.table.on("cancel", lambda e: self._cancel(str(e.args)))
             with ui.row().classes("w-full justify-end"):
                 ui.button("Close", on_click=self.dialog.close).props("flat")
-        self.timer = ui.timer(1.0, self.refresh, active=False)
-        self.dialog.on_value_change(lambda e: self.timer.activate() if e.value else None)
-        self.dialog.on_value_change(lambda e: None if e.value else self.timer.deactivate())
+        # Built on the first opening, not with the page: NiceGUI sends a page as soon as a
+        # timer waits for the browser, before the page has loaded what it shows.
+        self.timer: ui.timer | None = None
+        self.dialog.on_value_change(self._refresh_while_open)
 
     async def open(self) -> None:
         await self.refresh()
+        if self.timer is None:
+            with self.dialog:
+                self.timer = ui.timer(1.0, self.refresh)
         self.dialog.open()
 
+    def _refresh_while_open(self, event: ValueChangeEventArguments) -> None:
+        if self.timer is not None:
+            self.timer.active = bool(event.value)
+
     async def refresh(self) -> None:
-        transfers = await run.io_bound(self.services.transfers.list, self.user_id)
-        servers = await run.io_bound(self.services.servers.list, self.user_id)
+        transfers = await io_bound(self.services.transfers.list, self.user_id)
+        servers = await io_bound(self.services.servers.list, self.user_id)
         names = {s.id: s.name for s in servers}
         rows = [self._row(t, names) for t in transfers]
         self.empty.set_visibility(not rows)
