@@ -42,6 +42,10 @@ class AsyncTorrentClient:
         self.timeout = client.timeout if timeout is None else timeout
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="torrent-server")
 
+    def held_limit(self, limit: int | None) -> int | None:
+        """A limit as the daemon would hold it once set (no call: its unit is known)."""
+        return self.client.held_limit(limit)
+
     async def list_torrents(
         self, info_hash: str | None = None, files: bool = False
     ) -> list[TorrentInfo]:

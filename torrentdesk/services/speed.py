@@ -188,23 +188,15 @@ class SpeedService:
         if _emulated(connection):
             # Remember both pairs as the daemon holds them (rounded): the one in force read
             # back, the other as it will be once switched to.
-            held, rounded = info.limits, client.client.held_limit
+            held = info.limits
+            in_force, waiting = ("download", "upload"), ("alt_download", "alt_upload")
             if limits.alt_enabled:
-                limits = replace(
-                    limits,
-                    download=rounded(limits.download),
-                    upload=rounded(limits.upload),
-                    alt_download=held.download,
-                    alt_upload=held.upload,
-                )
-            else:
-                limits = replace(
-                    limits,
-                    download=held.download,
-                    upload=held.upload,
-                    alt_download=rounded(limits.alt_download),
-                    alt_upload=rounded(limits.alt_upload),
-                )
+                in_force, waiting = waiting, in_force
+            limits = replace(
+                limits,
+                **dict(zip(in_force, (held.download, held.upload), strict=True)),
+                **{key: client.held_limit(getattr(limits, key)) for key in waiting},
+            )
             await asyncio.to_thread(self._remember, connection.id, limits)
             info.limits = limits
         self._recent[connection.id] = (time.monotonic(), info)
