@@ -121,6 +121,22 @@ class UiApp:
         return self.services.servers.create(user_id, ServerFields(**fields)).id
 
 
+SEE_RETRIES = 50  # tries 0.1 s apart: 5 s
+
+
+@pytest.fixture(autouse=True)
+def patient_user(monkeypatch) -> None:
+    """`should_see` and `should_not_see` look for up to 5 s, not NiceGUI's 0.3 s: under CI's
+    load one daemon call can take longer than that. Either returns as soon as it holds."""
+    for name in ("should_see", "should_not_see"):
+        looks = getattr(User, name)
+
+        async def patient(self, *args, retries: int = SEE_RETRIES, _looks=looks, **kwargs):
+            await _looks(self, *args, retries=retries, **kwargs)
+
+        monkeypatch.setattr(User, name, patient)
+
+
 @pytest.fixture
 def ui_app(tmp_path, monkeypatch) -> Iterator[UiApp]:
     data_dir = tmp_path / "data"

@@ -64,6 +64,11 @@ def garbage_reply(reply: bytes):
             conn.settimeout(2)
             conn.recv(65536)
             conn.sendall(reply)
+            conn.shutdown(socket.SHUT_WR)  # the reply ends here
+            # Read what the client still sends (a body after its headers): a socket closed
+            # with unread data resets the connection, which the client may see before the reply.
+            while conn.recv(65536):
+                pass
         except OSError:
             pass
         finally:

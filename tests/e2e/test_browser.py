@@ -158,6 +158,43 @@ def shown_menus(driver) -> list:
     return [m for m in driver.find_elements(By.CSS_SELECTOR, ".q-menu") if m.is_displayed()]
 
 
+def shown_dialog(kind: str):
+    """A `done` for `from_user_menu`: the dialog card of this kind is open."""
+    return lambda d: [
+        e for e in d.find_elements(By.CSS_SELECTOR, f".q-dialog .{kind}") if e.is_displayed()
+    ]
+
+
+def from_user_menu(driver, item: str, done, open_menu=None) -> None:
+    """Open the user menu, click `item`, and see `done(driver)` hold. Under load a tap on the
+    menu button can land while the last menu still fades out, and an item clicked in that
+    menu does nothing: a user looks, and tries again."""
+    xpath = (
+        "//div[contains(@class,'q-menu')]"
+        f"//div[contains(@class,'q-item')][normalize-space()='{item}']"
+    )
+
+    def click_item(d):
+        shown = [e for e in d.find_elements(By.XPATH, xpath) if e.is_displayed()]
+        if shown:
+            shown[-1].click()
+        return bool(shown)
+
+    for attempt in range(3):
+        wait(driver, lambda d: not shown_menus(d))  # the last menu has gone
+        if open_menu is None:
+            driver.find_element(By.CSS_SELECTOR, ".td-user-menu").click()
+        else:
+            open_menu(driver)
+        try:
+            wait(driver, click_item, 8, message=f"menu item {item!r}")
+            wait(driver, done, 8)
+            return
+        except TimeoutException:
+            if attempt == 2:
+                raise
+
+
 def choose(driver, label: str, option: str, scope=None) -> None:
     """Pick `option` in the select labelled `label`, as a user would, and see it chosen. Under
     load a click on the field can be lost while its dialog fades in, and the last select's

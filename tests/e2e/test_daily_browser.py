@@ -28,9 +28,11 @@ from tests.e2e.test_browser import (  # noqa: F401 (browser is a fixture)
     click_text,
     dialog,
     fill,
+    from_user_menu,
     grid_rows,
     no_dialog,
     shot,
+    shown_dialog,
     wait,
 )
 from tests.e2e.test_phone import PHONE, assert_fits, emulate
@@ -92,11 +94,6 @@ def chosen(driver) -> list[str]:
     )
 
 
-def user_menu_item(driver, text: str) -> None:
-    driver.find_element(By.CSS_SELECTOR, ".td-user-menu").click()
-    click_text(driver, text, tag="div")
-
-
 def upload(api, base: str, server_id: str, torrent) -> None:
     reply = api.post(
         f"{base}/torrents/upload",
@@ -142,7 +139,7 @@ def test_magnet_handler_keyboard_drop_and_notifications(browser, transmission_cl
             no_dialog(driver)
 
             # Register as the magnet: handler from the user menu; the call is observed.
-            user_menu_item(driver, "Open magnet links here…")
+            from_user_menu(driver, "Open magnet links here…", shown_dialog("td-protocol-dialog"))
             card = dialog(driver, "td-protocol-dialog")
             shot(driver, "magnet-handler-offer")
             click_text(driver, "Register", scope=card, tag="span")
@@ -243,8 +240,11 @@ def test_magnet_handler_keyboard_drop_and_notifications(browser, transmission_cl
             assert dropped.info_hash in hashes
 
             # System notifications: only while the tab is hidden, once allowed.
-            user_menu_item(driver, "Background notifications…")
-            wait(driver, lambda d: "system notification when a torrent finishes" in d.page_source)
+            from_user_menu(
+                driver,
+                "Background notifications…",
+                lambda d: "system notification when a torrent finishes" in d.page_source,
+            )
             notify = "return torrentdesk_page.systemNotify('Finished: x', 'on nas', 't1')"
             assert driver.execute_script(notify) is False
             driver.execute_script("window.__hidden = true")

@@ -16,8 +16,10 @@ from tests.e2e.test_browser import (  # noqa: F401 (app_url and browser are fixt
     dialog,
     dialogs_text,
     fill,
+    from_user_menu,
     no_dialog,
     shot,
+    shown_dialog,
     wait,
 )
 from tests.torrent_factory import make_torrent
@@ -70,22 +72,6 @@ def open_menu(driver) -> None:
     tap(driver, ".td-user-menu")
 
 
-def menu_item(driver, text: str) -> None:
-    """Click the item with this text in the open menu (a closing one may still fade out)."""
-    xpath = (
-        "//div[contains(@class,'q-menu')]"
-        f"//div[contains(@class,'q-item')][normalize-space()='{text}']"
-    )
-
-    def click(d):
-        shown = [e for e in d.find_elements(By.XPATH, xpath) if e.is_displayed()]
-        if shown:
-            shown[-1].click()
-        return bool(shown)
-
-    wait(driver, click, message=f"menu item {text!r}")
-
-
 def dark(driver) -> bool:
     return "body--dark" in driver.find_element(By.TAG_NAME, "body").get_attribute("class")
 
@@ -131,15 +117,12 @@ def test_a_phone_reaches_every_control(app_url, browser, transmission_clean, tmp
         "Background notifications…",
         "Log out",
     ]
-    menu_item(driver, "Dark mode")
-    wait(driver, dark)
-    open_menu(driver)
-    menu_item(driver, "Light mode")
-    wait(driver, lambda d: not dark(d))
+    driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
+    from_user_menu(driver, "Dark mode", dark, open_menu)
+    from_user_menu(driver, "Light mode", lambda d: not dark(d), open_menu)
 
     # Servers, from the menu: the form fits; Save tests first, so a wrong port is not saved.
-    open_menu(driver)
-    menu_item(driver, "Servers")
+    from_user_menu(driver, "Servers", shown_dialog("td-servers-dialog"), open_menu)
     click_text(driver, "Add server")
     card = dialog(driver, "td-server-form")
     fill(driver, "Name", "phone-tr", card)
@@ -194,8 +177,7 @@ def test_a_phone_reaches_every_control(app_url, browser, transmission_clean, tmp
     assert page_width(driver) <= DESKTOP["width"]
     assert driver.find_element(By.CSS_SELECTOR, ".td-add-button .block").size["width"] > 20
     shot(driver, "desktop-main")
-    tap(driver, ".td-user-menu")
-    menu_item(driver, "Servers")
+    from_user_menu(driver, "Servers", shown_dialog("td-servers-dialog"), open_menu)
     click_text(driver, "Add server")
     card = dialog(driver, "td-server-form")
     fill(driver, "Name", "elsewhere", card)
@@ -219,7 +201,5 @@ def test_a_phone_reaches_every_control(app_url, browser, transmission_clean, tmp
     no_dialog(driver)
 
     # Log out, from the menu.
-    open_menu(driver)
-    menu_item(driver, "Log out")
-    wait(driver, lambda d: "/login" in d.current_url)
+    from_user_menu(driver, "Log out", lambda d: "/login" in d.current_url, open_menu)
     assert_fits(driver)
