@@ -82,6 +82,7 @@ def test_one_list_across_servers_with_server_badges(api, alice):
         "server_id": rt["id"],
         "name": "from-file.bin",
     }
+    settled(api, headers, magnet_hash, "metadata")  # Transmission queues it a moment first
 
     body = listing(api, headers)
     rows = {t["info_hash"]: t for t in body["torrents"]}
@@ -370,8 +371,7 @@ def test_base32_magnet_reports_the_hex_hash(api, alice):
         headers=headers,
     )
     assert response.status_code == 201 and response.json()["info_hash"] == info_hash
-    row = api.client.get(f"/torrents/{info_hash}", headers=headers).json()
-    assert row["state"] == "stopped"
+    settled(api, headers, info_hash, "stopped")
 
 
 @pytest.mark.parametrize(

@@ -120,7 +120,7 @@ def test_a_server_deleted_while_its_edit_is_audited_leaves_the_row_without_serve
             deleters[0].start()
             # SQLite: the audit write holds the write lock, so the delete waits for it (and
             # this wait runs out); PostgreSQL: the delete commits before the row is inserted.
-            deleted.wait(0.5)
+            deleted.wait(30 if api.db.provider_name == "postgres" else 0.5)
         return found
 
     monkeypatch.setattr(api.db.TorrentServer, "get", looked_up_then_deleted)

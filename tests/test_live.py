@@ -16,6 +16,7 @@ from tests.api_fixtures import (
 )
 from tests.daemons.transmission import running_transmission
 from tests.torrent_factory import make_real_torrent, make_torrent
+from tests.ui_fixtures import eventually
 from torrentdesk.clients import QBittorrentClient, TransmissionClient
 from torrentdesk.db import open_database
 from torrentdesk.services import build_services
@@ -144,9 +145,8 @@ async def test_transmission_is_polled_with_deltas_between_full_lists(
         await recorder.wait_for(lambda c: c.added, what="added")
         full.reset_mock()
         delta.reset_mock()
-        await asyncio.sleep(2.5)  # a few fast polls
+        await eventually(lambda: delta.call_count >= 2, message="two fast polls")
         assert full.call_count == 0
-        assert delta.call_count >= 2
         # The removal shows up through the delta's `removed` ids, not a full list.
         await services.torrents.remove(1, torrent.info_hash, tr)
         await recorder.wait_for(lambda c: f"{tr}:{torrent.info_hash}" in c.removed, what="removal")

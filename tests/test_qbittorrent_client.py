@@ -597,14 +597,14 @@ def test_closed_port_is_a_connect_error() -> None:
 
 def test_black_hole_times_out_within_the_timeout() -> None:
     with black_hole() as port:
-        client = client_for(port, timeout=1)
+        client = client_for(port, timeout=2)
         for call in (client.list_torrents, client.version, lambda: client.start(["ab" * 20])):
             started = time.monotonic()
             with pytest.raises(TimeoutError) as info:
                 call()
-            assert 0.9 <= time.monotonic() - started < 2.0
+            assert 1.9 <= time.monotonic() - started < 3.9  # not waited for twice
             assert_names_server(info.value)
-            assert "no answer within 1 s" in str(info.value)
+            assert "no answer within 2 s" in str(info.value)
 
 
 def _http(status: str, body: bytes, extra: str = "") -> bytes:

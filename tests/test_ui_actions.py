@@ -127,10 +127,12 @@ async def test_move_says_which_server_only_relocates_and_reports_failures_once(
     element(user, "move-dir").value = str(target)
     element(user, "move-data").value = False
     user.find(marker="move-apply").click()
+    # The directory is remembered once the move has answered (its notice).
     await eventually(
-        lambda: rtorrent_clean.rpc("d.directory", rt_hash.upper()) == str(target),
-        message="relocated",
+        lambda: sum(m.startswith("Moved 1 torrent") for m in user.notify.messages) == 2,
+        message="the second move's notice",
     )
+    assert rtorrent_clean.rpc("d.directory", rt_hash.upper()) == str(target)
     user.find(marker="action-move").click()
     assert element(user, "move-dir")._props["_autocomplete"] == [str(target)]
 

@@ -2,7 +2,6 @@
 with the API, redirects, logging out, what needs a session, and the session cookie itself: fresh
 at every sign-in and sign-out, ours, HttpOnly, SameSite=Lax, Secure under https."""
 
-import asyncio
 import contextlib
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -179,10 +178,7 @@ async def test_a_sign_in_ticket_works_once_and_only_for_its_browser(ui_app, user
             user.find(marker="login-password").type(PASSWORD)
             user.find(marker="login-submit").click()
             await user.should_see(marker="login-submit")  # still on the form
-            for _ in range(100):
-                if tickets:
-                    break
-                await asyncio.sleep(0.05)
+            await eventually(lambda: tickets, message="the sign-in ticket")
         finally:
             user.navigate.to = original
         [ticket] = tickets

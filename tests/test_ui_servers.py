@@ -181,7 +181,7 @@ async def test_edit_keeps_or_clears_the_password_and_a_failing_test_says_why(
         message="password cleared",
     )
     await eventually(lambda: element(user, "server-message-rt web").text == refused)
-    assert element(user, "server-status-rt web").text == "error"
+    await eventually(lambda: element(user, "server-status-rt web").text == "error")
     assert [t for t in row_texts(user, "rt web") if refused in t] == [refused]
     saved = [n for n in notes.typed if n[0].startswith("Saved rt web")]
     assert saved[0] == ("Saved rt web", "positive")  # the rename

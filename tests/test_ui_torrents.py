@@ -151,6 +151,7 @@ async def test_bulk_stop_start_remove_with_data_and_details(
     await eventually(lambda: row_id not in ui_app.spy.rows(the_grid(user)), message="row gone")
     await eventually(lambda: not (d.download_dir / "real data").exists(), message="data gone")
     assert xss_id in ui_app.spy.rows(the_grid(user))
+    await user.should_see("Removed 1 torrent")  # said once the audit rows are written
     actions = [(a.action, a.detail) for a in services.audit.latest(user_id, 3)]
     assert actions[0] == ("torrent.remove", "delete_data=True")
     assert [a for a, _ in actions[1:]] == ["torrent.stop", "torrent.start"]

@@ -121,18 +121,20 @@ class UiApp:
         return self.services.servers.create(user_id, ServerFields(**fields)).id
 
 
-SEE_RETRIES = 50  # tries 0.1 s apart: 5 s
+# Tries at least, for 5 s: `should_see` tries every 0.1 s, `should_not_see` every 0.05 s.
+PATIENCE = {"should_see": 50, "should_not_see": 100}
 
 
 @pytest.fixture(autouse=True)
 def patient_user(monkeypatch) -> None:
-    """`should_see` and `should_not_see` look for up to 5 s, not NiceGUI's 0.3 s: under CI's
-    load one daemon call can take longer than that. Either returns as soon as it holds."""
-    for name in ("should_see", "should_not_see"):
+    """`should_see` and `should_not_see` look for at least 5 s, not NiceGUI's 0.3 s (nor a
+    test's own shorter count): under CI's load one daemon call can take longer than that.
+    Either returns as soon as it holds."""
+    for name, floor in PATIENCE.items():
         looks = getattr(User, name)
 
-        async def patient(self, *args, retries: int = SEE_RETRIES, _looks=looks, **kwargs):
-            await _looks(self, *args, retries=retries, **kwargs)
+        async def patient(self, *args, retries: int = floor, _looks=looks, _floor=floor, **kw):
+            await _looks(self, *args, retries=max(retries, _floor), **kw)
 
         monkeypatch.setattr(User, name, patient)
 

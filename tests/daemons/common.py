@@ -91,11 +91,11 @@ def log_on_failure(log_file: Path) -> Iterator[None]:
 
 def empty_dir(path) -> None:
     """Remove everything inside `path` (a daemon's download dir between tests)."""
-    for child in path.iterdir():
+    for child in path.iterdir():  # a daemon may still be deleting some of it
         if child.is_dir() and not child.is_symlink():
-            shutil.rmtree(child)
+            shutil.rmtree(child, ignore_errors=True)
         else:
-            child.unlink()
+            child.unlink(missing_ok=True)
 
 
 def stop_process(process: subprocess.Popen, timeout: float = 10.0) -> None:

@@ -11,12 +11,14 @@ from tests.e2e.test_browser import (  # noqa: F401 (app_url and browser are fixt
     api_session,
     app_url,
     browser,
+    click_until,
     dialog,
     fill,
     grid_rows,
     no_dialog,
     search_box,
     shot,
+    shown_dialog,
     totals,
     wait,
 )
@@ -97,9 +99,12 @@ def test_label_two_torrents_on_two_servers_through_the_menu_then_filter(
     ).key_up(Keys.CONTROL).perform()
     wait(driver, lambda d: "2 selected" in d.find_element(By.CSS_SELECTOR, ".td-bulk").text)
     ActionChains(driver).context_click(name_cell(driver, torrents["td-e2e-rt"])).perform()
-    entry = menu_entry(driver, "Labels…")
+    menu_entry(driver, "Labels…")
     shot(driver, "context-menu")
-    entry.click()
+    # A click on the menu while it still fades in is lost: click again while it shows.
+    click_until(
+        driver, lambda: menu_entry(driver, "Labels…").click(), shown_dialog("td-labels-dialog")
+    )
     card = dialog(driver, "td-labels-dialog")
     assert "Labels of 2 torrents" in card.text
     field = card.find_element(By.CSS_SELECTOR, "input")

@@ -7,16 +7,19 @@ from __future__ import annotations
 import pytest
 
 from tests.api_fixtures import rtorrent_scgi_fields, transmission_fields
-from tests.e2e.test_actions_browser import menu_entry, name_cell
+from tests.e2e.test_actions_browser import name_cell
 from tests.e2e.test_browser import (  # noqa: F401 (app_url and browser are fixtures)
     api_session,
     app_url,
     browser,
     click_text,
+    click_until,
     dialog,
     fill,
+    from_user_menu,
     grid_rows,
     shot,
+    shown_dialog,
     wait,
 )
 from tests.torrent_factory import PIECE_LENGTH, make_real_torrent, make_torrent
@@ -26,11 +29,6 @@ from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 
 pytestmark = [pytest.mark.daemon, pytest.mark.slow]
-
-
-def open_user_menu_entry(driver, text: str) -> None:
-    driver.find_element(By.XPATH, "//button[.//i[normalize-space()='account_circle']]").click()
-    menu_entry(driver, text).click()
 
 
 def test_a_copy_in_the_transfers_list_and_a_rule_in_the_editor(
@@ -72,12 +70,22 @@ def test_a_copy_in_the_transfers_list_and_a_rule_in_the_editor(
     )
 
     # Copy it to rTorrent on the same storage, from the torrent menu.
-    ActionChains(driver).context_click(name_cell(driver, info_hash)).perform()
-    menu_entry(driver, "Copy or move to server…").click()
+    from_user_menu(
+        driver,
+        "Copy or move to server…",
+        shown_dialog("td-transfer-dialog"),
+        lambda d: ActionChains(d).context_click(name_cell(d, info_hash)).perform(),
+    )
     card = dialog(driver, "td-transfer-dialog")
     assert "rt-box" in card.text
-    click_text(
-        driver, "Both servers see the same storage (verify the data there, no download)", scope=card
+    shared = "Both servers see the same storage (verify the data there, no download)"
+    click_until(
+        driver,
+        lambda: click_text(driver, shared, scope=card),
+        lambda _: card.find_element(
+            By.XPATH, f".//div[contains(@class,'q-checkbox')][normalize-space()='{shared}']"
+        ).get_attribute("aria-checked")
+        == "true",
     )
     click_text(driver, "Start", scope=card, tag="span")
     wait(
@@ -121,7 +129,7 @@ def test_a_copy_in_the_transfers_list_and_a_rule_in_the_editor(
         20,
     )
     shot(driver, "on-two-servers")
-    open_user_menu_entry(driver, "Transfers")
+    from_user_menu(driver, "Transfers", shown_dialog("td-transfers-dialog"))
     listing = dialog(driver, "td-transfers-dialog")
     wait(driver, lambda _: "tr-box → rt-box" in listing.text and "Done" in listing.text, 20)
     assert "td-e2e-shared" in listing.text and "Copy" in listing.text
@@ -129,7 +137,7 @@ def test_a_copy_in_the_transfers_list_and_a_rule_in_the_editor(
     click_text(driver, "Close", scope=listing, tag="span")
 
     # A rule in the editor, saved.
-    open_user_menu_entry(driver, "Add rules")
+    from_user_menu(driver, "Add rules", shown_dialog("td-rules-dialog"))
     editor = dialog(driver, "td-rules-dialog")
     click_text(driver, "Add a rule", scope=editor, tag="span")
     wait(driver, lambda _: "Tracker host" in editor.text, 20)

@@ -94,6 +94,10 @@ def chosen(driver) -> list[str]:
     )
 
 
+def views_menu(driver) -> None:
+    driver.find_element(By.CSS_SELECTOR, ".td-views-button").click()
+
+
 def upload(api, base: str, server_id: str, torrent) -> None:
     reply = api.post(
         f"{base}/torrents/upload",
@@ -275,16 +279,14 @@ def test_a_saved_view_survives_a_restart_and_reaches_another_browser(
         wait(driver, lambda d: d.find_element(
             By.CSS_SELECTOR, ".ag-header-cell[col-id='size']").get_attribute("aria-sort")
             == "ascending")
-        driver.find_element(By.CSS_SELECTOR, ".td-views-button").click()
-        click_text(driver, "Columns…", tag="div")
+        from_user_menu(driver, "Columns…", shown_dialog("td-columns-dialog"), views_menu)
         card = dialog(driver, "td-columns-dialog")
         click_text(driver, "Ratio", scope=card)
         ratio_header = ".ag-header-cell[col-id='ratio']"
         wait(driver, lambda d: not d.find_elements(By.CSS_SELECTOR, ratio_header))
         press(driver, Keys.ESCAPE)
         no_dialog(driver)
-        driver.find_element(By.CSS_SELECTOR, ".td-views-button").click()
-        click_text(driver, "Save view as…", tag="div")
+        from_user_menu(driver, "Save view as…", shown_dialog("td-save-view-dialog"), views_menu)
         card = dialog(driver, "td-save-view-dialog")
         fill(driver, "Name", "Alpha by size", card)
         click_text(driver, "Save", scope=card, tag="span")

@@ -18,6 +18,7 @@ from tests.e2e.test_browser import (  # noqa: F401 (app_url and browser are fixt
     fill,
     from_user_menu,
     no_dialog,
+    open_server_form,
     shot,
     shown_dialog,
     wait,
@@ -123,8 +124,7 @@ def test_a_phone_reaches_every_control(app_url, browser, transmission_clean, tmp
 
     # Servers, from the menu: the form fits; Save tests first, so a wrong port is not saved.
     from_user_menu(driver, "Servers", shown_dialog("td-servers-dialog"), open_menu)
-    click_text(driver, "Add server")
-    card = dialog(driver, "td-server-form")
+    card = open_server_form(driver)
     fill(driver, "Name", "phone-tr", card)
     fill(driver, "Host", d.host, card)
     with closed_port() as wrong:
@@ -178,8 +178,7 @@ def test_a_phone_reaches_every_control(app_url, browser, transmission_clean, tmp
     assert driver.find_element(By.CSS_SELECTOR, ".td-add-button .block").size["width"] > 20
     shot(driver, "desktop-main")
     from_user_menu(driver, "Servers", shown_dialog("td-servers-dialog"), open_menu)
-    click_text(driver, "Add server")
-    card = dialog(driver, "td-server-form")
+    card = open_server_form(driver)
     fill(driver, "Name", "elsewhere", card)
     fill(driver, "Host", "127.0.0.1", card)
     with closed_port() as wrong:

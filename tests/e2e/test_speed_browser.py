@@ -11,7 +11,9 @@ from tests.e2e.test_browser import (  # noqa: F401 (app_url and browser are fixt
     app_url,
     browser,
     click_text,
+    click_until,
     dialog,
+    no_dialog,
     servers_list,
     shot,
     wait,
@@ -70,12 +72,18 @@ def test_slow_mode_and_limits_in_chromium(app_url, browser, limits_reset):  # no
     assert rtorrent.rpc("throttle.global_down.max_rate", "") == 0  # slow mode is off
     driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
     driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
+    no_dialog(driver)
 
     # The header's switch: both daemons in slow mode.
     switch = driver.find_element(By.CSS_SELECTOR, ".td-slow-mode .q-toggle")
     wait(driver, lambda _: switch.is_displayed())
-    switch.click()
-    wait(driver, lambda _: "Slow mode on: 2 servers" in driver.page_source, 20)
+    click_until(
+        driver,
+        lambda: wait(driver, lambda _: switch.click() or True),  # once nothing covers it
+        lambda _: "Slow mode on: 2 servers" in driver.page_source,
+        tries=2,
+        timeout=20,
+    )
     assert transmission_settings(transmission)["alt-speed-enabled"] is True
     assert rtorrent.rpc("throttle.global_down.max_rate", "") == 102_400
     moved = driver.find_element(By.CSS_SELECTOR, ".td-total-moved")
